@@ -1,0 +1,771 @@
+//! The Inventory: every object read, indexed, with the pod templates of every workload kind the
+//! control catalog names, namespaces (declared or implied) and their classification.
+
+use crate::load::{InputError, Loaded, Note, Object, SourceFile};
+use crate::node::{At, Node};
+use std::collections::{BTreeMap, HashMap};
+
+pub const LABEL_TENANT: &str = "mlguard.io/tenant";
+pub const LABEL_CLASSIFICATION: &str = "mlguard.io/data-classification";
+pub const LABEL_NS_NAME: &str = "kubernetes.io/metadata.name";
+
+/// Data classification of a namespace (`mlguard.io/data-classification`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Classification {
+    Public,
+    Internal,
+    Confidential,
+    Pii,
+    Phi,
+    Pci,
+}
+
+impl Classification {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "public" => Self::Public,
+            "internal" => Self::Internal,
+            "confidential" => Self::Confidential,
+            "pii" => Self::Pii,
+            "phi" => Self::Phi,
+            "pci" => Self::Pci,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Internal => "internal",
+            Self::Confidential => "confidential",
+            Self::Pii => "pii",
+            Self::Phi => "phi",
+            Self::Pci => "pci",
+        }
+    }
+
+    /// pii, phi and pci are regulated.
+    pub fn is_regulated(self) -> bool {
+        matches!(self, Self::Pii | Self::Phi | Self::Pci)
+    }
+
+    /// Ordering used to compare data with namespaces: regulated above confidential above
+    /// internal above public.
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Public => 0,
+            Self::Internal => 1,
+            Self::Confidential => 2,
+            Self::Pii | Self::Phi | Self::Pci => 3,
+        }
+    }
+}
+
+/// What a workload is for; decides which controls apply to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WorkloadClass {
+    Training,
+    Serving,
+    Notebook,
+    Ray,
+    Other,
+}
+
+impl WorkloadClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Training => "training",
+            Self::Serving => "serving",
+            Self::Notebook => "notebook",
+            Self::Ray => "ray",
+            Self::Other => "other",
+        }
+    }
+
+    pub fn is_ml(self) -> bool {
+        !matches!(self, Self::Other)
+    }
+}
+
+/// A namespace, declared by a Namespace object or implied by objects in it.
+#[derive(Debug, Clone)]
+pub struct Namespace {
+    pub name: String,
+    /// Index of the Namespace object, if one was read.
+    pub object: Option<usize>,
+    /// Labels, with `kubernetes.io/metadata.name` synthesized as the API server does.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Namespace {
+    pub fn classification(&self) -> Classification {
+        self.labels
+            .get(LABEL_CLASSIFICATION)
+            .and_then(|v| Classification::parse(v))
+            .unwrap_or(Classification::Internal)
+    }
+
+    pub fn tenant(&self) -> Option<&str> {
+        self.labels.get(LABEL_TENANT).map(String::as_str)
+    }
+}
+
+/// One container-like entry of a pod template.
+#[derive(Debug, Clone)]
+pub struct Container<'a> {
+    pub at: At<'a>,
+    pub name: String,
+    /// `initContainers` (and ephemeral containers).
+    pub init: bool,
+    /// The key under which this container keeps its resources (`resources`, or
+    /// `resourcesPerNode` for a TrainJob trainer).
+    pub resources_key: &'static str,
+}
+
+impl<'a> Container<'a> {
+    pub fn image(&self) -> Option<At<'a>> {
+        self.at.get("image")
+    }
+
+    pub fn resources(&self) -> Option<At<'a>> {
+        self.at.get(self.resources_key)
+    }
+}
+
+/// A pod template inside a workload object.
+#[derive(Debug, Clone)]
+pub struct PodTemplate<'a> {
+    /// Index of the owning object in the Inventory.
+    pub object: usize,
+    /// Replica role, worker group or component (`Master`, `Worker`, `predictor`...).
+    pub role: Option<String>,
+    pub class: WorkloadClass,
+    /// The template's metadata (labels of the pods), when the kind has one.
+    pub meta: Option<At<'a>>,
+    /// The pod spec (or the inline pod-spec-like node).
+    pub spec: At<'a>,
+    pub containers: Vec<Container<'a>>,
+}
+
+impl PodTemplate<'_> {
+    pub fn spec_bool(&self, key: &str) -> Option<bool> {
+        self.spec.node.get(key).and_then(Node::as_bool)
+    }
+}
+
+/// Everything read, indexed.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    pub files: Vec<SourceFile>,
+    pub objects: Vec<Object>,
+    pub errors: Vec<InputError>,
+    pub notes: Vec<Note>,
+    pub namespaces: BTreeMap<String, Namespace>,
+    by_kind: HashMap<String, Vec<usize>>,
+    ml_namespaces: BTreeMap<String, ()>,
+}
+
+/// Kinds that are not namespaced (an object of these kinds has no namespace).
+pub fn is_cluster_scoped(kind: &str) -> bool {
+    matches!(
+        kind,
+        "Namespace"
+            | "Node"
+            | "PersistentVolume"
+            | "StorageClass"
+            | "ClusterRole"
+            | "ClusterRoleBinding"
+            | "CustomResourceDefinition"
+            | "ValidatingWebhookConfiguration"
+            | "MutatingWebhookConfiguration"
+            | "ValidatingAdmissionPolicy"
+            | "ValidatingAdmissionPolicyBinding"
+            | "MutatingAdmissionPolicy"
+            | "MutatingAdmissionPolicyBinding"
+            | "PriorityClass"
+            | "RuntimeClass"
+            | "IngressClass"
+            | "APIService"
+            | "CSIDriver"
+            | "DeviceClass"
+            | "ClusterNetworkPolicy"
+            | "AdminNetworkPolicy"
+            | "BaselineAdminNetworkPolicy"
+            | "ClusterTrainingRuntime"
+            | "ClusterServingRuntime"
+            | "ClusterStorageContainer"
+            | "ClusterQueue"
+            | "ResourceFlavor"
+            | "ClusterPolicyReport"
+            | "MLTenant"
+            | "Policy" // audit.k8s.io Policy is a file, not an API object
+    )
+}
+
+/// The Kubeflow training-operator job kinds and the key holding their replica specs.
+fn kubeflow_replica_key(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "PyTorchJob" => "pytorchReplicaSpecs",
+        "TFJob" => "tfReplicaSpecs",
+        "MPIJob" => "mpiReplicaSpecs",
+        "XGBoostJob" => "xgbReplicaSpecs",
+        "PaddleJob" => "paddleReplicaSpecs",
+        "JAXJob" => "jaxReplicaSpecs",
+        _ => return None,
+    })
+}
+
+/// KServe predictor framework keys: each is a single container.
+const KSERVE_FRAMEWORKS: &[&str] = &[
+    "model",
+    "sklearn",
+    "xgboost",
+    "tensorflow",
+    "pytorch",
+    "triton",
+    "onnx",
+    "pmml",
+    "lightgbm",
+    "paddle",
+    "huggingface",
+    "alibi",
+    "art",
+];
+
+/// Whether `kind` (in `group`) is one of the ML kinds of CONTROLS.md.
+pub fn is_ml_kind(group: &str, kind: &str) -> bool {
+    match group {
+        "kubeflow.org" => kubeflow_replica_key(kind).is_some() || kind == "Notebook",
+        "trainer.kubeflow.org" => matches!(
+            kind,
+            "TrainJob" | "TrainingRuntime" | "ClusterTrainingRuntime"
+        ),
+        "serving.kserve.io" => matches!(
+            kind,
+            "InferenceService" | "LLMInferenceService" | "InferenceGraph" | "ServingRuntime"
+        ),
+        "ray.io" => matches!(kind, "RayCluster" | "RayJob" | "RayService"),
+        _ => false,
+    }
+}
+
+impl Inventory {
+    /// Build from loaded inputs. Objects without a namespace that are namespaced get
+    /// `default_namespace` (as `kubectl apply` would).
+    pub fn new(loaded: Loaded, default_namespace: &str) -> Self {
+        let Loaded {
+            files,
+            mut objects,
+            errors,
+            notes,
+        } = loaded;
+        for o in &mut objects {
+            if o.namespace.is_none() && !is_cluster_scoped(&o.kind) {
+                o.namespace = Some(default_namespace.to_owned());
+            }
+        }
+        let mut inv = Inventory {
+            files,
+            objects,
+            errors,
+            notes,
+            ..Default::default()
+        };
+        for (i, o) in inv.objects.iter().enumerate() {
+            inv.by_kind.entry(o.kind.clone()).or_default().push(i);
+            if o.kind == "Namespace" && o.api_version == "v1" {
+                let mut labels = o.labels();
+                labels.insert(LABEL_NS_NAME.to_owned(), o.name.clone());
+                inv.namespaces.insert(
+                    o.name.clone(),
+                    Namespace {
+                        name: o.name.clone(),
+                        object: Some(i),
+                        labels,
+                    },
+                );
+            }
+        }
+        let implied: Vec<String> = inv
+            .objects
+            .iter()
+            .filter_map(|o| o.namespace.clone())
+            .collect();
+        for ns in implied {
+            inv.namespaces
+                .entry(ns.clone())
+                .or_insert_with(|| Namespace {
+                    labels: BTreeMap::from([(LABEL_NS_NAME.to_owned(), ns.clone())]),
+                    name: ns,
+                    object: None,
+                });
+        }
+        // ML namespaces: an ML kind, a GPU request, or the tenant label.
+        let mut ml = BTreeMap::new();
+        for (name, ns) in &inv.namespaces {
+            if ns.tenant().is_some() {
+                ml.insert(name.clone(), ());
+            }
+        }
+        for (i, o) in inv.objects.iter().enumerate() {
+            let Some(ns) = &o.namespace else { continue };
+            if is_ml_kind(o.group(), &o.kind)
+                || inv
+                    .pod_templates(i)
+                    .iter()
+                    .any(|t| t.containers.iter().any(|c| requests_gpu(c)) || has_resource_claims(t))
+            {
+                ml.insert(ns.clone(), ());
+            }
+        }
+        inv.ml_namespaces = ml;
+        inv
+    }
+
+    pub fn objects_of<'a>(&'a self, kind: &str) -> impl Iterator<Item = (usize, &'a Object)> + 'a {
+        self.by_kind
+            .get(kind)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(move |i| (*i, &self.objects[*i]))
+    }
+
+    pub fn namespace(&self, name: &str) -> Option<&Namespace> {
+        self.namespaces.get(name)
+    }
+
+    pub fn is_ml_namespace(&self, name: &str) -> bool {
+        self.ml_namespaces.contains_key(name)
+    }
+
+    pub fn ml_namespaces(&self) -> impl Iterator<Item = &Namespace> {
+        self.ml_namespaces
+            .keys()
+            .filter_map(|n| self.namespaces.get(n))
+    }
+
+    pub fn classification(&self, ns: &str) -> Classification {
+        self.namespace(ns)
+            .map_or(Classification::Internal, Namespace::classification)
+    }
+
+    pub fn is_regulated(&self, ns: &str) -> bool {
+        self.classification(ns).is_regulated()
+    }
+
+    /// The file an object came from.
+    pub fn file_of(&self, obj: &Object) -> &str {
+        self.files
+            .get(obj.file)
+            .map_or("<unknown>", |f| f.path.as_str())
+    }
+
+    /// Every pod template of object `idx`, for every workload kind of CONTROLS.md.
+    /// Objects of other kinds have none.
+    pub fn pod_templates(&self, idx: usize) -> Vec<PodTemplate<'_>> {
+        let o = &self.objects[idx];
+        let root = o.at();
+        let mut out = Vec::new();
+        let group = o.group();
+        let kind = o.kind.as_str();
+        let label_class = || match o.label("mlguard.io/workload") {
+            Some("training") => WorkloadClass::Training,
+            Some("serving") => WorkloadClass::Serving,
+            Some("notebook") => WorkloadClass::Notebook,
+            _ => WorkloadClass::Other,
+        };
+        match (group, kind) {
+            ("", "Pod") => {
+                if let Some(spec) = root.get("spec") {
+                    out.push(make_template(
+                        idx,
+                        None,
+                        label_class(),
+                        root.get("metadata"),
+                        spec,
+                    ));
+                }
+            }
+            ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
+            | ("batch", "Job")
+            | ("", "ReplicationController" | "PodTemplate") => {
+                let t = if kind == "PodTemplate" {
+                    root.get("template")
+                } else {
+                    root.at(&["spec", "template"])
+                };
+                let class = if kind == "Job" && label_class() == WorkloadClass::Other {
+                    WorkloadClass::Other
+                } else {
+                    label_class()
+                };
+                push_t(&mut out, idx, None, class, t);
+            }
+            ("batch", "CronJob") => push_t(
+                &mut out,
+                idx,
+                None,
+                label_class(),
+                root.at(&["spec", "jobTemplate", "spec", "template"]),
+            ),
+            ("kubeflow.org", "Notebook") => {
+                push_t(
+                    &mut out,
+                    idx,
+                    None,
+                    WorkloadClass::Notebook,
+                    root.at(&["spec", "template"]),
+                );
+            }
+            ("kubeflow.org", k) if kubeflow_replica_key(k).is_some() => {
+                let key = kubeflow_replica_key(k).unwrap_or_default();
+                if let Some(specs) = root.at(&["spec", key]) {
+                    for (role, rs) in specs.entries() {
+                        push_t(
+                            &mut out,
+                            idx,
+                            Some(role.to_owned()),
+                            WorkloadClass::Training,
+                            rs.get("template"),
+                        );
+                    }
+                }
+            }
+            ("trainer.kubeflow.org", "TrainJob") => {
+                if let Some(trainer) = root.at(&["spec", "trainer"]) {
+                    let containers = vec![Container {
+                        name: "trainer".to_owned(),
+                        at: trainer.clone(),
+                        init: false,
+                        resources_key: "resourcesPerNode",
+                    }];
+                    out.push(PodTemplate {
+                        object: idx,
+                        role: Some("trainer".to_owned()),
+                        class: WorkloadClass::Training,
+                        meta: None,
+                        spec: trainer,
+                        containers,
+                    });
+                }
+            }
+            ("trainer.kubeflow.org", "TrainingRuntime" | "ClusterTrainingRuntime") => {
+                if let Some(jobs) = root.at(&["spec", "template", "spec", "replicatedJobs"]) {
+                    for rj in jobs.items() {
+                        let role = rj.get("name").and_then(|n| n.str()).map(str::to_owned);
+                        push_t(
+                            &mut out,
+                            idx,
+                            role,
+                            WorkloadClass::Training,
+                            rj.at(&["template", "spec", "template"]),
+                        );
+                    }
+                }
+            }
+            ("serving.kserve.io", "InferenceService") => {
+                for comp in ["predictor", "transformer", "explainer"] {
+                    if let Some(c) = root.at(&["spec", comp]) {
+                        out.push(inline_pod_spec(
+                            idx,
+                            comp,
+                            c.clone(),
+                            WorkloadClass::Serving,
+                        ));
+                        if let Some(w) = c.get("workerSpec") {
+                            out.push(inline_pod_spec(
+                                idx,
+                                &format!("{comp}.workerSpec"),
+                                w,
+                                WorkloadClass::Serving,
+                            ));
+                        }
+                    }
+                }
+            }
+            ("serving.kserve.io", "LLMInferenceService") => {
+                let s = root.get("spec");
+                if let Some(s) = s {
+                    for (role, at) in [
+                        ("template", s.get("template")),
+                        ("worker", s.get("worker")),
+                        ("prefill.template", s.at(&["prefill", "template"])),
+                        ("prefill.worker", s.at(&["prefill", "worker"])),
+                    ] {
+                        if let Some(at) = at {
+                            out.push(make_template(
+                                idx,
+                                Some(role.to_owned()),
+                                WorkloadClass::Serving,
+                                None,
+                                at,
+                            ));
+                        }
+                    }
+                }
+            }
+            ("ray.io", "RayCluster" | "RayJob" | "RayService") => {
+                let cluster = match kind {
+                    "RayCluster" => root.get("spec"),
+                    "RayJob" => root.at(&["spec", "rayClusterSpec"]),
+                    _ => root.at(&["spec", "rayClusterConfig"]),
+                };
+                let class = match kind {
+                    "RayJob" => WorkloadClass::Training,
+                    "RayService" => WorkloadClass::Serving,
+                    _ => WorkloadClass::Ray,
+                };
+                if let Some(c) = cluster {
+                    push_t(
+                        &mut out,
+                        idx,
+                        Some("head".to_owned()),
+                        class,
+                        c.at(&["headGroupSpec", "template"]),
+                    );
+                    if let Some(groups) = c.get("workerGroupSpecs") {
+                        for g in groups.items() {
+                            let role = g
+                                .get("groupName")
+                                .and_then(|n| n.str())
+                                .unwrap_or("worker")
+                                .to_owned();
+                            push_t(&mut out, idx, Some(role), class, g.get("template"));
+                        }
+                    }
+                }
+                if kind == "RayJob" {
+                    push_t(
+                        &mut out,
+                        idx,
+                        Some("submitter".to_owned()),
+                        class,
+                        root.at(&["spec", "submitterPodTemplate"]),
+                    );
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    /// All pod templates of all objects.
+    pub fn all_pod_templates(&self) -> Vec<PodTemplate<'_>> {
+        (0..self.objects.len())
+            .flat_map(|i| self.pod_templates(i))
+            .collect()
+    }
+}
+
+fn push_t<'a>(
+    out: &mut Vec<PodTemplate<'a>>,
+    idx: usize,
+    role: Option<String>,
+    class: WorkloadClass,
+    template: Option<At<'a>>,
+) {
+    if let Some(t) = template {
+        if let Some(spec) = t.get("spec") {
+            out.push(make_template(idx, role, class, t.get("metadata"), spec));
+        }
+    }
+}
+
+fn containers_of<'a>(spec: &At<'a>) -> Vec<Container<'a>> {
+    let mut out = Vec::new();
+    for (key, init) in [
+        ("containers", false),
+        ("initContainers", true),
+        ("ephemeralContainers", true),
+    ] {
+        if let Some(list) = spec.get(key) {
+            for c in list.items() {
+                if !c.node.is_map() {
+                    continue;
+                }
+                out.push(Container {
+                    name: c
+                        .get("name")
+                        .and_then(|n| n.str())
+                        .unwrap_or_default()
+                        .to_owned(),
+                    at: c,
+                    init,
+                    resources_key: "resources",
+                });
+            }
+        }
+    }
+    out
+}
+
+fn make_template<'a>(
+    object: usize,
+    role: Option<String>,
+    class: WorkloadClass,
+    meta: Option<At<'a>>,
+    spec: At<'a>,
+) -> PodTemplate<'a> {
+    PodTemplate {
+        object,
+        role,
+        class,
+        meta,
+        containers: containers_of(&spec),
+        spec,
+    }
+}
+
+/// KServe component: an inline pod spec plus framework keys, each a container.
+fn inline_pod_spec<'a>(
+    object: usize,
+    role: &str,
+    spec: At<'a>,
+    class: WorkloadClass,
+) -> PodTemplate<'a> {
+    let mut containers = containers_of(&spec);
+    for fw in KSERVE_FRAMEWORKS {
+        if let Some(c) = spec.get(fw) {
+            if c.node.is_map() {
+                containers.push(Container {
+                    name: c
+                        .get("name")
+                        .and_then(|n| n.str())
+                        .unwrap_or("kserve-container")
+                        .to_owned(),
+                    at: c,
+                    init: false,
+                    resources_key: "resources",
+                });
+            }
+        }
+    }
+    PodTemplate {
+        object,
+        role: Some(role.to_owned()),
+        class,
+        meta: None,
+        spec,
+        containers,
+    }
+}
+
+/// Resource names that denote GPUs or GPU slices.
+pub fn is_gpu_resource(name: &str) -> bool {
+    name == "nvidia.com/gpu"
+        || name.starts_with("nvidia.com/mig-")
+        || name == "amd.com/gpu"
+        || name.starts_with("gpu.intel.com/")
+}
+
+/// Whether a container requests or limits any GPU resource.
+pub fn requests_gpu(c: &Container<'_>) -> bool {
+    let Some(res) = c.resources() else {
+        return false;
+    };
+    ["limits", "requests"].iter().any(|k| {
+        res.node
+            .get(k)
+            .is_some_and(|m| m.entries().iter().any(|e| is_gpu_resource(&e.key)))
+    })
+}
+
+fn has_resource_claims(t: &PodTemplate<'_>) -> bool {
+    t.spec
+        .node
+        .get("resourceClaims")
+        .is_some_and(|c| !c.items().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::{load_text, LoadOptions};
+
+    fn inv(text: &str) -> Inventory {
+        let (objects, errors, notes) = load_text("t.yaml", text, &LoadOptions::default());
+        assert!(errors.is_empty(), "{errors:?}");
+        let files = vec![SourceFile {
+            path: "t.yaml".into(),
+            sha256: String::new(),
+            size: 0,
+        }];
+        Inventory::new(
+            Loaded {
+                files,
+                objects,
+                errors,
+                notes,
+            },
+            "default",
+        )
+    }
+
+    #[test]
+    fn kubeflow_kserve_and_ray_templates_are_found() {
+        let i = inv(r"
+apiVersion: kubeflow.org/v1
+kind: PyTorchJob
+metadata: {name: j, namespace: ml}
+spec:
+  pytorchReplicaSpecs:
+    Master:
+      template:
+        spec:
+          containers: [{name: pytorch, image: a}]
+    Worker:
+      template:
+        spec:
+          containers: [{name: pytorch, image: b, resources: {limits: {nvidia.com/gpu: 1}}}]
+---
+apiVersion: serving.kserve.io/v1beta1
+kind: InferenceService
+metadata: {name: s, namespace: serve}
+spec:
+  predictor:
+    serviceAccountName: x
+    model:
+      modelFormat: {name: sklearn}
+      storageUri: gs://b/m
+    containers: [{name: side, image: c}]
+---
+apiVersion: ray.io/v1
+kind: RayCluster
+metadata: {name: r}
+spec:
+  headGroupSpec:
+    template: {spec: {containers: [{name: head, image: ray}]}}
+  workerGroupSpecs:
+  - groupName: gpu
+    template: {spec: {containers: [{name: w, image: ray}]}}
+");
+        let t = i.pod_templates(0);
+        assert_eq!(t.len(), 2);
+        assert_eq!(
+            t[1].containers[0].at.path.to_string(),
+            "spec.pytorchReplicaSpecs.Worker.template.spec.containers[0]"
+        );
+        let s = i.pod_templates(1);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].containers.len(), 2);
+        assert_eq!(
+            s[0].containers[1].at.path.to_string(),
+            "spec.predictor.model"
+        );
+        let r = i.pod_templates(2);
+        assert_eq!(
+            r.iter()
+                .map(|t| t.role.clone().unwrap_or_default())
+                .collect::<Vec<_>>(),
+            ["head", "gpu"]
+        );
+        assert!(i.is_ml_namespace("ml"));
+        assert!(i.is_ml_namespace("serve"));
+        assert!(i.is_ml_namespace("default"));
+        assert_eq!(
+            i.namespace("ml").map(|n| n.labels[LABEL_NS_NAME].clone()),
+            Some("ml".into())
+        );
+    }
+}

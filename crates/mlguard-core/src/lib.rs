@@ -1,0 +1,18 @@
+//! mlguard-core: Kubernetes objects with source positions, the loader and the Inventory.
+//!
+//! Owns: reading YAML/JSON inputs (files, folders, stdin; multi-document; `List` kinds) into
+//! trees where every node keeps file:line:column and its YAML path; the [`Inventory`] index over
+//! them (namespaces and their classification, workloads and their pod templates for every kind
+//! of the control catalog).
+//!
+//! Must not: judge anything (that is mlguard-controls), print anything, or talk to a cluster
+//! API. It is the only crate that reads input files.
+
+pub mod inventory;
+pub mod load;
+pub mod node;
+pub mod yaml;
+
+pub use inventory::{Classification, Container, Inventory, Namespace, PodTemplate, WorkloadClass};
+pub use load::{load, InputError, LoadOptions, Loaded, Note, Object, SourceFile};
+pub use node::{At, Entry, Node, PathBuf, Pos, Value};

@@ -1,0 +1,356 @@
+//! A YAML/JSON value tree in which every node remembers where it came from.
+//!
+//! Kubernetes manifests are small maps, so a map is a `Vec` of entries kept in source order;
+//! lookups are linear and allocation-free. Navigation goes through [`Cursor`], which carries the
+//! YAML path (`spec.template.spec.containers[0].image`) alongside the node so a finding can point
+//! at the exact field.
+
+use std::fmt::{self, Write as _};
+
+/// 1-based line and column of a node's first character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Pos {
+    pub line: u32,
+    pub column: u32,
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// A parsed value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<Entry>),
+}
+
+/// One `key: value` pair of a mapping. Non-string keys are kept in their source text form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub key: String,
+    pub key_pos: Pos,
+    pub value: Node,
+}
+
+/// A value with its position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub pos: Pos,
+}
+
+impl Node {
+    pub fn new(value: Value, pos: Pos) -> Self {
+        Self { value, pos }
+    }
+
+    pub fn null() -> Self {
+        Self::new(Value::Null, Pos::default())
+    }
+
+    /// The value of `key` when this is a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|e| &e.value)
+    }
+
+    pub fn entry(&self, key: &str) -> Option<&Entry> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|e| e.key == key),
+            _ => None,
+        }
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        match &self.value {
+            Value::Map(entries) => entries,
+            _ => &[],
+        }
+    }
+
+    pub fn items(&self) -> &[Node] {
+        match &self.value {
+            Value::Seq(items) => items,
+            _ => &[],
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match &self.value {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match &self.value {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    pub fn is_map(&self) -> bool {
+        matches!(self.value, Value::Map(_))
+    }
+
+    pub fn is_seq(&self) -> bool {
+        matches!(self.value, Value::Seq(_))
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, Value::Null)
+    }
+
+    /// Scalars rendered as text (numbers and booleans included), the way Kubernetes string
+    /// fields such as quantities and label values are usually written.
+    pub fn scalar_text(&self) -> Option<String> {
+        match &self.value {
+            Value::Str(s) => Some(s.clone()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) => Some(f.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Follow a dotted path of map keys (no indices).
+    pub fn at(&self, dotted: &str) -> Option<&Node> {
+        dotted.split('.').try_fold(self, |n, k| n.get(k))
+    }
+
+    /// A short name for the value's type, for error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self.value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Int(_) => "integer",
+            Value::Float(_) => "number",
+            Value::Str(_) => "string",
+            Value::Seq(_) => "list",
+            Value::Map(_) => "mapping",
+        }
+    }
+
+    /// Convert to JSON. Used for CEL evaluation and for context sections of reports.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            Value::Str(s) => J::String(s.clone()),
+            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => J::Object(
+                entries
+                    .iter()
+                    .map(|e| (e.key.clone(), e.value.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// A YAML path as segments; rendered `a.b[0].c`, with keys that contain dots or brackets quoted
+/// as `metadata.labels["mlguard.io/tenant"]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PathBuf(Vec<Seg>);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+impl PathBuf {
+    pub fn root() -> Self {
+        Self(Vec::new())
+    }
+
+    pub fn key(&self, k: &str) -> Self {
+        let mut v = self.0.clone();
+        v.push(Seg::Key(k.to_owned()));
+        Self(v)
+    }
+
+    pub fn index(&self, i: usize) -> Self {
+        let mut v = self.0.clone();
+        v.push(Seg::Index(i));
+        Self(v)
+    }
+
+    /// Parse a rendered path (`a.b[0]["x.y"]`). Used by tests and by exceptions files.
+    pub fn parse(s: &str) -> Self {
+        let mut out = Vec::new();
+        let mut cur = String::new();
+        let mut chars = s.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '.' => {
+                    if !cur.is_empty() {
+                        out.push(Seg::Key(std::mem::take(&mut cur)));
+                    }
+                }
+                '[' => {
+                    if !cur.is_empty() {
+                        out.push(Seg::Key(std::mem::take(&mut cur)));
+                    }
+                    let mut inner = String::new();
+                    for c2 in chars.by_ref() {
+                        if c2 == ']' {
+                            break;
+                        }
+                        inner.push(c2);
+                    }
+                    if let Some(q) = inner.strip_prefix('"').and_then(|i| i.strip_suffix('"')) {
+                        out.push(Seg::Key(q.to_owned()));
+                    } else if let Ok(i) = inner.parse() {
+                        out.push(Seg::Index(i));
+                    } else {
+                        out.push(Seg::Key(inner));
+                    }
+                }
+                _ => cur.push(c),
+            }
+        }
+        if !cur.is_empty() {
+            out.push(Seg::Key(cur));
+        }
+        Self(out)
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for PathBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for seg in &self.0 {
+            match seg {
+                Seg::Index(i) => write!(f, "[{i}]")?,
+                Seg::Key(k) => {
+                    let plain = !k.is_empty()
+                        && k.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$');
+                    if plain {
+                        if !first {
+                            f.write_char('.')?;
+                        }
+                        f.write_str(k)?;
+                    } else {
+                        write!(f, "[{k:?}]")?;
+                    }
+                }
+            }
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+/// An owned cursor: a path plus a node reference. Checks build these while walking.
+#[derive(Clone)]
+pub struct At<'a> {
+    pub node: &'a Node,
+    pub path: PathBuf,
+}
+
+impl fmt::Debug for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "At({} @ {})", self.path, self.node.pos)
+    }
+}
+
+impl<'a> At<'a> {
+    pub fn root(node: &'a Node) -> Self {
+        Self {
+            node,
+            path: PathBuf::root(),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<At<'a>> {
+        self.node.get(key).map(|n| At {
+            node: n,
+            path: self.path.key(key),
+        })
+    }
+
+    /// Follow several keys.
+    pub fn at(&self, keys: &[&str]) -> Option<At<'a>> {
+        let mut cur = self.clone();
+        for k in keys {
+            cur = cur.get(k)?;
+        }
+        Some(cur)
+    }
+
+    pub fn items(&self) -> impl Iterator<Item = At<'a>> + '_ {
+        self.node.items().iter().enumerate().map(|(i, n)| At {
+            node: n,
+            path: self.path.index(i),
+        })
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = (&'a str, At<'a>)> + '_ {
+        self.node.entries().iter().map(|e| {
+            (
+                e.key.as_str(),
+                At {
+                    node: &e.value,
+                    path: self.path.key(&e.key),
+                },
+            )
+        })
+    }
+
+    pub fn pos(&self) -> Pos {
+        self.node.pos
+    }
+
+    pub fn str(&self) -> Option<&'a str> {
+        self.node.as_str()
+    }
+
+    pub fn bool(&self) -> Option<bool> {
+        self.node.as_bool()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_renders_and_parses() {
+        let p = PathBuf::root()
+            .key("metadata")
+            .key("labels")
+            .key("mlguard.io/tenant");
+        assert_eq!(p.to_string(), "metadata.labels[\"mlguard.io/tenant\"]");
+        assert_eq!(PathBuf::parse(&p.to_string()), p);
+        let q = PathBuf::root()
+            .key("spec")
+            .key("containers")
+            .index(0)
+            .key("image");
+        assert_eq!(q.to_string(), "spec.containers[0].image");
+        assert_eq!(PathBuf::parse("spec.containers[0].image"), q);
+    }
+}
