@@ -8,7 +8,16 @@
 //! print anything.
 
 pub mod catalog;
+pub mod checks;
+pub mod config;
+pub mod custom;
+pub mod engine;
+pub mod exceptions;
 pub mod model;
 
 pub use catalog::{Catalog, CatalogError, ControlDef, State};
+pub use config::Config;
+pub use custom::CustomControls;
+pub use engine::{scan, ScanOptions};
+pub use exceptions::{Date, Exceptions};
 pub use model::*;

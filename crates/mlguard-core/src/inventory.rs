@@ -550,6 +550,57 @@ impl Inventory {
         out
     }
 
+    /// Labels the pods of a template carry: the template's own labels plus those the owning
+    /// controller adds (Kubeflow training operator, KServe, KubeRay, Notebook controller, Job
+    /// controller), so selectors written against those labels are understood.
+    pub fn pod_labels(&self, t: &PodTemplate<'_>) -> BTreeMap<String, String> {
+        let o = &self.objects[t.object];
+        let mut labels =
+            crate::selector::labels_of(t.meta.as_ref().and_then(|m| m.node.get("labels")));
+        let mut add = |k: &str, v: &str| {
+            labels.entry(k.to_owned()).or_insert_with(|| v.to_owned());
+        };
+        let role = t.role.clone().unwrap_or_default();
+        match (o.group(), o.kind.as_str()) {
+            ("kubeflow.org", "Notebook") => {
+                add("notebook-name", &o.name);
+                add("statefulset", &o.name);
+            }
+            ("kubeflow.org", _) => {
+                add("training.kubeflow.org/job-name", &o.name);
+                add("training.kubeflow.org/replica-type", &role.to_lowercase());
+                add(
+                    "training.kubeflow.org/operator-name",
+                    &format!("{}-controller", o.kind.to_lowercase()),
+                );
+            }
+            ("serving.kserve.io", "InferenceService") => {
+                add("serving.kserve.io/inferenceservice", &o.name);
+                add("component", role.split('.').next().unwrap_or_default());
+            }
+            ("ray.io", _) => {
+                if o.kind == "RayCluster" {
+                    add("ray.io/cluster", &o.name);
+                }
+                if role == "head" {
+                    add("ray.io/node-type", "head");
+                } else if role != "submitter" {
+                    add("ray.io/node-type", "worker");
+                    add("ray.io/group", &role);
+                }
+            }
+            ("batch", "Job") => {
+                add("job-name", &o.name);
+                add("batch.kubernetes.io/job-name", &o.name);
+            }
+            ("trainer.kubeflow.org", "TrainJob") => {
+                add("jobset.sigs.k8s.io/jobset-name", &o.name);
+            }
+            _ => {}
+        }
+        labels
+    }
+
     /// All pod templates of all objects.
     pub fn all_pod_templates(&self) -> Vec<PodTemplate<'_>> {
         (0..self.objects.len())

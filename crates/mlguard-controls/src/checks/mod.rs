@@ -1,0 +1,107 @@
+//! Built-in checks. Each function implements one or a few related controls and reports through
+//! [`Ctx`]: `ctx.eval(ID)` for each object a control looked at, `ctx.emit(...)` for a violation.
+
+pub mod namespace;
+pub mod rbac;
+pub mod workload;
+
+use crate::config::{Config, Scope};
+use mlguard_core::inventory::PodTemplate;
+use mlguard_core::node::{At, PathBuf, Pos};
+use mlguard_core::Inventory;
+use mlguard_rbac::Rbac;
+use std::collections::HashMap;
+
+/// A violation before exceptions and severities are applied.
+#[derive(Debug, Clone)]
+pub struct RawFinding {
+    pub control: String,
+    pub object: usize,
+    pub path: PathBuf,
+    pub pos: Pos,
+    pub message: String,
+}
+
+/// What checks see and where they report.
+pub struct Ctx<'a> {
+    pub inv: &'a Inventory,
+    pub rbac: &'a Rbac,
+    pub cfg: &'a Config,
+    pub templates: Vec<PodTemplate<'a>>,
+    pub raw: Vec<RawFinding>,
+    pub evaluated: HashMap<String, usize>,
+    /// Controls that could not be evaluated in this scan, with the reason.
+    pub skipped: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("raw", &self.raw.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(inv: &'a Inventory, rbac: &'a Rbac, cfg: &'a Config) -> Self {
+        Self {
+            inv,
+            rbac,
+            cfg,
+            templates: inv.all_pod_templates(),
+            raw: Vec::new(),
+            evaluated: HashMap::new(),
+            skipped: HashMap::new(),
+        }
+    }
+
+    /// Count one object looked at by `control`.
+    pub fn eval(&mut self, control: &str) {
+        match self.evaluated.get_mut(control) {
+            Some(n) => *n += 1,
+            None => {
+                self.evaluated.insert(control.to_owned(), 1);
+            }
+        }
+    }
+
+    pub fn emit(&mut self, control: &str, object: usize, at: &At<'_>, message: impl Into<String>) {
+        self.raw.push(RawFinding {
+            control: control.to_owned(),
+            object,
+            path: at.path.clone(),
+            pos: at.pos(),
+            message: message.into(),
+        });
+    }
+
+    /// Whether workload controls look at namespace `ns`.
+    pub fn in_scope(&self, ns: Option<&str>) -> bool {
+        match ns {
+            Some(ns) => self.cfg.scope == Scope::All || self.inv.is_ml_namespace(ns),
+            None => false,
+        }
+    }
+
+    pub fn ns_of(&self, object: usize) -> Option<&'a str> {
+        self.inv.objects[object].namespace.as_deref()
+    }
+
+    /// Where to point a namespace-level finding: the Namespace object when one was read, else
+    /// the first object of the namespace.
+    pub fn namespace_anchor(&self, ns: &str) -> Option<usize> {
+        self.inv.namespace(ns).and_then(|n| n.object).or_else(|| {
+            self.inv
+                .objects
+                .iter()
+                .position(|o| o.namespace.as_deref() == Some(ns))
+        })
+    }
+}
+
+/// Run every built-in check.
+pub fn run_all(ctx: &mut Ctx<'_>) {
+    workload::run(ctx);
+    namespace::run(ctx);
+    rbac::run(ctx);
+}

@@ -1,0 +1,303 @@
+//! The scan: run every check, apply severities and exceptions, summarise per control and clause.
+
+use crate::catalog::{Catalog, State};
+use crate::checks::{run_all, Ctx, RawFinding};
+use crate::config::Config;
+use crate::custom::CustomControls;
+use crate::exceptions::{parse_annotation, Date, Exceptions, ANNOTATION};
+use crate::model::*;
+use mlguard_core::Inventory;
+use mlguard_rbac::Rbac;
+use std::collections::{BTreeMap, HashMap};
+
+/// Everything a scan needs besides the Inventory.
+#[derive(Debug)]
+pub struct ScanOptions<'a> {
+    pub config: &'a Config,
+    pub exceptions: &'a Exceptions,
+    pub custom: &'a CustomControls,
+    /// The date exceptions are checked against.
+    pub today: Date,
+}
+
+/// The catalog for a scan: built-in controls plus custom ones.
+pub fn catalog_with(custom: &CustomControls) -> Catalog {
+    let mut c = Catalog::builtin().clone();
+    c.controls.extend(custom.defs().cloned());
+    c
+}
+
+fn problem(
+    file: &str,
+    pos: Option<mlguard_core::Pos>,
+    field: Option<String>,
+    message: String,
+) -> InputProblem {
+    InputProblem {
+        file: file.to_owned(),
+        line: pos.map(|p| p.line),
+        column: pos.map(|p| p.column),
+        field,
+        message,
+    }
+}
+
+/// Run the scan.
+pub fn scan(inv: &Inventory, opts: &ScanOptions<'_>) -> (Report, Catalog) {
+    let catalog = catalog_with(opts.custom);
+    let rbac = Rbac::new(inv);
+    let mut ctx = Ctx::new(inv, &rbac, opts.config);
+    run_all(&mut ctx);
+    opts.custom.run(&mut ctx);
+
+    let mut errors: Vec<InputProblem> = inv
+        .errors
+        .iter()
+        .map(|e| problem(&e.file, e.pos, e.field.clone(), e.message.clone()))
+        .collect();
+    for (obj, path, line, column, msg) in rbac.problems() {
+        let o = &inv.objects[*obj];
+        errors.push(problem(
+            inv.file_of(o),
+            Some(mlguard_core::Pos {
+                line: *line,
+                column: *column,
+            }),
+            Some(path.clone()),
+            msg.clone(),
+        ));
+    }
+    let mut notes: Vec<InputProblem> = inv
+        .notes
+        .iter()
+        .map(|n| problem(&n.file, None, None, n.message.clone()))
+        .collect();
+
+    // Exceptions declared in annotations, checked once per object.
+    let mut annotated: HashMap<usize, Vec<(String, String)>> = HashMap::new();
+    for (i, o) in inv.objects.iter().enumerate() {
+        let Some(v) = o.annotation(ANNOTATION) else {
+            continue;
+        };
+        let (ok, bad) = parse_annotation(v);
+        let pos = o
+            .root
+            .at("metadata.annotations")
+            .and_then(|a| a.get(ANNOTATION))
+            .map(|n| n.pos);
+        for b in bad {
+            errors.push(problem(
+                inv.file_of(o),
+                pos,
+                Some(format!("metadata.annotations[\"{ANNOTATION}\"]")),
+                format!("`{b}` is not `CONTROL-ID=reason`"),
+            ));
+        }
+        for (id, _) in &ok {
+            if catalog.get(id).is_none() {
+                errors.push(problem(
+                    inv.file_of(o),
+                    pos,
+                    Some(format!("metadata.annotations[\"{ANNOTATION}\"]")),
+                    format!("unknown control `{id}` in exception"),
+                ));
+            }
+        }
+        annotated.insert(i, ok);
+    }
+    for e in &opts.exceptions.entries {
+        if catalog.get(&e.control).is_none() {
+            errors.push(problem(
+                &e.file,
+                Some(e.pos),
+                Some("control".to_owned()),
+                format!("unknown control `{}`", e.control),
+            ));
+        }
+    }
+
+    let mut used_file_exceptions = vec![false; opts.exceptions.entries.len()];
+    let mut findings = Vec::with_capacity(ctx.raw.len());
+    let raw = std::mem::take(&mut ctx.raw);
+    for RawFinding {
+        control,
+        object,
+        path,
+        pos,
+        message,
+    } in raw
+    {
+        let Some(def) = catalog.get(&control) else {
+            continue;
+        };
+        let o = &inv.objects[object];
+        let regulated = o.namespace.as_deref().is_some_and(|n| inv.is_regulated(n));
+        let resource = ResourceRef {
+            api_version: o.api_version.clone(),
+            kind: o.kind.clone(),
+            namespace: o.namespace.clone(),
+            name: o.name.clone(),
+        };
+        let mut status = FindingStatus::Failed;
+        let mut exception = None;
+        let mut message = message;
+        if let Some((_, reason)) = annotated
+            .get(&object)
+            .and_then(|v| v.iter().find(|(id, _)| *id == control))
+        {
+            status = FindingStatus::Excepted;
+            exception = Some(ExceptionInfo {
+                reason: reason.clone(),
+                expires: None,
+                source: format!("annotation {ANNOTATION}"),
+                expired: false,
+            });
+        } else if let Some(fe) = opts.exceptions.find(&control, &resource, &o.labels()) {
+            if let Some(i) = opts
+                .exceptions
+                .entries
+                .iter()
+                .position(|x| std::ptr::eq(x, fe))
+            {
+                used_file_exceptions[i] = true;
+            }
+            let info = fe.info(opts.today);
+            if info.expired {
+                message = format!(
+                    "{message} (exception expired on {}: {})",
+                    fe.expires, fe.reason
+                );
+            } else {
+                status = FindingStatus::Excepted;
+            }
+            exception = Some(info);
+        }
+        findings.push(Finding {
+            control: control.clone(),
+            title: def.title.clone(),
+            severity: def.severity_for(regulated),
+            status,
+            exception,
+            resource,
+            location: Location {
+                file: inv.file_of(o).to_owned(),
+                line: pos.line,
+                column: pos.column,
+                path: path.to_string(),
+            },
+            message,
+            remediation: def.remediation.clone(),
+            frameworks: def.frameworks.clone(),
+        });
+    }
+    for (i, used) in used_file_exceptions.iter().enumerate() {
+        if !used {
+            let e = &opts.exceptions.entries[i];
+            notes.push(problem(
+                &e.file,
+                Some(e.pos),
+                None,
+                format!("exception for {} matched no finding", e.control),
+            ));
+        }
+    }
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.control.cmp(&b.control))
+            .then_with(|| a.location.cmp(&b.location))
+            .then_with(|| a.message.cmp(&b.message))
+    });
+    findings.dedup_by(|a, b| {
+        a.control == b.control && a.location == b.location && a.message == b.message
+    });
+
+    let summary = summarise(&catalog, &findings, &ctx.evaluated, &ctx.skipped);
+    let report = Report {
+        tool: Tool {
+            name: "mlguard".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        },
+        inputs: inv
+            .files
+            .iter()
+            .map(|f| InputFile {
+                file: f.path.clone(),
+                sha256: f.sha256.clone(),
+            })
+            .collect(),
+        summary,
+        findings,
+        errors,
+        notes,
+        context: serde_json::Map::new(),
+    };
+    (report, catalog)
+}
+
+/// Per-control status and per-clause counts.
+pub fn summarise(
+    catalog: &Catalog,
+    findings: &[Finding],
+    evaluated: &HashMap<String, usize>,
+    skipped: &HashMap<String, String>,
+) -> Summary {
+    let mut per: HashMap<&str, (usize, usize)> = HashMap::new();
+    for f in findings {
+        let e = per.entry(f.control.as_str()).or_default();
+        match f.status {
+            FindingStatus::Failed => e.0 += 1,
+            FindingStatus::Excepted => e.1 += 1,
+        }
+    }
+    let mut controls = Vec::new();
+    let mut frameworks: BTreeMap<Framework, BTreeMap<String, ClauseCounts>> = BTreeMap::new();
+    for def in &catalog.controls {
+        let (failed, excepted) = per.get(def.id.as_str()).copied().unwrap_or_default();
+        let n_eval = evaluated.get(&def.id).copied().unwrap_or(0);
+        let (status, reason) = match &def.state {
+            State::Pending { lands_with } => (
+                ControlStatus::NotEvaluated,
+                Some(format!(
+                    "not implemented in this version (lands with the {lands_with} work)"
+                )),
+            ),
+            _ if failed > 0 => (ControlStatus::Failed, None),
+            _ if excepted > 0 => (ControlStatus::Excepted, None),
+            _ => match skipped.get(&def.id) {
+                Some(why) if n_eval == 0 => (ControlStatus::NotEvaluated, Some(why.clone())),
+                _ if n_eval == 0 => (
+                    ControlStatus::NotEvaluated,
+                    Some("no objects this control applies to in the inputs".to_owned()),
+                ),
+                _ => (ControlStatus::Passed, None),
+            },
+        };
+        for fw in Framework::ALL {
+            for clause in def.frameworks.of(fw) {
+                let c = frameworks
+                    .entry(fw)
+                    .or_default()
+                    .entry(clause.clone())
+                    .or_default();
+                match status {
+                    ControlStatus::Passed => c.passed += 1,
+                    ControlStatus::Failed => c.failed += 1,
+                    ControlStatus::Excepted => c.excepted += 1,
+                    ControlStatus::NotEvaluated => c.not_evaluated += 1,
+                }
+            }
+        }
+        controls.push(ControlSummary {
+            id: def.id.clone(),
+            status,
+            findings: failed + excepted,
+            evaluated: n_eval,
+            reason,
+        });
+    }
+    Summary {
+        controls,
+        frameworks,
+    }
+}
