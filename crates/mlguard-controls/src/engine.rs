@@ -55,18 +55,6 @@ pub fn scan(inv: &Inventory, opts: &ScanOptions<'_>) -> (Report, Catalog) {
         .iter()
         .map(|e| problem(&e.file, e.pos, e.field.clone(), e.message.clone()))
         .collect();
-    for (obj, path, line, column, msg) in rbac.problems() {
-        let o = &inv.objects[*obj];
-        errors.push(problem(
-            inv.file_of(o),
-            Some(mlguard_core::Pos {
-                line: *line,
-                column: *column,
-            }),
-            Some(path.clone()),
-            msg.clone(),
-        ));
-    }
     let mut notes: Vec<InputProblem> = inv
         .notes
         .iter()

@@ -150,6 +150,14 @@ fn is_manifest_name(p: &Path) -> bool {
     )
 }
 
+/// `mlguard.yaml` (scan settings) found while walking a folder is read as settings, not scanned.
+pub fn is_settings_name(p: &Path) -> bool {
+    matches!(
+        p.file_name().and_then(|e| e.to_str()),
+        Some("mlguard.yaml" | "mlguard.yml")
+    )
+}
+
 fn is_kustomization_name(p: &Path) -> bool {
     matches!(
         p.file_name().and_then(|e| e.to_str()),
@@ -210,6 +218,8 @@ fn walk(dir: &Path, files: &mut Vec<String>, errors: &mut Vec<InputError>) {
         };
         if meta.is_dir() {
             walk(&e, files, errors);
+        } else if is_settings_name(&e) {
+            // mlguard's own settings file next to the manifests: not a manifest.
         } else if is_manifest_name(&e) || is_kustomization_name(&e) {
             files.push(e.display().to_string());
         }

@@ -1,1 +1,69 @@
-fn main() {}
+//! mlguard: the command-line front end. Parses flags, wires the crates together and prints.
+//! No domain logic lives here: loading is mlguard-core, judging is mlguard-controls, rendering
+//! is mlguard-report, permissions are mlguard-rbac.
+
+mod cli;
+mod cmd_controls;
+mod cmd_rbac;
+mod cmd_scan;
+mod output;
+
+use clap::{CommandFactory, FromArgMatches};
+use std::process::ExitCode;
+
+/// Exit codes shared by every subcommand.
+pub mod exit {
+    /// Nothing at or above the threshold.
+    pub const CLEAN: u8 = 0;
+    /// Findings at or above `--fail-on`.
+    pub const FINDINGS: u8 = 1;
+    /// Usage or input error (wins over FINDINGS).
+    pub const ERROR: u8 = 2;
+}
+
+fn main() -> ExitCode {
+    let parsed = cli::Cli::command()
+        .try_get_matches()
+        .and_then(|m| cli::Cli::from_arg_matches(&m).map(|a| (a, m)));
+    let (args, matches) = match parsed {
+        Ok(x) => x,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::CLEAN
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match args.command {
+        cli::Command::Scan(a) => {
+            let sm = matches.subcommand_matches("scan");
+            let indices = |id: &str, n: usize| -> Vec<usize> {
+                let v: Vec<usize> = sm
+                    .and_then(|m| m.indices_of(id))
+                    .map(Iterator::collect)
+                    .unwrap_or_default();
+                if v.len() == n {
+                    v
+                } else {
+                    Vec::new()
+                }
+            };
+            let fi = indices("format", a.format.len());
+            let oi = indices("output", a.output.len());
+            cmd_scan::run_with(a, &fi, &oi)
+        }
+        cli::Command::Controls(a) => cmd_controls::run(a),
+        cli::Command::Rbac(a) => cmd_rbac::run(a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if output::is_broken_pipe(&e) => ExitCode::from(exit::CLEAN),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}

@@ -494,10 +494,19 @@ fn encryption_at_rest(ctx: &mut Ctx<'_>) {
         });
         let decryptor = templates.iter().any(|t| {
             t.containers.iter().any(|c| {
-                let words: Vec<&str> = ["command", "args"]
+                let words: Vec<&str> = ["image", "command", "args"]
                     .iter()
                     .filter_map(|k| c.at.node.get(k))
-                    .flat_map(|l| l.items().iter().filter_map(Node::as_str))
+                    .flat_map(|l| {
+                        if l.is_seq() {
+                            l.items()
+                                .iter()
+                                .filter_map(Node::as_str)
+                                .collect::<Vec<_>>()
+                        } else {
+                            l.as_str().into_iter().collect()
+                        }
+                    })
                     .collect();
                 let joined = words.join(" ");
                 joined.contains("mlguard") && joined.contains("decrypt")

@@ -24,7 +24,8 @@ fn is_team_subject(ctx: &Ctx<'_>, s: &Subject) -> bool {
     }
 }
 
-/// Team subjects and the ML namespaces they are bound in.
+/// Team subjects and the ML namespaces to judge them in: those they are bound in, and every
+/// ML namespace when a ClusterRoleBinding reaches them.
 fn teams(ctx: &Ctx<'_>) -> BTreeMap<Subject, BTreeSet<String>> {
     let mut out: BTreeMap<Subject, BTreeSet<String>> = BTreeMap::new();
     for b in ctx.rbac.bindings() {
@@ -38,6 +39,12 @@ fn teams(ctx: &Ctx<'_>) -> BTreeMap<Subject, BTreeSet<String>> {
             if is_team_subject(ctx, s) {
                 out.entry(s.clone()).or_default().insert(ns.to_owned());
             }
+        }
+    }
+    let all_ml: BTreeSet<String> = ctx.inv.ml_namespaces().map(|n| n.name.clone()).collect();
+    for (s, namespaces) in &mut out {
+        if !ctx.rbac.grants_for(s, None).is_empty() {
+            namespaces.extend(all_ml.iter().cloned());
         }
     }
     out
@@ -189,7 +196,7 @@ pub fn run(ctx: &mut Ctx<'_>) {
                 );
             } else if b.role_ref.kind == "ClusterRole"
                 && b.role_ref.name == "cluster-admin"
-                && matches!(s, Subject::Group(g) if g != "system:masters")
+                && matches!(s, Subject::Group(g) if g != "system:masters" && !ctx.cfg.platform_admin_groups.contains(g))
             {
                 report(
                     "MLG-RBAC-005",
