@@ -162,6 +162,7 @@ pub struct Inventory {
     pub notes: Vec<Note>,
     pub namespaces: BTreeMap<String, Namespace>,
     by_kind: HashMap<String, Vec<usize>>,
+    by_name: HashMap<(String, String, String), usize>,
     ml_namespaces: BTreeMap<String, ()>,
 }
 
@@ -273,6 +274,14 @@ impl Inventory {
         };
         for (i, o) in inv.objects.iter().enumerate() {
             inv.by_kind.entry(o.kind.clone()).or_default().push(i);
+            inv.by_name.insert(
+                (
+                    o.kind.clone(),
+                    o.namespace.clone().unwrap_or_default(),
+                    o.name.clone(),
+                ),
+                i,
+            );
             if o.kind == "Namespace" && o.api_version == "v1" {
                 let mut labels = o.labels();
                 labels.insert(LABEL_NS_NAME.to_owned(), o.name.clone());
@@ -329,6 +338,17 @@ impl Inventory {
             .unwrap_or_default()
             .iter()
             .map(move |i| (*i, &self.objects[*i]))
+    }
+
+    /// The object of `kind` named `name` in namespace `ns` (None for cluster-scoped). When the
+    /// inputs define it twice, the later definition (as `kubectl apply` would leave it).
+    pub fn find(&self, kind: &str, ns: Option<&str>, name: &str) -> Option<(usize, &Object)> {
+        let key = (
+            kind.to_owned(),
+            ns.unwrap_or_default().to_owned(),
+            name.to_owned(),
+        );
+        self.by_name.get(&key).map(|i| (*i, &self.objects[*i]))
     }
 
     pub fn namespace(&self, name: &str) -> Option<&Namespace> {

@@ -96,7 +96,7 @@ impl Object {
             .map(|l| {
                 l.entries()
                     .iter()
-                    .filter_map(|e| e.value.scalar_text().map(|v| (e.key.clone(), v)))
+                    .filter_map(|e| e.value.scalar_text().map(|v| (e.key.to_string(), v)))
                     .collect()
             })
             .unwrap_or_default()

@@ -6,6 +6,10 @@
 //! at the exact field.
 
 use std::fmt::{self, Write as _};
+use std::sync::Arc;
+
+/// Keys and string scalars: short ones (the vast majority in manifests) are stored inline.
+pub type Str = compact_str::CompactString;
 
 /// 1-based line and column of a node's first character.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -27,7 +31,7 @@ pub enum Value {
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(String),
+    Str(Str),
     Seq(Vec<Node>),
     Map(Vec<Entry>),
 }
@@ -35,7 +39,7 @@ pub enum Value {
 /// One `key: value` pair of a mapping. Non-string keys are kept in their source text form.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
-    pub key: String,
+    pub key: Str,
     pub key_pos: Pos,
     pub value: Node,
 }
@@ -119,7 +123,7 @@ impl Node {
     /// fields such as quantities and label values are usually written.
     pub fn scalar_text(&self) -> Option<String> {
         match &self.value {
-            Value::Str(s) => Some(s.clone()),
+            Value::Str(s) => Some(s.to_string()),
             Value::Int(i) => Some(i.to_string()),
             Value::Float(f) => Some(f.to_string()),
             Value::Bool(b) => Some(b.to_string()),
@@ -153,61 +157,82 @@ impl Node {
             Value::Bool(b) => J::Bool(*b),
             Value::Int(i) => J::from(*i),
             Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
-            Value::Str(s) => J::String(s.clone()),
+            Value::Str(s) => J::String(s.to_string()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
             Value::Map(entries) => J::Object(
                 entries
                     .iter()
-                    .map(|e| (e.key.clone(), e.value.to_json()))
+                    .map(|e| (e.key.to_string(), e.value.to_json()))
                     .collect(),
             ),
         }
     }
 }
 
-/// A YAML path as segments; rendered `a.b[0].c`, with keys that contain dots or brackets quoted
-/// as `metadata.labels["mlguard.io/tenant"]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PathBuf(Vec<Seg>);
+/// A YAML path; rendered `a.b[0].c`, with keys that contain dots or brackets quoted as
+/// `metadata.labels["mlguard.io/tenant"]`. A shared linked list: extending a path allocates one
+/// small node and cloning is a reference-count bump, so checks can build paths for every field
+/// they visit cheaply.
+#[derive(Clone, Default)]
+pub struct PathBuf(Option<Arc<PathNode>>);
+
+struct PathNode {
+    parent: Option<Arc<PathNode>>,
+    seg: Seg,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Seg {
-    Key(String),
+    Key(Str),
     Index(usize),
 }
 
 impl PathBuf {
     pub fn root() -> Self {
-        Self(Vec::new())
+        Self(None)
+    }
+
+    fn push(&self, seg: Seg) -> Self {
+        Self(Some(Arc::new(PathNode {
+            parent: self.0.clone(),
+            seg,
+        })))
     }
 
     pub fn key(&self, k: &str) -> Self {
-        let mut v = self.0.clone();
-        v.push(Seg::Key(k.to_owned()));
-        Self(v)
+        self.push(Seg::Key(Str::new(k)))
     }
 
     pub fn index(&self, i: usize) -> Self {
-        let mut v = self.0.clone();
-        v.push(Seg::Index(i));
-        Self(v)
+        self.push(Seg::Index(i))
+    }
+
+    fn segments(&self) -> Vec<&Seg> {
+        let mut out = Vec::new();
+        let mut cur = self.0.as_deref();
+        while let Some(n) = cur {
+            out.push(&n.seg);
+            cur = n.parent.as_deref();
+        }
+        out.reverse();
+        out
     }
 
     /// Parse a rendered path (`a.b[0]["x.y"]`). Used by tests and by exceptions files.
     pub fn parse(s: &str) -> Self {
-        let mut out = Vec::new();
+        let mut out = PathBuf::root();
         let mut cur = String::new();
         let mut chars = s.chars().peekable();
         while let Some(c) = chars.next() {
             match c {
                 '.' => {
                     if !cur.is_empty() {
-                        out.push(Seg::Key(std::mem::take(&mut cur)));
+                        out = out.key(&std::mem::take(&mut cur));
                     }
                 }
                 '[' => {
                     if !cur.is_empty() {
-                        out.push(Seg::Key(std::mem::take(&mut cur)));
+                        out = out.key(&std::mem::take(&mut cur));
                     }
                     let mut inner = String::new();
                     for c2 in chars.by_ref() {
@@ -217,31 +242,45 @@ impl PathBuf {
                         inner.push(c2);
                     }
                     if let Some(q) = inner.strip_prefix('"').and_then(|i| i.strip_suffix('"')) {
-                        out.push(Seg::Key(q.to_owned()));
+                        out = out.key(q);
                     } else if let Ok(i) = inner.parse() {
-                        out.push(Seg::Index(i));
+                        out = out.index(i);
                     } else {
-                        out.push(Seg::Key(inner));
+                        out = out.key(&inner);
                     }
                 }
                 _ => cur.push(c),
             }
         }
         if !cur.is_empty() {
-            out.push(Seg::Key(cur));
+            out = out.key(&cur);
         }
-        Self(out)
+        out
     }
 
     pub fn is_root(&self) -> bool {
-        self.0.is_empty()
+        self.0.is_none()
+    }
+}
+
+impl PartialEq for PathBuf {
+    fn eq(&self, other: &Self) -> bool {
+        self.segments() == other.segments()
+    }
+}
+
+impl Eq for PathBuf {}
+
+impl fmt::Debug for PathBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PathBuf({self})")
     }
 }
 
 impl fmt::Display for PathBuf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut first = true;
-        for seg in &self.0 {
+        for seg in self.segments() {
             match seg {
                 Seg::Index(i) => write!(f, "[{i}]")?,
                 Seg::Key(k) => {
@@ -254,7 +293,7 @@ impl fmt::Display for PathBuf {
                         }
                         f.write_str(k)?;
                     } else {
-                        write!(f, "[{k:?}]")?;
+                        write!(f, "[{:?}]", k.as_str())?;
                     }
                 }
             }

@@ -37,7 +37,7 @@ impl Selector {
                     .value
                     .scalar_text()
                     .ok_or_else(|| format!("matchLabels.{}: expected a string", e.key))?;
-                requirements.push(Requirement::In(e.key.clone(), vec![v]));
+                requirements.push(Requirement::In(e.key.to_string(), vec![v]));
             }
         }
         if let Some(me) = n.get("matchExpressions") {
@@ -91,7 +91,7 @@ pub fn labels_of(n: Option<&Node>) -> BTreeMap<String, String> {
     n.map(|l| {
         l.entries()
             .iter()
-            .filter_map(|e| e.value.scalar_text().map(|v| (e.key.clone(), v)))
+            .filter_map(|e| e.value.scalar_text().map(|v| (e.key.to_string(), v)))
             .collect()
     })
     .unwrap_or_default()

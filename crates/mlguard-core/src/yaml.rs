@@ -3,7 +3,7 @@
 //! Bounded on purpose: nesting depth, and the number of nodes that aliases may materialise (an
 //! "alias bomb" of nested anchors would otherwise expand exponentially).
 
-use crate::node::{Entry, Node, Pos, Value};
+use crate::node::{Entry, Node, Pos, Str, Value};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use std::collections::HashMap;
 
@@ -65,7 +65,7 @@ enum Frame {
         entries: Vec<Entry>,
         pos: Pos,
         anchor: usize,
-        key: Option<(String, Pos)>,
+        key: Option<(Str, Pos)>,
     },
 }
 
@@ -86,12 +86,12 @@ fn count_nodes(n: &Node) -> usize {
 }
 
 /// Key text for a node used as a mapping key.
-fn key_text(n: &Node) -> String {
-    match &n.value {
-        Value::Str(s) => s.clone(),
-        Value::Null => "null".to_owned(),
-        Value::Seq(_) | Value::Map(_) => n.to_json().to_string(),
-        _ => n.scalar_text().unwrap_or_default(),
+fn key_text(n: Node) -> Str {
+    match n.value {
+        Value::Str(s) => s,
+        Value::Null => Str::const_new("null"),
+        Value::Seq(_) | Value::Map(_) => Str::from(n.to_json().to_string()),
+        _ => Str::from(n.scalar_text().unwrap_or_default()),
     }
 }
 
@@ -105,7 +105,10 @@ impl Builder {
             None => self.doc_root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map { entries, key, .. }) => match key.take() {
-                None => *key = Some((key_text(&node), node.pos)),
+                None => {
+                    let pos = node.pos;
+                    *key = Some((key_text(node), pos));
+                }
                 Some((k, kpos)) => {
                     if k == "<<" {
                         merge_into(entries, node);
@@ -208,14 +211,14 @@ fn resolve_plain(text: &str) -> Value {
             return Value::Float(f);
         }
     }
-    Value::Str(text.to_owned())
+    Value::Str(Str::new(text))
 }
 
 fn scalar_value(text: &str, style: ScalarStyle, tag: Option<&saphyr_parser::Tag>) -> Value {
     if let Some(t) = tag {
         if t.handle == "tag:yaml.org,2002:" || t.handle == "!!" {
             match t.suffix.as_str() {
-                "str" | "binary" => return Value::Str(text.to_owned()),
+                "str" | "binary" => return Value::Str(Str::new(text)),
                 "int" | "float" | "bool" | "null" => return resolve_plain(text),
                 _ => {}
             }
@@ -223,7 +226,7 @@ fn scalar_value(text: &str, style: ScalarStyle, tag: Option<&saphyr_parser::Tag>
     }
     match style {
         ScalarStyle::Plain => resolve_plain(text),
-        _ => Value::Str(text.to_owned()),
+        _ => Value::Str(Str::new(text)),
     }
 }
 

@@ -498,7 +498,7 @@ impl Rbac {
                 let mut out = Vec::new();
                 for item in at.items() {
                     match &item.node.value {
-                        Value::Str(s) => out.push(s.clone()),
+                        Value::Str(s) => out.push(s.to_string()),
                         Value::Null => out.push(String::new()),
                         _ => self.problem(
                             idx,

@@ -123,6 +123,10 @@ pub struct ScanArgs {
         hide_short_help = true
     )]
     pub today: Option<String>,
+
+    /// Print how long each phase took (read, index, check, render) to stderr.
+    #[arg(long, env = "MLGUARD_TIMINGS", hide_short_help = true)]
+    pub timings: bool,
 }
 
 #[derive(Debug, Subcommand)]

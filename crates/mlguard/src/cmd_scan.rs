@@ -29,6 +29,7 @@ pub struct ScanPlan {
     pub verbose: bool,
     pub quiet: bool,
     pub today: Date,
+    pub timings: bool,
 }
 
 fn format_for_extension(p: &str) -> Option<Format> {
@@ -184,6 +185,7 @@ impl ScanPlan {
             verbose: a.verbose,
             quiet: a.quiet,
             today,
+            timings: a.timings,
         })
     }
 }
@@ -213,7 +215,15 @@ pub fn execute(plan: &ScanPlan) -> Result<u8> {
     if let Some(pb) = &pb {
         pb.set_message("reading manifests");
     }
+    let t0 = std::time::Instant::now();
+    let mut phases: Vec<(&str, std::time::Duration)> = Vec::new();
+    let mut lap = |name: &'static str, t: &mut std::time::Instant| {
+        phases.push((name, t.elapsed()));
+        *t = std::time::Instant::now();
+    };
+    let mut t = t0;
     let loaded = mlguard_core::load(&plan.paths, &plan.load);
+    lap("read", &mut t);
     if let Some(pb) = &pb {
         pb.set_message(format!(
             "checking {} objects from {} files",
@@ -222,6 +232,7 @@ pub fn execute(plan: &ScanPlan) -> Result<u8> {
         ));
     }
     let inv = Inventory::new(loaded, &plan.default_namespace);
+    lap("index", &mut t);
     let opts = ScanOptions {
         config: &plan.config,
         exceptions: &plan.exceptions,
@@ -229,6 +240,7 @@ pub fn execute(plan: &ScanPlan) -> Result<u8> {
         today: plan.today,
     };
     let (report, catalog) = mlguard_controls::scan(&inv, &opts);
+    lap("check", &mut t);
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
@@ -241,6 +253,13 @@ pub fn execute(plan: &ScanPlan) -> Result<u8> {
         };
         mlguard_report::render(&report, &catalog, *fmt, &ropts, &mut buf)?;
         write_to(path.as_deref(), &buf)?;
+    }
+    lap("render", &mut t);
+    if plan.timings {
+        for (name, d) in &phases {
+            eprintln!("timing: {name:<7} {:>8.3} s", d.as_secs_f64());
+        }
+        eprintln!("timing: total   {:>8.3} s", t0.elapsed().as_secs_f64());
     }
     let to_stdout_table = plan
         .outputs

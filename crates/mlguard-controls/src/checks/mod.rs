@@ -75,6 +75,30 @@ impl<'a> Ctx<'a> {
         });
     }
 
+    /// A context with the same inputs and empty results, for one parallel worker.
+    pub fn fork(&self) -> Ctx<'a> {
+        Ctx {
+            inv: self.inv,
+            rbac: self.rbac,
+            cfg: self.cfg,
+            templates: Vec::new(),
+            raw: Vec::new(),
+            evaluated: HashMap::new(),
+            skipped: HashMap::new(),
+        }
+    }
+
+    /// Take over a worker's results.
+    pub fn merge(&mut self, other: Ctx<'a>) {
+        self.raw.extend(other.raw);
+        for (k, v) in other.evaluated {
+            *self.evaluated.entry(k).or_default() += v;
+        }
+        for (k, v) in other.skipped {
+            self.skipped.entry(k).or_insert(v);
+        }
+    }
+
     /// Whether workload controls look at namespace `ns`.
     pub fn in_scope(&self, ns: Option<&str>) -> bool {
         match ns {

@@ -231,7 +231,7 @@ fn quota_keys(ctx: &Ctx<'_>, ns: &str) -> Vec<String> {
                 .map(|h| {
                     h.entries()
                         .iter()
-                        .map(|e| e.key.clone())
+                        .map(|e| e.key.to_string())
                         .collect::<Vec<_>>()
                 })
                 .unwrap_or_default()

@@ -8,11 +8,30 @@ use mlguard_core::inventory::{
 use mlguard_core::node::{At, Node, Value};
 
 pub fn run(ctx: &mut Ctx<'_>) {
+    use rayon::prelude::*;
     let templates = std::mem::take(&mut ctx.templates);
-    for t in &templates {
+    let shared: &Ctx<'_> = ctx;
+    let parts: Vec<Ctx<'_>> = templates
+        .par_chunks(512)
+        .map(|chunk| {
+            let mut c = shared.fork();
+            for t in chunk {
+                check_template(&mut c, t);
+            }
+            c
+        })
+        .collect();
+    for p in parts {
+        ctx.merge(p);
+    }
+    ctx.templates = templates;
+}
+
+fn check_template(ctx: &mut Ctx<'_>, t: &PodTemplate<'_>) {
+    {
         let ns = ctx.ns_of(t.object);
         if !ctx.in_scope(ns) {
-            continue;
+            return;
         }
         host_namespaces(ctx, t);
         for c in &t.containers {
@@ -33,7 +52,6 @@ pub fn run(ctx: &mut Ctx<'_>) {
         data_classification(ctx, t);
         ray(ctx, t);
     }
-    ctx.templates = templates;
 }
 
 fn sc<'a>(c: &Container<'a>) -> Option<At<'a>> {
@@ -209,7 +227,7 @@ fn gpu_limits(ctx: &mut Ctx<'_>, t: &PodTemplate<'_>, c: &Container<'_>) {
                     .entries()
                     .iter()
                     .filter(|e| is_gpu_resource(&e.key))
-                    .map(|e| e.key.clone())
+                    .map(|e| e.key.to_string())
                     .collect()
             })
             .unwrap_or_default()
@@ -826,14 +844,11 @@ fn data_classification(ctx: &mut Ctx<'_>, t: &PodTemplate<'_>) {
         return;
     };
     let lookup = |kind: &str, name: &str| -> Option<Classification> {
-        ctx.inv
-            .objects_of(kind)
-            .find(|(_, o)| o.name == name && o.namespace.as_deref() == Some(ns))
-            .map(|(_, o)| {
-                o.label(LABEL_CLASSIFICATION)
-                    .and_then(Classification::parse)
-                    .unwrap_or(Classification::Internal)
-            })
+        ctx.inv.find(kind, Some(ns), name).map(|(_, o)| {
+            o.label(LABEL_CLASSIFICATION)
+                .and_then(Classification::parse)
+                .unwrap_or(Classification::Internal)
+        })
     };
     let mut refs: Vec<(At<'_>, &str, String)> = Vec::new();
     for v in vols.items() {
