@@ -80,7 +80,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE", action = clap::ArgAction::Append, env = "MLGUARD_EXCEPTIONS")]
     pub exceptions: Vec<String>,
 
-    /// Scan settings (docs/config.md). Default: ./mlguard.yaml when it exists.
+    /// Scan settings (docs/config.md). Default: ./mlguard.yaml, else mlguard.yaml in the first
+    /// folder scanned.
     #[arg(long, value_name = "FILE", env = "MLGUARD_CONFIG")]
     pub config: Option<String>,
 
