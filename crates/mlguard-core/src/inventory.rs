@@ -328,6 +328,13 @@ impl Inventory {
             }
         }
         inv.ml_namespaces = ml;
+        let mut type_errors = Vec::new();
+        for i in 0..inv.objects.len() {
+            for t in inv.pod_templates(i) {
+                validate_template(&t, inv.file_of(&inv.objects[i]), &mut type_errors);
+            }
+        }
+        inv.errors.extend(type_errors);
         inv
     }
 
@@ -626,6 +633,147 @@ impl Inventory {
         (0..self.objects.len())
             .flat_map(|i| self.pod_templates(i))
             .collect()
+    }
+}
+
+/// Expected type of a pod-spec field the checks read.
+#[derive(Clone, Copy)]
+enum Ty {
+    Bool,
+    Int,
+    Str,
+    Map,
+    List,
+}
+
+impl Ty {
+    fn accepts(self, n: &Node) -> bool {
+        n.is_null()
+            || match self {
+                Ty::Bool => n.as_bool().is_some(),
+                Ty::Int => n.as_i64().is_some(),
+                Ty::Str => n.as_str().is_some(),
+                Ty::Map => n.is_map(),
+                Ty::List => n.is_seq(),
+            }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Ty::Bool => "a boolean",
+            Ty::Int => "an integer",
+            Ty::Str => "a string",
+            Ty::Map => "a mapping",
+            Ty::List => "a list",
+        }
+    }
+}
+
+fn check_fields(at: &At<'_>, fields: &[(&str, Ty)], file: &str, out: &mut Vec<InputError>) {
+    for (k, ty) in fields {
+        if let Some(v) = at.get(k) {
+            if !ty.accepts(v.node) {
+                out.push(InputError {
+                    file: file.to_owned(),
+                    pos: Some(v.pos()),
+                    field: Some(v.path.to_string()),
+                    message: format!("expected {}, found {}", ty.name(), v.node.type_name()),
+                });
+            }
+        }
+    }
+}
+
+/// The fields the checks rely on must have the types Kubernetes gives them: a wrongly typed
+/// `privileged: "true"` or `containers: x` is reported, never silently skipped.
+fn validate_template(t: &PodTemplate<'_>, file: &str, out: &mut Vec<InputError>) {
+    if !t.spec.node.is_map() {
+        out.push(InputError {
+            file: file.to_owned(),
+            pos: Some(t.spec.pos()),
+            field: Some(t.spec.path.to_string()),
+            message: format!(
+                "expected a mapping (a pod spec), found {}",
+                t.spec.node.type_name()
+            ),
+        });
+        return;
+    }
+    use Ty::*;
+    check_fields(
+        &t.spec,
+        &[
+            ("containers", List),
+            ("initContainers", List),
+            ("ephemeralContainers", List),
+            ("volumes", List),
+            ("securityContext", Map),
+            ("hostNetwork", Bool),
+            ("hostIPC", Bool),
+            ("hostPID", Bool),
+            ("automountServiceAccountToken", Bool),
+            ("serviceAccountName", Str),
+        ],
+        file,
+        out,
+    );
+    if let Some(sc) = t.spec.get("securityContext") {
+        check_fields(
+            &sc,
+            &[("runAsUser", Int), ("runAsNonRoot", Bool)],
+            file,
+            out,
+        );
+    }
+    for key in ["containers", "initContainers", "ephemeralContainers"] {
+        if let Some(list) = t.spec.get(key) {
+            for c in list.items() {
+                if !c.node.is_map() {
+                    out.push(InputError {
+                        file: file.to_owned(),
+                        pos: Some(c.pos()),
+                        field: Some(c.path.to_string()),
+                        message: format!(
+                            "expected a mapping (a container), found {}",
+                            c.node.type_name()
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    for c in &t.containers {
+        check_fields(
+            &c.at,
+            &[
+                ("name", Str),
+                ("image", Str),
+                ("securityContext", Map),
+                ("env", List),
+                ("volumeMounts", List),
+                ("command", List),
+                ("args", List),
+                (c.resources_key, Map),
+            ],
+            file,
+            out,
+        );
+        if let Some(sc) = c.at.get("securityContext") {
+            check_fields(
+                &sc,
+                &[
+                    ("privileged", Bool),
+                    ("allowPrivilegeEscalation", Bool),
+                    ("runAsUser", Int),
+                    ("runAsNonRoot", Bool),
+                ],
+                file,
+                out,
+            );
+        }
+        if let Some(res) = c.resources() {
+            check_fields(&res, &[("limits", Map), ("requests", Map)], file, out);
+        }
     }
 }
 

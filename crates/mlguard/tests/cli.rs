@@ -136,7 +136,7 @@ fn example_platform_team_a_is_clean_and_team_b_violates_every_implemented_contro
 }
 
 #[test]
-fn findings_point_at_file_line_and_yaml_path_and_raise_severity_when_regulated() {
+fn findings_point_at_file_line_and_yaml_path() {
     let d = tmpdir("locations");
     let out = d.join("f.json");
     mlguard(&[
@@ -546,6 +546,7 @@ controls:
   - id: ACME-001
     title: Training jobs carry a cost-center label
     severity: medium
+    regulatedSeverity: high
     remediation: Add metadata.labels.cost-center.
     frameworks: {soc2: [CC8.1]}
     match: {kinds: [PyTorchJob]}
@@ -686,4 +687,50 @@ fn help_has_examples() {
     assert_eq!(code(&o), 0);
     let s = String::from_utf8_lossy(&o.stdout);
     assert!(s.contains("Examples:") && s.contains("--fail-on"), "{s}");
+}
+
+#[test]
+fn wrongly_typed_fields_are_input_errors_and_never_a_pass() {
+    let d = tmpdir("types");
+    let f = d.join("wt.yaml");
+    std::fs::write(
+        &f,
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: ml, labels: {mlguard.io/tenant: x}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ml}\nspec:\n  hostIPC: \"true\"\n  containers:\n  - name: c\n    image: x\n    securityContext: {privileged: \"true\"}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: ml}\nspec:\n  template:\n    spec:\n      containers: oops\n",
+    )
+    .expect("write");
+    let o = mlguard(&["scan", f.to_str().expect("utf8"), "--format", "json"]);
+    assert_eq!(code(&o), 2);
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let errs: Vec<(u64, String)> = r["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().expect("line"),
+                e["field"].as_str().expect("field").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errs,
+        [
+            (9, "spec.hostIPC".to_owned()),
+            (
+                13,
+                "spec.containers[0].securityContext.privileged".to_owned()
+            ),
+            (21, "spec.template.spec.containers".to_owned())
+        ]
+    );
+    let failed: BTreeSet<&str> = r["findings"]
+        .as_array()
+        .expect("f")
+        .iter()
+        .filter_map(|f| f["control"].as_str())
+        .collect();
+    assert!(
+        failed.contains("MLG-POD-001") && failed.contains("MLG-POD-002"),
+        "{failed:?}"
+    );
 }

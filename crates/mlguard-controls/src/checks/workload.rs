@@ -54,6 +54,12 @@ fn check_template(ctx: &mut Ctx<'_>, t: &PodTemplate<'_>) {
     }
 }
 
+/// `true`, or the string "true" (which the API server rejects, and which is reported as an input
+/// error): read as true so a wrongly typed field never turns into a passed control.
+fn truthy(n: &At<'_>) -> bool {
+    n.bool() == Some(true) || n.str().is_some_and(|s| s.eq_ignore_ascii_case("true"))
+}
+
 fn sc<'a>(c: &Container<'a>) -> Option<At<'a>> {
     c.at.get("securityContext")
 }
@@ -61,7 +67,7 @@ fn sc<'a>(c: &Container<'a>) -> Option<At<'a>> {
 fn privileged(ctx: &mut Ctx<'_>, t: &PodTemplate<'_>, c: &Container<'_>) {
     ctx.eval("MLG-POD-001");
     if let Some(p) = sc(c).and_then(|s| s.get("privileged")) {
-        if p.bool() == Some(true) {
+        if truthy(&p) {
             ctx.emit(
                 "MLG-POD-001",
                 t.object,
@@ -77,7 +83,7 @@ fn host_namespaces(ctx: &mut Ctx<'_>, t: &PodTemplate<'_>) {
     ctx.eval("MLG-NET-007");
     for key in ["hostIPC", "hostPID"] {
         if let Some(v) = t.spec.get(key) {
-            if v.bool() == Some(true) {
+            if truthy(&v) {
                 ctx.emit(
                     "MLG-POD-002",
                     t.object,
@@ -91,7 +97,7 @@ fn host_namespaces(ctx: &mut Ctx<'_>, t: &PodTemplate<'_>) {
         }
     }
     if let Some(v) = t.spec.get("hostNetwork") {
-        if v.bool() == Some(true) {
+        if truthy(&v) {
             ctx.emit(
                 "MLG-NET-007",
                 t.object,
