@@ -56,6 +56,16 @@ pub struct CatalogError {
     pub message: String,
 }
 
+impl CatalogError {
+    pub fn at(file: &str, pos: Pos, message: impl Into<String>) -> Self {
+        Self {
+            file: file.to_owned(),
+            pos,
+            message: message.into(),
+        }
+    }
+}
+
 const BUILTIN: &str = include_str!("../data/catalog.yaml");
 
 impl Catalog {
@@ -82,11 +92,7 @@ impl Catalog {
 
     pub fn parse(file: &str, text: &str) -> Result<Catalog, CatalogError> {
         let stream = parse_stream(text, Limits::default());
-        let err = |pos: Pos, message: String| CatalogError {
-            file: file.to_owned(),
-            pos,
-            message,
-        };
+        let err = |pos: Pos, message: String| CatalogError::at(file, pos, message);
         if let Some(e) = stream.error {
             return Err(err(e.pos, e.message));
         }

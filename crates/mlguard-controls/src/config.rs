@@ -75,11 +75,7 @@ fn strings(file: &str, n: &Node, key: &str) -> Result<Vec<String>, CatalogError>
 
 impl Config {
     pub fn parse(file: &str, text: &str) -> Result<Config, CatalogError> {
-        let err = |pos: Pos, message: String| CatalogError {
-            file: file.to_owned(),
-            pos,
-            message,
-        };
+        let err = |pos: Pos, message: String| CatalogError::at(file, pos, message);
         let s = parse_stream(text, Limits::default());
         if let Some(e) = s.error {
             return Err(err(e.pos, e.message));

@@ -64,11 +64,7 @@ fn strs(file: &str, n: Option<&Node>, what: &str) -> Result<Vec<String>, Catalog
 
 impl CustomControls {
     pub fn parse(file: &str, text: &str) -> Result<CustomControls, CatalogError> {
-        let err = |pos: Pos, message: String| CatalogError {
-            file: file.to_owned(),
-            pos,
-            message,
-        };
+        let err = |pos: Pos, message: String| CatalogError::at(file, pos, message);
         let s = parse_stream(text, Limits::default());
         if let Some(e) = s.error {
             return Err(err(e.pos, e.message));

@@ -148,11 +148,7 @@ pub fn parse_annotation(value: &str) -> (Vec<(String, String)>, Vec<String>) {
 
 impl Exceptions {
     pub fn parse(file: &str, text: &str) -> Result<Exceptions, CatalogError> {
-        let err = |pos: Pos, message: String| CatalogError {
-            file: file.to_owned(),
-            pos,
-            message,
-        };
+        let err = |pos: Pos, message: String| CatalogError::at(file, pos, message);
         let s = parse_stream(text, Limits::default());
         if let Some(e) = s.error {
             return Err(err(e.pos, e.message));
@@ -191,11 +187,7 @@ impl Exceptions {
 }
 
 fn parse_entry(file: &str, e: &Node) -> Result<FileException, CatalogError> {
-    let err = |pos: Pos, message: String| CatalogError {
-        file: file.to_owned(),
-        pos,
-        message,
-    };
+    let err = |pos: Pos, message: String| CatalogError::at(file, pos, message);
     for k in e.entries() {
         if !["control", "selector", "reason", "expires"].contains(&k.key.as_str()) {
             return Err(err(

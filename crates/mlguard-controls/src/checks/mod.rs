@@ -99,6 +99,28 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Objects of `kind` in namespaces workload controls look at.
+    pub fn objects_in_scope(&self, kind: &str) -> Vec<usize> {
+        self.inv
+            .objects_of(kind)
+            .filter(|(_, o)| self.in_scope(o.namespace.as_deref()))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Objects of `kind` in ML namespaces.
+    pub fn objects_in_ml(&self, kind: &str) -> Vec<usize> {
+        self.inv
+            .objects_of(kind)
+            .filter(|(_, o)| {
+                o.namespace
+                    .as_deref()
+                    .is_some_and(|n| self.inv.is_ml_namespace(n))
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     /// Whether workload controls look at namespace `ns`.
     pub fn in_scope(&self, ns: Option<&str>) -> bool {
         match ns {

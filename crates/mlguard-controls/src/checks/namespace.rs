@@ -284,12 +284,7 @@ fn gpu_quota(ctx: &mut Ctx<'_>) {
             );
         }
     }
-    let quotas: Vec<usize> = ctx
-        .inv
-        .objects_of("ResourceQuota")
-        .filter(|(_, o)| ctx.in_scope(o.namespace.as_deref()))
-        .map(|(i, _)| i)
-        .collect();
+    let quotas: Vec<usize> = ctx.objects_in_scope("ResourceQuota");
     for idx in quotas {
         ctx.eval("MLG-QUOTA-002");
         let o = &ctx.inv.objects[idx];
@@ -349,12 +344,7 @@ fn classification_label(ctx: &mut Ctx<'_>) {
 }
 
 fn config_maps(ctx: &mut Ctx<'_>) {
-    let cms: Vec<usize> = ctx
-        .inv
-        .objects_of("ConfigMap")
-        .filter(|(_, o)| ctx.in_scope(o.namespace.as_deref()))
-        .map(|(i, _)| i)
-        .collect();
+    let cms: Vec<usize> = ctx.objects_in_scope("ConfigMap");
     for idx in cms {
         ctx.eval("MLG-ENC-004");
         let o = &ctx.inv.objects[idx];
@@ -387,12 +377,7 @@ fn falsy(v: &str) -> bool {
 fn storage_tls_settings(ctx: &mut Ctx<'_>) {
     let mut targets: Vec<usize> = Vec::new();
     for kind in ["ServiceAccount", "Secret", "SecretProviderClass"] {
-        targets.extend(
-            ctx.inv
-                .objects_of(kind)
-                .filter(|(_, o)| ctx.in_scope(o.namespace.as_deref()))
-                .map(|(i, _)| i),
-        );
+        targets.extend(ctx.objects_in_scope(kind));
     }
     for idx in targets {
         let o = &ctx.inv.objects[idx];
@@ -619,16 +604,7 @@ fn transport_security(
             );
         }
     }
-    let ingresses: Vec<usize> = ctx
-        .inv
-        .objects_of("Ingress")
-        .filter(|(_, o)| {
-            o.namespace
-                .as_deref()
-                .is_some_and(|n| ctx.inv.is_ml_namespace(n))
-        })
-        .map(|(i, _)| i)
-        .collect();
+    let ingresses: Vec<usize> = ctx.objects_in_ml("Ingress");
     for idx in ingresses {
         ctx.eval("MLG-ENC-006");
         let o = &ctx.inv.objects[idx];
@@ -656,16 +632,7 @@ fn exposed_endpoints(
     pods: &BTreeMap<String, Vec<(Labels, WorkloadClass, usize)>>,
 ) {
     let empty = Vec::new();
-    let services: Vec<usize> = ctx
-        .inv
-        .objects_of("Service")
-        .filter(|(_, o)| {
-            o.namespace
-                .as_deref()
-                .is_some_and(|n| ctx.inv.is_ml_namespace(n))
-        })
-        .map(|(i, _)| i)
-        .collect();
+    let services: Vec<usize> = ctx.objects_in_ml("Service");
     for idx in services {
         let o = &ctx.inv.objects[idx];
         let ns = o.namespace.clone().unwrap_or_default();
@@ -713,16 +680,7 @@ fn exposed_endpoints(
             }
         }
     }
-    let ingresses: Vec<usize> = ctx
-        .inv
-        .objects_of("Ingress")
-        .filter(|(_, o)| {
-            o.namespace
-                .as_deref()
-                .is_some_and(|n| ctx.inv.is_ml_namespace(n))
-        })
-        .map(|(i, _)| i)
-        .collect();
+    let ingresses: Vec<usize> = ctx.objects_in_ml("Ingress");
     for idx in ingresses {
         let o = &ctx.inv.objects[idx];
         let root = o.at();
