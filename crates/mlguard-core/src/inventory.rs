@@ -316,11 +316,17 @@ impl Inventory {
                 ml.insert(name.clone(), ());
             }
         }
+        // One pass over every pod template: GPU use marks ML namespaces, and the fields the
+        // checks rely on are type-checked.
+        let mut type_errors = Vec::new();
         for (i, o) in inv.objects.iter().enumerate() {
+            let templates = inv.pod_templates(i);
+            for t in &templates {
+                validate_template(t, inv.file_of(o), &mut type_errors);
+            }
             let Some(ns) = &o.namespace else { continue };
             if is_ml_kind(o.group(), &o.kind)
-                || inv
-                    .pod_templates(i)
+                || templates
                     .iter()
                     .any(|t| t.containers.iter().any(|c| requests_gpu(c)) || has_resource_claims(t))
             {
@@ -328,12 +334,6 @@ impl Inventory {
             }
         }
         inv.ml_namespaces = ml;
-        let mut type_errors = Vec::new();
-        for i in 0..inv.objects.len() {
-            for t in inv.pod_templates(i) {
-                validate_template(&t, inv.file_of(&inv.objects[i]), &mut type_errors);
-            }
-        }
         inv.errors.extend(type_errors);
         inv
     }
@@ -572,7 +572,9 @@ impl Inventory {
                     );
                 }
             }
-            _ => {}
+            // Other kinds (JobSet, Volcano Job, LeaderWorkerSet, Knative, Argo, custom
+            // resources): pod templates found where those kinds keep them.
+            _ => generic_templates(idx, &root, label_class(), &mut out),
         }
         out
     }
@@ -777,6 +779,58 @@ fn validate_template(t: &PodTemplate<'_>, file: &str, out: &mut Vec<InputError>)
     }
 }
 
+/// Pod templates of kinds mlguard does not model: `spec.template`, `spec.podTemplate`,
+/// `spec.tasks[].template` (Volcano), `spec.replicatedJobs[].template.spec.template` (JobSet),
+/// `spec.leaderWorkerTemplate.{leaderTemplate,workerTemplate}` (LeaderWorkerSet). A candidate
+/// counts only when its `spec.containers` is a list.
+fn generic_templates<'a>(
+    idx: usize,
+    root: &At<'a>,
+    class: WorkloadClass,
+    out: &mut Vec<PodTemplate<'a>>,
+) {
+    let Some(spec) = root.get("spec") else { return };
+    let is_pod_template = |t: &At<'a>| {
+        t.node
+            .get("spec")
+            .is_some_and(|s| s.get("containers").is_some_and(Node::is_seq))
+    };
+    let mut candidates: Vec<(Option<String>, At<'a>)> = Vec::new();
+    for key in ["template", "podTemplate"] {
+        if let Some(t) = spec.get(key) {
+            candidates.push((None, t));
+        }
+    }
+    if let Some(tasks) = spec.get("tasks") {
+        for t in tasks.items() {
+            let role = t.get("name").and_then(|n| n.str()).map(str::to_owned);
+            if let Some(tpl) = t.get("template") {
+                candidates.push((role, tpl));
+            }
+        }
+    }
+    if let Some(jobs) = spec.get("replicatedJobs") {
+        for j in jobs.items() {
+            let role = j.get("name").and_then(|n| n.str()).map(str::to_owned);
+            if let Some(tpl) = j.at(&["template", "spec", "template"]) {
+                candidates.push((role, tpl));
+            }
+        }
+    }
+    if let Some(lws) = spec.get("leaderWorkerTemplate") {
+        for key in ["leaderTemplate", "workerTemplate"] {
+            if let Some(tpl) = lws.get(key) {
+                candidates.push((Some(key.trim_end_matches("Template").to_owned()), tpl));
+            }
+        }
+    }
+    for (role, t) in candidates {
+        if is_pod_template(&t) {
+            push_t(out, idx, role, class, Some(t));
+        }
+    }
+}
+
 fn push_t<'a>(
     out: &mut Vec<PodTemplate<'a>>,
     idx: usize,
@@ -919,6 +973,48 @@ mod tests {
             },
             "default",
         )
+    }
+
+    #[test]
+    fn templates_of_other_kinds_are_found_where_they_keep_them() {
+        let i = inv(r"
+apiVersion: jobset.x-k8s.io/v1alpha2
+kind: JobSet
+metadata: {name: js, namespace: ml}
+spec:
+  replicatedJobs:
+  - name: workers
+    template: {spec: {template: {spec: {containers: [{name: w, image: a}]}}}}
+---
+apiVersion: leaderworkerset.x-k8s.io/v1
+kind: LeaderWorkerSet
+metadata: {name: lws, namespace: ml}
+spec:
+  leaderWorkerTemplate:
+    leaderTemplate: {spec: {containers: [{name: l, image: a}]}}
+    workerTemplate: {spec: {containers: [{name: w, image: a}]}}
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w, namespace: ml}
+spec:
+  template: {note: not a pod template}
+");
+        let js = i.pod_templates(0);
+        assert_eq!(js.len(), 1);
+        assert_eq!(js[0].role.as_deref(), Some("workers"));
+        assert_eq!(
+            js[0].containers[0].at.path.to_string(),
+            "spec.replicatedJobs[0].template.spec.template.spec.containers[0]"
+        );
+        let lws = i.pod_templates(1);
+        assert_eq!(
+            lws.iter()
+                .map(|t| t.role.clone().unwrap_or_default())
+                .collect::<Vec<_>>(),
+            ["leader", "worker"]
+        );
+        assert!(i.pod_templates(2).is_empty());
     }
 
     #[test]
