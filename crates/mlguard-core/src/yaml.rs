@@ -14,6 +14,9 @@ pub struct Limits {
     pub max_depth: usize,
     /// Most nodes aliases may add to one document, beyond the nodes written in the source.
     pub max_alias_nodes: usize,
+    /// Most nodes anchors may hold in one document, counting nested anchors once per anchor
+    /// (each anchored node is kept for its aliases).
+    pub max_anchor_nodes: usize,
 }
 
 impl Default for Limits {
@@ -21,6 +24,7 @@ impl Default for Limits {
         Self {
             max_depth: 256,
             max_alias_nodes: 100_000,
+            max_anchor_nodes: 1_000_000,
         }
     }
 }
@@ -63,10 +67,49 @@ enum Frame {
     },
     Map {
         entries: Vec<Entry>,
+        /// Key -> index into `entries`, built once a mapping is large enough that a linear
+        /// duplicate check would cost more than hashing (keeps wide mappings linear).
+        index: Option<HashMap<Str, usize>>,
         pos: Pos,
         anchor: usize,
         key: Option<(Str, Pos)>,
     },
+}
+
+/// Mappings with at least this many keys get a hash index.
+const INDEX_AT: usize = 32;
+
+/// Insert or replace (the last value wins, as in the API server's JSON decoding).
+fn upsert(entries: &mut Vec<Entry>, index: &mut Option<HashMap<Str, usize>>, e: Entry) {
+    let found = match index {
+        Some(ix) => ix.get(&e.key).copied(),
+        None => entries.iter().position(|x| x.key == e.key),
+    };
+    match found {
+        Some(i) => entries[i] = e,
+        None => {
+            if let Some(ix) = index {
+                ix.insert(e.key.clone(), entries.len());
+            }
+            entries.push(e);
+            if index.is_none() && entries.len() >= INDEX_AT {
+                *index = Some(
+                    entries
+                        .iter()
+                        .enumerate()
+                        .map(|(i, x)| (x.key.clone(), i))
+                        .collect(),
+                );
+            }
+        }
+    }
+}
+
+fn contains(entries: &[Entry], index: &Option<HashMap<Str, usize>>, key: &str) -> bool {
+    match index {
+        Some(ix) => ix.contains_key(key),
+        None => entries.iter().any(|x| x.key == key),
+    }
 }
 
 struct Builder {
@@ -74,6 +117,7 @@ struct Builder {
     stack: Vec<Frame>,
     anchors: HashMap<usize, (Node, usize)>,
     alias_nodes: usize,
+    anchor_nodes: usize,
     doc_root: Option<Node>,
 }
 
@@ -99,29 +143,44 @@ impl Builder {
     fn push_node(&mut self, node: Node, anchor: usize) -> Result<(), YamlError> {
         if anchor != 0 {
             let c = count_nodes(&node);
+            self.anchor_nodes += c;
+            if self.anchor_nodes > self.limits.max_anchor_nodes {
+                return Err(YamlError {
+                    pos: node.pos,
+                    message: format!(
+                        "anchors hold more than {} nodes (deeply nested anchors?); refusing to read further",
+                        self.limits.max_anchor_nodes
+                    ),
+                });
+            }
             self.anchors.insert(anchor, (node.clone(), c));
         }
         match self.stack.last_mut() {
             None => self.doc_root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
+            Some(Frame::Map {
+                entries,
+                index,
+                key,
+                ..
+            }) => match key.take() {
                 None => {
                     let pos = node.pos;
                     *key = Some((key_text(node), pos));
                 }
                 Some((k, kpos)) => {
                     if k == "<<" {
-                        merge_into(entries, node);
-                    } else if let Some(existing) = entries.iter_mut().find(|e| e.key == k) {
-                        // Same as JSON decoding in the API server: the last value wins.
-                        existing.key_pos = kpos;
-                        existing.value = node;
+                        merge_into(entries, index, node);
                     } else {
-                        entries.push(Entry {
-                            key: k,
-                            key_pos: kpos,
-                            value: node,
-                        });
+                        upsert(
+                            entries,
+                            index,
+                            Entry {
+                                key: k,
+                                key_pos: kpos,
+                                value: node,
+                            },
+                        );
                     }
                 }
             },
@@ -145,7 +204,7 @@ impl Builder {
 }
 
 /// YAML merge key (`<<: *base`): entries of the merged mapping(s) that are not already present.
-fn merge_into(entries: &mut Vec<Entry>, node: Node) {
+fn merge_into(entries: &mut Vec<Entry>, index: &mut Option<HashMap<Str, usize>>, node: Node) {
     let sources = match node.value {
         Value::Map(m) => vec![m],
         Value::Seq(items) => items
@@ -159,8 +218,8 @@ fn merge_into(entries: &mut Vec<Entry>, node: Node) {
     };
     for m in sources {
         for e in m {
-            if !entries.iter().any(|x| x.key == e.key) {
-                entries.push(e);
+            if !contains(entries, index, &e.key) {
+                upsert(entries, index, e);
             }
         }
     }
@@ -238,6 +297,7 @@ pub fn parse_stream(text: &str, limits: Limits) -> Stream {
         stack: Vec::new(),
         anchors: HashMap::new(),
         alias_nodes: 0,
+        anchor_nodes: 0,
         doc_root: None,
     };
     let mut doc_pos = Pos::default();
@@ -263,6 +323,7 @@ pub fn parse_stream(text: &str, limits: Limits) -> Stream {
                 doc_pos = pos;
                 b.anchors.clear();
                 b.alias_nodes = 0;
+                b.anchor_nodes = 0;
                 b.doc_root = None;
                 Ok(())
             }
@@ -294,6 +355,7 @@ pub fn parse_stream(text: &str, limits: Limits) -> Stream {
             Event::MappingStart(anchor, _) => b.open(
                 Frame::Map {
                     entries: Vec::new(),
+                    index: None,
                     pos,
                     anchor,
                     key: None,

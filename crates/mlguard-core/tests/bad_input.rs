@@ -476,14 +476,13 @@ fn a_50_mib_single_line_of_garbage_is_an_error_not_a_hang() {
     }
 }
 
-// Known performance bugs in mlguard-core/src/yaml.rs, found while writing these tests. Both are
-// ignored until fixed (run with `cargo test -p mlguard-core --test bad_input -- --ignored`); the
-// time bounds are loose enough for an unoptimised build once the fix makes them linear.
+// Two cost bugs found while writing these tests, fixed in yaml.rs: a hash index for wide
+// mappings, and a budget on the nodes anchors hold. The time bounds are loose enough for an
+// unoptimised build.
 
 /// Duplicate-key detection scans the entries already read, so one mapping with n keys costs
 /// O(n^2): 40,000 keys take ~1.7 s optimised, and a 50 MiB ConfigMap (~3 million keys) hours.
 #[test]
-#[ignore = "quadratic duplicate-key check in yaml.rs (Builder::push_node, merge_into)"]
 fn a_mapping_with_many_keys_loads_in_linear_time() {
     let mut text = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: wide}\ndata:\n");
     for i in 0..200_000 {
@@ -512,7 +511,6 @@ fn a_mapping_with_many_keys_loads_in_linear_time() {
 /// scalars (200 KB) take 3 s and 800 MB unoptimised; the same around 25 MiB of scalars exhausts
 /// memory. Compared with the same content under one anchor, which must cost about the same.
 #[test]
-#[ignore = "nested anchors are each cloned whole in yaml.rs (Builder::push_node)"]
 fn nested_anchors_without_aliases_are_bounded() {
     fn nested(depth: usize) -> String {
         let mut text = String::from(
