@@ -104,79 +104,91 @@ pub fn scan(inv: &Inventory, opts: &ScanOptions<'_>) -> (Report, Catalog) {
         }
     }
 
-    let mut used_file_exceptions = vec![false; opts.exceptions.entries.len()];
-    let mut findings = Vec::with_capacity(ctx.raw.len());
+    // Raw findings become findings in parallel: severities, resources, locations and
+    // exceptions are per finding.
+    use rayon::prelude::*;
     let raw = std::mem::take(&mut ctx.raw);
-    for RawFinding {
-        control,
-        object,
-        path,
-        pos,
-        message,
-    } in raw
-    {
-        let Some(def) = catalog.get(&control) else {
-            continue;
-        };
-        let o = &inv.objects[object];
-        let regulated = o.namespace.as_deref().is_some_and(|n| inv.is_regulated(n));
-        let resource = ResourceRef {
-            api_version: o.api_version.clone(),
-            kind: o.kind.clone(),
-            namespace: o.namespace.clone(),
-            name: o.name.clone(),
-        };
-        let mut status = FindingStatus::Failed;
-        let mut exception = None;
-        let mut message = message;
-        if let Some((_, reason)) = annotated
-            .get(&object)
-            .and_then(|v| v.iter().find(|(id, _)| *id == control))
-        {
-            status = FindingStatus::Excepted;
-            exception = Some(ExceptionInfo {
-                reason: reason.clone(),
-                expires: None,
-                source: format!("annotation {ANNOTATION}"),
-                expired: false,
-            });
-        } else if let Some(fe) = opts.exceptions.find(&control, &resource, &o.labels()) {
-            if let Some(i) = opts
-                .exceptions
-                .entries
-                .iter()
-                .position(|x| std::ptr::eq(x, fe))
-            {
-                used_file_exceptions[i] = true;
-            }
-            let info = fe.info(opts.today);
-            if info.expired {
-                message = format!(
-                    "{message} (exception expired on {}: {})",
-                    fe.expires, fe.reason
-                );
-            } else {
-                status = FindingStatus::Excepted;
-            }
-            exception = Some(info);
-        }
-        findings.push(Finding {
-            control: control.clone(),
-            title: def.title.clone(),
-            severity: def.severity_for(regulated),
-            status,
-            exception,
-            resource,
-            location: Location {
-                file: inv.file_of(o).to_owned(),
-                line: pos.line,
-                column: pos.column,
-                path: path.to_string(),
+    let built: Vec<(Finding, Option<usize>)> = raw
+        .into_par_iter()
+        .filter_map(
+            |RawFinding {
+                 control,
+                 object,
+                 path,
+                 pos,
+                 message,
+             }| {
+                let def = catalog.get(&control)?;
+                let o = &inv.objects[object];
+                let regulated = o.namespace.as_deref().is_some_and(|n| inv.is_regulated(n));
+                let resource = ResourceRef {
+                    api_version: o.api_version.clone(),
+                    kind: o.kind.clone(),
+                    namespace: o.namespace.clone(),
+                    name: o.name.clone(),
+                };
+                let mut status = FindingStatus::Failed;
+                let mut exception = None;
+                let mut message = message;
+                let mut used = None;
+                if let Some((_, reason)) = annotated
+                    .get(&object)
+                    .and_then(|v| v.iter().find(|(id, _)| *id == control))
+                {
+                    status = FindingStatus::Excepted;
+                    exception = Some(ExceptionInfo {
+                        reason: reason.clone(),
+                        expires: None,
+                        source: format!("annotation {ANNOTATION}"),
+                        expired: false,
+                    });
+                } else if !opts.exceptions.entries.is_empty() {
+                    if let Some(fe) = opts.exceptions.find(&control, &resource, &o.labels()) {
+                        used = opts
+                            .exceptions
+                            .entries
+                            .iter()
+                            .position(|x| std::ptr::eq(x, fe));
+                        let info = fe.info(opts.today);
+                        if info.expired {
+                            message = format!(
+                                "{message} (exception expired on {}: {})",
+                                fe.expires, fe.reason
+                            );
+                        } else {
+                            status = FindingStatus::Excepted;
+                        }
+                        exception = Some(info);
+                    }
+                }
+                let finding = Finding {
+                    title: def.title.clone(),
+                    severity: def.severity_for(regulated),
+                    status,
+                    exception,
+                    resource,
+                    location: Location {
+                        file: inv.file_of(o).to_owned(),
+                        line: pos.line,
+                        column: pos.column,
+                        path: path.to_string(),
+                    },
+                    message,
+                    remediation: def.remediation.clone(),
+                    frameworks: def.frameworks.clone(),
+                    control,
+                };
+                Some((finding, used))
             },
-            message,
-            remediation: def.remediation.clone(),
-            frameworks: def.frameworks.clone(),
-        });
+        )
+        .collect();
+    let mut used_file_exceptions = vec![false; opts.exceptions.entries.len()];
+    let mut findings = Vec::with_capacity(built.len());
+    for (f, used) in built {
+        if let Some(i) = used {
+            used_file_exceptions[i] = true;
+        }
+        findings.push(f);
     }
     for (i, used) in used_file_exceptions.iter().enumerate() {
         if !used {
@@ -189,7 +201,7 @@ pub fn scan(inv: &Inventory, opts: &ScanOptions<'_>) -> (Report, Catalog) {
             ));
         }
     }
-    findings.sort_by(|a, b| {
+    findings.par_sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then_with(|| a.control.cmp(&b.control))

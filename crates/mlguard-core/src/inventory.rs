@@ -163,6 +163,7 @@ pub struct Inventory {
     pub namespaces: BTreeMap<String, Namespace>,
     by_kind: HashMap<String, Vec<usize>>,
     by_name: HashMap<(String, String, String), usize>,
+    by_kind_ns: HashMap<(String, String), Vec<usize>>,
     ml_namespaces: BTreeMap<String, ()>,
 }
 
@@ -274,6 +275,12 @@ impl Inventory {
         };
         for (i, o) in inv.objects.iter().enumerate() {
             inv.by_kind.entry(o.kind.clone()).or_default().push(i);
+            if let Some(ns) = &o.namespace {
+                inv.by_kind_ns
+                    .entry((o.kind.clone(), ns.clone()))
+                    .or_default()
+                    .push(i);
+            }
             inv.by_name.insert(
                 (
                     o.kind.clone(),
@@ -318,19 +325,30 @@ impl Inventory {
         }
         // One pass over every pod template: GPU use marks ML namespaces, and the fields the
         // checks rely on are type-checked.
+        use rayon::prelude::*;
+        let per_object: Vec<(Vec<InputError>, Option<String>)> = (0..inv.objects.len())
+            .into_par_iter()
+            .map(|i| {
+                let o = &inv.objects[i];
+                let templates = inv.pod_templates(i);
+                let mut errs = Vec::new();
+                for t in &templates {
+                    validate_template(t, inv.file_of(o), &mut errs);
+                }
+                let ml_ns = o.namespace.clone().filter(|_| {
+                    is_ml_kind(o.group(), &o.kind)
+                        || templates.iter().any(|t| {
+                            t.containers.iter().any(|c| requests_gpu(c)) || has_resource_claims(t)
+                        })
+                });
+                (errs, ml_ns)
+            })
+            .collect();
         let mut type_errors = Vec::new();
-        for (i, o) in inv.objects.iter().enumerate() {
-            let templates = inv.pod_templates(i);
-            for t in &templates {
-                validate_template(t, inv.file_of(o), &mut type_errors);
-            }
-            let Some(ns) = &o.namespace else { continue };
-            if is_ml_kind(o.group(), &o.kind)
-                || templates
-                    .iter()
-                    .any(|t| t.containers.iter().any(|c| requests_gpu(c)) || has_resource_claims(t))
-            {
-                ml.insert(ns.clone(), ());
+        for (errs, ml_ns) in per_object {
+            type_errors.extend(errs);
+            if let Some(ns) = ml_ns {
+                ml.insert(ns, ());
             }
         }
         inv.ml_namespaces = ml;
@@ -341,6 +359,20 @@ impl Inventory {
     pub fn objects_of<'a>(&'a self, kind: &str) -> impl Iterator<Item = (usize, &'a Object)> + 'a {
         self.by_kind
             .get(kind)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(move |i| (*i, &self.objects[*i]))
+    }
+
+    /// Objects of `kind` in namespace `ns`.
+    pub fn objects_in<'a>(
+        &'a self,
+        kind: &str,
+        ns: &str,
+    ) -> impl Iterator<Item = (usize, &'a Object)> + 'a {
+        self.by_kind_ns
+            .get(&(kind.to_owned(), ns.to_owned()))
             .map(Vec::as_slice)
             .unwrap_or_default()
             .iter()
@@ -632,8 +664,10 @@ impl Inventory {
 
     /// All pod templates of all objects.
     pub fn all_pod_templates(&self) -> Vec<PodTemplate<'_>> {
+        use rayon::prelude::*;
         (0..self.objects.len())
-            .flat_map(|i| self.pod_templates(i))
+            .into_par_iter()
+            .flat_map_iter(|i| self.pod_templates(i))
             .collect()
     }
 }

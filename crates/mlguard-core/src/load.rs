@@ -463,14 +463,14 @@ fn collect_objects(
     if kind.ends_with("List") && root.get("items").is_some() && depth == 0 {
         let Node { value, .. } = root;
         let Value::Map(entries) = value else { return };
-        for e in entries {
+        for e in entries.into_vec() {
             if e.key != "items" {
                 continue;
             }
             let items_path = base.key("items");
             match e.value.value {
                 Value::Seq(items) => {
-                    for (i, item) in items.into_iter().enumerate() {
+                    for (i, item) in items.into_vec().into_iter().enumerate() {
                         collect_objects(name, doc, items_path.index(i), item, r, depth + 1);
                     }
                 }

@@ -32,8 +32,10 @@ pub enum Value {
     Int(i64),
     Float(f64),
     Str(Str),
-    Seq(Vec<Node>),
-    Map(Vec<Entry>),
+    /// Boxed slices, not vectors: no spare capacity, and with the inline string this keeps a
+    /// `Value` at 24 bytes.
+    Seq(Box<[Node]>),
+    Map(Box<[Entry]>),
 }
 
 /// One `key: value` pair of a mapping. Non-string keys are kept in their source text form.
@@ -375,6 +377,12 @@ impl<'a> At<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nodes_stay_small() {
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+        assert_eq!(std::mem::size_of::<Node>(), 32);
+    }
 
     #[test]
     fn path_renders_and_parses() {

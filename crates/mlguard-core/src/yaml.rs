@@ -208,6 +208,7 @@ fn merge_into(entries: &mut Vec<Entry>, index: &mut Option<HashMap<Str, usize>>,
     let sources = match node.value {
         Value::Map(m) => vec![m],
         Value::Seq(items) => items
+            .into_vec()
             .into_iter()
             .filter_map(|n| match n.value {
                 Value::Map(m) => Some(m),
@@ -217,7 +218,7 @@ fn merge_into(entries: &mut Vec<Entry>, index: &mut Option<HashMap<Str, usize>>,
         _ => Vec::new(),
     };
     for m in sources {
-        for e in m {
+        for e in m.into_vec() {
             if !contains(entries, index, &e.key) {
                 upsert(entries, index, e);
             }
@@ -364,14 +365,17 @@ pub fn parse_stream(text: &str, limits: Limits) -> Stream {
             ),
             Event::SequenceEnd | Event::MappingEnd => match b.stack.pop() {
                 Some(Frame::Seq { items, pos, anchor }) => {
-                    b.push_node(Node::new(Value::Seq(items), pos), anchor)
+                    b.push_node(Node::new(Value::Seq(items.into_boxed_slice()), pos), anchor)
                 }
                 Some(Frame::Map {
                     entries,
                     pos,
                     anchor,
                     ..
-                }) => b.push_node(Node::new(Value::Map(entries), pos), anchor),
+                }) => b.push_node(
+                    Node::new(Value::Map(entries.into_boxed_slice()), pos),
+                    anchor,
+                ),
                 None => Ok(()),
             },
             Event::Alias(id) => match b.anchors.get(&id) {

@@ -2,7 +2,7 @@
 
 use crate::cli::ScanArgs;
 use crate::exit;
-use crate::output::write_to;
+use crate::output::write_with;
 use anyhow::{bail, Context, Result};
 use mlguard_controls::{
     Config, CustomControls, Date, Exceptions, Framework, ScanOptions, Severity,
@@ -245,14 +245,14 @@ pub fn execute(plan: &ScanPlan) -> Result<u8> {
         pb.finish_and_clear();
     }
     for (fmt, path) in &plan.outputs {
-        let mut buf = Vec::new();
         let ropts = RenderOptions {
             color: path.is_none() && plan.color && *fmt == Format::Table,
             framework: plan.framework,
             verbose: plan.verbose,
         };
-        mlguard_report::render(&report, &catalog, *fmt, &ropts, &mut buf)?;
-        write_to(path.as_deref(), &buf)?;
+        write_with(path.as_deref(), |w| {
+            mlguard_report::render(&report, &catalog, *fmt, &ropts, w)
+        })?;
     }
     lap("render", &mut t);
     if plan.timings {

@@ -28,14 +28,24 @@ impl ColorChoice {
     }
 }
 
-/// Write `body` to `path` (or stdout for None) atomically for files: a temporary file in the
-/// same folder renamed into place, so a failed run never leaves half a report.
+/// Write `body` to `path` (or stdout for None); see [`write_with`].
 pub fn write_to(path: Option<&std::path::Path>, body: &[u8]) -> anyhow::Result<()> {
+    write_with(path, |w| w.write_all(body))
+}
+
+/// Stream output from `f` to `path` (or stdout for None). Files are written atomically: a
+/// temporary file in the same folder renamed into place, so a failed run never leaves half a
+/// report. Streaming (rather than building the report in memory first) keeps large reports
+/// cheap.
+pub fn write_with(
+    path: Option<&std::path::Path>,
+    f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> anyhow::Result<()> {
     use anyhow::Context;
     match path {
         None => {
-            let mut out = io::stdout().lock();
-            out.write_all(body)?;
+            let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+            f(&mut out)?;
             out.flush()?;
         }
         Some(p) => {
@@ -48,8 +58,15 @@ pub fn write_to(path: Option<&std::path::Path>, body: &[u8]) -> anyhow::Result<(
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let tmp = dir.join(format!(".{name}.mlguard-tmp"));
-            std::fs::write(&tmp, body)
+            let file = std::fs::File::create(&tmp)
                 .with_context(|| format!("cannot write {}", tmp.display()))?;
+            let mut out = io::BufWriter::with_capacity(1 << 16, file);
+            let written = f(&mut out).and_then(|()| out.flush());
+            drop(out);
+            if let Err(e) = written {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(anyhow::Error::new(e).context(format!("cannot write {}", p.display())));
+            }
             std::fs::rename(&tmp, p).with_context(|| format!("cannot write {}", p.display()))?;
         }
     }

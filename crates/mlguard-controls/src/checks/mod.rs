@@ -27,7 +27,8 @@ pub struct Ctx<'a> {
     pub inv: &'a Inventory,
     pub rbac: &'a Rbac,
     pub cfg: &'a Config,
-    pub templates: Vec<PodTemplate<'a>>,
+    /// Every pod template, ordered by object; shared by parallel workers.
+    pub templates: std::sync::Arc<Vec<PodTemplate<'a>>>,
     pub raw: Vec<RawFinding>,
     pub evaluated: HashMap<String, usize>,
     /// Controls that could not be evaluated in this scan, with the reason.
@@ -48,7 +49,7 @@ impl<'a> Ctx<'a> {
             inv,
             rbac,
             cfg,
-            templates: inv.all_pod_templates(),
+            templates: std::sync::Arc::new(inv.all_pod_templates()),
             raw: Vec::new(),
             evaluated: HashMap::new(),
             skipped: HashMap::new(),
@@ -81,7 +82,7 @@ impl<'a> Ctx<'a> {
             inv: self.inv,
             rbac: self.rbac,
             cfg: self.cfg,
-            templates: Vec::new(),
+            templates: self.templates.clone(),
             raw: Vec::new(),
             evaluated: HashMap::new(),
             skipped: HashMap::new(),
@@ -97,6 +98,13 @@ impl<'a> Ctx<'a> {
         for (k, v) in other.skipped {
             self.skipped.entry(k).or_insert(v);
         }
+    }
+
+    /// The pod templates of object `idx` (templates are ordered by object).
+    pub fn templates_of(&self, idx: usize) -> &[PodTemplate<'a>] {
+        let start = self.templates.partition_point(|t| t.object < idx);
+        let end = self.templates.partition_point(|t| t.object <= idx);
+        &self.templates[start..end]
     }
 
     /// Objects of `kind` in namespaces workload controls look at.
@@ -147,7 +155,10 @@ impl<'a> Ctx<'a> {
 
 /// Run every built-in check.
 pub fn run_all(ctx: &mut Ctx<'_>) {
-    workload::run(ctx);
-    namespace::run(ctx);
+    // Workload checks (parallel over templates) and namespace checks run side by side.
+    let (mut w, mut n) = (ctx.fork(), ctx.fork());
+    rayon::join(|| workload::run(&mut w), || namespace::run(&mut n));
+    ctx.merge(w);
+    ctx.merge(n);
     rbac::run(ctx);
 }

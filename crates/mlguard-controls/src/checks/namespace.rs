@@ -26,13 +26,18 @@ pub fn run(ctx: &mut Ctx<'_>) {
 
 /// Pod labels of every template, per namespace, with the template's class.
 fn pod_labels_by_ns(ctx: &Ctx<'_>) -> BTreeMap<String, Vec<(Labels, WorkloadClass, usize)>> {
+    use rayon::prelude::*;
+    let labelled: Vec<(String, (Labels, WorkloadClass, usize))> = ctx
+        .templates
+        .par_iter()
+        .filter_map(|t| {
+            let ns = ctx.ns_of(t.object)?;
+            Some((ns.to_owned(), (ctx.inv.pod_labels(t), t.class, t.object)))
+        })
+        .collect();
     let mut out: BTreeMap<String, Vec<(Labels, WorkloadClass, usize)>> = BTreeMap::new();
-    for t in &ctx.templates {
-        if let Some(ns) = ctx.ns_of(t.object) {
-            out.entry(ns.to_owned())
-                .or_default()
-                .push((ctx.inv.pod_labels(t), t.class, t.object));
-        }
+    for (ns, v) in labelled {
+        out.entry(ns).or_default().push(v);
     }
     out
 }
@@ -77,10 +82,8 @@ fn default_deny(ctx: &mut Ctx<'_>) {
         let mut egr = false;
         let mut ing_open = false;
         let mut egr_open = false;
-        for (_, p) in ctx.inv.objects_of("NetworkPolicy") {
-            if p.namespace.as_deref() != Some(ns.as_str())
-                || !p.api_version.starts_with("networking.k8s.io/")
-            {
+        for (_, p) in ctx.inv.objects_in("NetworkPolicy", &ns) {
+            if !p.api_version.starts_with("networking.k8s.io/") {
                 continue;
             }
             if !selects_all(&p.root) {
@@ -223,8 +226,7 @@ fn dead_peer(
 
 fn quota_keys(ctx: &Ctx<'_>, ns: &str) -> Vec<String> {
     ctx.inv
-        .objects_of("ResourceQuota")
-        .filter(|(_, o)| o.namespace.as_deref() == Some(ns))
+        .objects_in("ResourceQuota", ns)
         .flat_map(|(_, o)| {
             o.root
                 .at("spec.hard")
@@ -249,7 +251,7 @@ fn gpu_quota_key(k: &str) -> bool {
 
 fn gpu_quota(ctx: &mut Ctx<'_>) {
     let mut gpu_ns: BTreeMap<String, usize> = BTreeMap::new();
-    for t in &ctx.templates {
+    for t in ctx.templates.iter() {
         let gpu = t.containers.iter().any(requests_gpu)
             || t.spec
                 .node
@@ -430,7 +432,7 @@ fn storage_tls_settings(ctx: &mut Ctx<'_>) {
 /// Serving objects: InferenceService, LLMInferenceService and workloads whose templates serve.
 fn serving_objects(ctx: &Ctx<'_>) -> Vec<usize> {
     let mut set = BTreeSet::new();
-    for t in &ctx.templates {
+    for t in ctx.templates.iter() {
         if t.class == WorkloadClass::Serving {
             set.insert(t.object);
         }
@@ -454,7 +456,7 @@ fn encryption_at_rest(ctx: &mut Ctx<'_>) {
             continue;
         }
         ctx.eval("MLG-ENC-005");
-        let templates: Vec<_> = ctx.templates.iter().filter(|t| t.object == idx).collect();
+        let templates: Vec<_> = ctx.templates_of(idx).iter().collect();
         let confidential = o.annotation("serving.kserve.io/confidential") == Some("true");
         let annotated = has_annotation(o.metadata(), "mlguard.io/model-encryption")
             || templates.iter().any(|t| {

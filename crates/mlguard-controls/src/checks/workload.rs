@@ -9,7 +9,7 @@ use mlguard_core::node::{At, Node, Value};
 
 pub fn run(ctx: &mut Ctx<'_>) {
     use rayon::prelude::*;
-    let templates = std::mem::take(&mut ctx.templates);
+    let templates = ctx.templates.clone();
     let shared: &Ctx<'_> = ctx;
     let parts: Vec<Ctx<'_>> = templates
         .par_chunks(512)
@@ -24,7 +24,6 @@ pub fn run(ctx: &mut Ctx<'_>) {
     for p in parts {
         ctx.merge(p);
     }
-    ctx.templates = templates;
 }
 
 fn check_template(ctx: &mut Ctx<'_>, t: &PodTemplate<'_>) {
