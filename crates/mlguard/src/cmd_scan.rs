@@ -21,6 +21,8 @@ pub struct ScanPlan {
     pub fail_on: Option<Severity>,
     pub framework: Option<Framework>,
     pub config: Config,
+    /// Where the settings came from, when a file was read.
+    pub config_path: Option<String>,
     pub custom: CustomControls,
     pub exceptions: Exceptions,
     pub load: LoadOptions,
@@ -174,6 +176,7 @@ impl ScanPlan {
             fail_on,
             framework,
             config,
+            config_path,
             custom,
             exceptions,
             load: LoadOptions {
@@ -272,6 +275,9 @@ pub fn execute(plan: &ScanPlan) -> Result<u8> {
         }
     }
     if !plan.quiet {
+        if let Some(p) = &plan.config_path {
+            eprintln!("note: settings from {p}");
+        }
         for n in &report.notes {
             eprintln!("note: {}", render_problem(n));
         }
