@@ -440,23 +440,35 @@ impl Rbac {
         selectors
     }
 
-    fn read_rules(&mut self, idx: usize, root: &At<'_>, source: &RoleRef) -> Vec<Rule> {
-        let Some(list) = root.get("rules") else {
-            return Vec::new();
-        };
+    /// `root.<key>` when it is a list; a present non-list is recorded as a problem.
+    fn list_field<'a>(
+        &mut self,
+        idx: usize,
+        root: &At<'a>,
+        key: &str,
+        consequence: &str,
+    ) -> Option<At<'a>> {
+        let list = root.get(key)?;
         if !list.node.is_seq() {
             if !list.node.is_null() {
                 self.problem(
                     idx,
                     &list,
                     format!(
-                        "`rules` must be a list, not a {}; the role grants nothing",
+                        "`{key}` must be a list, not a {}; {consequence}",
                         list.node.type_name()
                     ),
                 );
             }
-            return Vec::new();
+            return None;
         }
+        Some(list)
+    }
+
+    fn read_rules(&mut self, idx: usize, root: &At<'_>, source: &RoleRef) -> Vec<Rule> {
+        let Some(list) = self.list_field(idx, root, "rules", "the role grants nothing") else {
+            return Vec::new();
+        };
         let mut rules = Vec::new();
         for item in list.items() {
             if !item.node.is_map() {
@@ -621,22 +633,10 @@ impl Rbac {
         root: &At<'_>,
         namespace: Option<&str>,
     ) -> Vec<(Subject, String, u32, u32)> {
-        let Some(list) = root.get("subjects") else {
+        let Some(list) = self.list_field(idx, root, "subjects", "the binding grants nothing")
+        else {
             return Vec::new();
         };
-        if !list.node.is_seq() {
-            if !list.node.is_null() {
-                self.problem(
-                    idx,
-                    &list,
-                    format!(
-                        "`subjects` must be a list, not a {}; the binding grants nothing",
-                        list.node.type_name()
-                    ),
-                );
-            }
-            return Vec::new();
-        }
         let mut out = Vec::new();
         for item in list.items() {
             match read_subject(&item, namespace) {
