@@ -6,17 +6,10 @@
 /// Run a whole scan and every renderer over one fuzz input.
 pub fn check_scan_input(data: &[u8]) {
     use mlguard_controls::{scan, Config, CustomControls, Date, Exceptions, ScanOptions};
-    use mlguard_core::load::{load_text, LoadOptions, Loaded, SourceFile};
     use mlguard_core::Inventory;
 
     let text = String::from_utf8_lossy(data);
-    let (objects, errors, notes) = load_text("fuzz.yaml", &text, &LoadOptions::default());
-    let files = vec![SourceFile {
-        path: "fuzz.yaml".to_owned(),
-        sha256: String::new(),
-        size: data.len() as u64,
-    }];
-    let inv = Inventory::new(Loaded { files, objects, errors, notes }, "default");
+    let inv = Inventory::from_text("fuzz.yaml", &text, "default");
     let config = Config {
         allowed_registries: vec!["registry.example.com".to_owned()],
         ..Config::default()

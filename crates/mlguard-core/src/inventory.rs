@@ -356,6 +356,27 @@ impl Inventory {
         inv
     }
 
+    /// An Inventory of one in-memory manifest stream named `name` (tests, fuzzing, stdin-like
+    /// callers). Load errors are kept in `errors`, as with files.
+    pub fn from_text(name: &str, text: &str, default_namespace: &str) -> Self {
+        let (objects, errors, notes) =
+            crate::load::load_text(name, text, &crate::load::LoadOptions::default());
+        let files = vec![SourceFile {
+            path: name.to_owned(),
+            sha256: String::new(),
+            size: text.len() as u64,
+        }];
+        Inventory::new(
+            Loaded {
+                files,
+                objects,
+                errors,
+                notes,
+            },
+            default_namespace,
+        )
+    }
+
     pub fn objects_of<'a>(&'a self, kind: &str) -> impl Iterator<Item = (usize, &'a Object)> + 'a {
         self.by_kind
             .get(kind)
@@ -988,25 +1009,10 @@ fn has_resource_claims(t: &PodTemplate<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::{load_text, LoadOptions};
-
     fn inv(text: &str) -> Inventory {
-        let (objects, errors, notes) = load_text("t.yaml", text, &LoadOptions::default());
-        assert!(errors.is_empty(), "{errors:?}");
-        let files = vec![SourceFile {
-            path: "t.yaml".into(),
-            sha256: String::new(),
-            size: 0,
-        }];
-        Inventory::new(
-            Loaded {
-                files,
-                objects,
-                errors,
-                notes,
-            },
-            "default",
-        )
+        let i = Inventory::from_text("t.yaml", text, "default");
+        assert!(i.errors.is_empty(), "{:?}", i.errors);
+        i
     }
 
     #[test]

@@ -1,26 +1,12 @@
 //! Effective permissions computed from small inventories written as YAML.
 
-use mlguard_core::load::{load_text, LoadOptions};
-use mlguard_core::{Inventory, Loaded, SourceFile};
+use mlguard_core::Inventory;
 use mlguard_rbac::{Rbac, RoleRef, Subject};
 
 fn inv(text: &str) -> Inventory {
-    let (objects, errors, notes) = load_text("t.yaml", text, &LoadOptions::default());
-    assert!(errors.is_empty(), "{errors:?}");
-    let files = vec![SourceFile {
-        path: "t.yaml".into(),
-        sha256: String::new(),
-        size: 0,
-    }];
-    Inventory::new(
-        Loaded {
-            files,
-            objects,
-            errors,
-            notes,
-        },
-        "default",
-    )
+    let i = Inventory::from_text("t.yaml", text, "default");
+    assert!(i.errors.is_empty(), "{:?}", i.errors);
+    i
 }
 
 fn user(n: &str) -> Subject {
