@@ -365,7 +365,7 @@ fn read_one(name: &str, opts: &LoadOptions) -> FileResult {
 fn parse_into(name: &str, text: &str, opts: &LoadOptions, r: &mut FileResult) {
     let stream = parse_stream(text, opts.limits);
     for doc in stream.documents {
-        collect_objects(name, doc.index, PathBuf::root(), doc.root, r, 0);
+        collect_objects(name, doc.index, PathBuf::root(), doc.root, r, 0, None);
     }
     if let Some(e) = stream.error {
         r.errors.push(InputError {
@@ -393,6 +393,7 @@ fn collect_objects(
     root: Node,
     r: &mut FileResult,
     depth: u8,
+    implied: Option<(&str, &str)>,
 ) {
     if root.is_null() {
         return; // empty document (`---` with nothing, Helm's skipped templates)
@@ -410,7 +411,11 @@ fn collect_objects(
         });
         return;
     }
+    // Items of a typed list (`PodList`) may leave out kind and apiVersion; the API machinery
+    // takes them from the list.
+    let implied = implied.filter(|_| root.get("kind").is_none() && root.get("apiVersion").is_none());
     let kind = match root.get("kind") {
+        None if implied.is_some() => implied.map(|i| i.0.to_owned()).unwrap_or_default(),
         Some(k) => match k.as_str() {
             Some(s) => s.to_owned(),
             None => {
@@ -433,6 +438,7 @@ fn collect_objects(
         }
     };
     let api_version = match root.get("apiVersion") {
+        None if implied.is_some() => implied.map(|i| i.1.to_owned()).unwrap_or_default(),
         Some(v) => match v.as_str() {
             Some(s) => s.to_owned(),
             None => {
@@ -461,6 +467,7 @@ fn collect_objects(
     }
     // `v1/List` and any `*List` kind holding `items`.
     if kind.ends_with("List") && root.get("items").is_some() && depth == 0 {
+        let item_kind = kind.strip_suffix("List").unwrap_or_default().to_owned();
         let Node { value, .. } = root;
         let Value::Map(entries) = value else { return };
         for e in entries.into_vec() {
@@ -471,7 +478,9 @@ fn collect_objects(
             match e.value.value {
                 Value::Seq(items) => {
                     for (i, item) in items.into_vec().into_iter().enumerate() {
-                        collect_objects(name, doc, items_path.index(i), item, r, depth + 1);
+                        let implied = (!item_kind.is_empty())
+                            .then_some((item_kind.as_str(), api_version.as_str()));
+                        collect_objects(name, doc, items_path.index(i), item, r, depth + 1, implied);
                     }
                 }
                 Value::Null => {}
@@ -557,6 +566,14 @@ mod tests {
             &LoadOptions::default(),
         );
         assert_eq!(objs[0].kind, "Pod");
+        // Items of a typed list may leave kind and apiVersion out.
+        let (objs, errs, _) = load_text(
+            "f.yaml",
+            "apiVersion: v1\nkind: NamespaceList\nitems:\n- metadata: {name: a}\n",
+            &LoadOptions::default(),
+        );
+        assert!(errs.is_empty(), "{errs:?}");
+        assert_eq!((objs[0].kind.as_str(), objs[0].api_version.as_str()), ("Namespace", "v1"));
     }
 
     #[test]

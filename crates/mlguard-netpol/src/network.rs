@@ -1,0 +1,407 @@
+//! The analysed network: namespaces, workloads, pods (live or synthetic), services and
+//! policies, read from an [`Inventory`].
+
+use crate::policy::{read_policies, Policy};
+use crate::ports::Protocol;
+use mlguard_core::inventory::LABEL_NS_NAME;
+use mlguard_core::selector::Selector;
+use mlguard_core::{At, InputError, Inventory, Object, Pos};
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+/// A named container port (`name`, protocol, number).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NamedPort {
+    pub name: String,
+    pub proto: Protocol,
+    pub port: u16,
+}
+
+/// A workload as printed: `ns/name[Kind]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workload {
+    pub ns: String,
+    pub name: String,
+    pub kind: String,
+    /// The object it comes from, when it is in the inputs.
+    pub object: Option<usize>,
+    /// ML role (PyTorchJob Master/Worker, Ray head/group, KServe component) when the object
+    /// has several pod templates.
+    pub role: Option<String>,
+}
+
+impl Workload {
+    pub fn display(&self) -> String {
+        format!("{}/{}[{}]", self.ns, self.name, self.kind)
+    }
+}
+
+/// A pod: live (from a Pod object) or synthetic (one per workload template).
+#[derive(Debug, Clone)]
+pub struct Pod {
+    pub ns: String,
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub named_ports: Vec<NamedPort>,
+    pub ips: Vec<IpAddr>,
+    pub host_network: bool,
+    pub workload: usize,
+    pub object: usize,
+}
+
+/// A Service port: `port` → `target` (a number or a container port name).
+#[derive(Debug, Clone)]
+pub struct ServicePort {
+    pub port: u16,
+    pub proto: Protocol,
+    pub target: ServiceTarget,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceTarget {
+    Number(u16),
+    Name(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub ns: String,
+    pub name: String,
+    /// `None`: a Service without selector (manually managed endpoints).
+    pub selector: Option<Selector>,
+    pub ports: Vec<ServicePort>,
+    pub type_: String,
+    pub object: usize,
+}
+
+/// Something the analysis could not model exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub file: String,
+    pub pos: Option<Pos>,
+    pub message: String,
+}
+
+/// How hostNetwork pods meet NetworkPolicy. Kubernetes leaves this to the network plugin and
+/// names two possibilities; see docs/netpol.md.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HostNetwork {
+    /// The plugin cannot tell hostNetwork pods from their node (the most common case): no
+    /// selector picks them, as subject or peer; they are open both ways.
+    #[default]
+    Ignored,
+    /// The plugin tells hostNetwork pods apart and applies policies to them like any pod
+    /// (netpol-analyzer's model).
+    AsPods,
+}
+
+#[derive(Debug, Default)]
+pub struct Network {
+    pub host_network: HostNetwork,
+    pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
+    pub workloads: Vec<Workload>,
+    pub pods: Vec<Pod>,
+    pub services: Vec<Service>,
+    pub policies: Vec<Policy>,
+    pub errors: Vec<InputError>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Granularity of the identities in results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// One identity per workload (replicas and pods of one owner collapsed).
+    Workload,
+    /// One identity per pod; workloads without live pods keep one synthetic pod.
+    Pod,
+}
+
+impl Network {
+    pub fn namespace_labels(&self, ns: &str) -> BTreeMap<String, String> {
+        self.namespaces
+            .get(ns)
+            .cloned()
+            .unwrap_or_else(|| BTreeMap::from([(LABEL_NS_NAME.to_owned(), ns.to_owned())]))
+    }
+
+    /// Build from an inventory.
+    pub fn from_inventory(inv: &Inventory, level: Level) -> Network {
+        Self::from_inventory_with(inv, level, HostNetwork::default())
+    }
+
+    /// Build from an inventory with a chosen hostNetwork model.
+    pub fn from_inventory_with(inv: &Inventory, level: Level, host: HostNetwork) -> Network {
+        let (policies, errors) = read_policies(inv);
+        let mut net = Network {
+            host_network: host,
+            policies,
+            errors,
+            ..Default::default()
+        };
+        for (name, ns) in &inv.namespaces {
+            net.namespaces.insert(name.clone(), ns.labels.clone());
+        }
+        let mut wl_index: HashMap<(String, String, String), usize> = HashMap::new();
+        let mut workload = |net: &mut Network, w: Workload| -> usize {
+            let key = (w.ns.clone(), w.name.clone(), w.kind.clone());
+            *wl_index.entry(key).or_insert_with(|| {
+                net.workloads.push(w);
+                net.workloads.len() - 1
+            })
+        };
+        // Workloads that have live pods in the inputs do not get a synthetic pod.
+        let mut owned: HashMap<(String, String, String), ()> = HashMap::new();
+        for (idx, o) in inv.objects.iter().enumerate() {
+            if o.kind != "Pod" || o.group() != "" {
+                continue;
+            }
+            let ns = o.namespace.clone().unwrap_or_else(|| "default".to_owned());
+            let root = o.at();
+            let spec = root.get("spec");
+            // The controlling owner (Node-owned static pods have none). An owner without a
+            // kind prints as a Pod, as netpol-analyzer does.
+            let owner = root
+                .at(&["metadata", "ownerReferences"])
+                .and_then(|l| {
+                    l.items().find(|r| {
+                        r.get("controller").and_then(|c| c.bool()) == Some(true)
+                            && r.get("kind").and_then(|k| k.str()) != Some("Node")
+                    })
+                })
+                .and_then(|r| {
+                    let kind = r.get("kind").and_then(|k| k.str()).unwrap_or("Pod");
+                    Some((kind.to_owned(), r.get("name")?.str()?.to_owned()))
+                });
+            let (kind, name) = match (&owner, level) {
+                (Some((k, n)), Level::Workload) => (k.clone(), n.clone()),
+                _ => ("Pod".to_owned(), o.name.clone()),
+            };
+            if let Some((k, n)) = &owner {
+                owned.insert((ns.clone(), n.clone(), k.clone()), ());
+            }
+            let w = workload(
+                &mut net,
+                Workload {
+                    ns: ns.clone(),
+                    name,
+                    kind,
+                    object: Some(idx),
+                    role: None,
+                },
+            );
+            let mut ips = Vec::new();
+            if let Some(status) = root.get("status") {
+                if let Some(ip) = status.get("podIP").and_then(|i| i.str()) {
+                    push_ip(&mut net, inv, o, &status, ip, &mut ips);
+                }
+                if let Some(list) = status.get("podIPs") {
+                    for it in list.items() {
+                        if let Some(ip) = it.get("ip").and_then(|i| i.str()) {
+                            push_ip(&mut net, inv, o, &it, ip, &mut ips);
+                        }
+                    }
+                }
+            }
+            ips.sort_unstable();
+            ips.dedup();
+            let host_network = spec
+                .as_ref()
+                .and_then(|s| s.get("hostNetwork"))
+                .and_then(|h| h.bool())
+                == Some(true);
+            net.pods.push(Pod {
+                ns,
+                name: o.name.clone(),
+                labels: o.labels(),
+                named_ports: spec.as_ref().map(named_ports).unwrap_or_default(),
+                ips,
+                host_network,
+                workload: w,
+                object: idx,
+            });
+        }
+        // Synthetic pods for workloads.
+        for (idx, o) in inv.objects.iter().enumerate() {
+            if o.kind == "Pod" && o.group().is_empty() {
+                continue;
+            }
+            let templates = inv.pod_templates(idx);
+            if templates.is_empty() || o.kind == "PodTemplate" {
+                continue;
+            }
+            if matches!(o.kind.as_str(), "TrainingRuntime" | "ClusterTrainingRuntime") {
+                continue;
+            }
+            let ns = o.namespace.clone().unwrap_or_else(|| "default".to_owned());
+            if owned.contains_key(&(ns.clone(), o.name.clone(), o.kind.clone())) {
+                continue;
+            }
+            let multi = templates.len() > 1;
+            for t in &templates {
+                let role = t.role.clone();
+                let name = match (&role, multi) {
+                    (Some(r), true) => format!("{}-{}", o.name, r.to_lowercase().replace('.', "-")),
+                    _ => o.name.clone(),
+                };
+                let w = workload(
+                    &mut net,
+                    Workload {
+                        ns: ns.clone(),
+                        name: name.clone(),
+                        kind: o.kind.clone(),
+                        object: Some(idx),
+                        role: role.clone(),
+                    },
+                );
+                net.pods.push(Pod {
+                    ns: ns.clone(),
+                    name,
+                    labels: inv.pod_labels(t),
+                    named_ports: named_ports(&t.spec),
+                    ips: Vec::new(),
+                    host_network: t.spec_bool("hostNetwork") == Some(true),
+                    workload: w,
+                    object: idx,
+                });
+            }
+        }
+        for p in net
+            .pods
+            .iter()
+            .filter(|p| p.host_network && net.host_network == HostNetwork::Ignored)
+        {
+            let o = &inv.objects[p.object];
+            net.warnings.push(Warning {
+                file: inv.file_of(o).to_owned(),
+                pos: Some(o.root.pos),
+                message: format!(
+                    "{} uses hostNetwork: no NetworkPolicy selects it, as subject or as peer; it is shown open both ways",
+                    net.workloads[p.workload].display()
+                ),
+            });
+        }
+        for (idx, o) in inv.objects_of("Service") {
+            if o.group() != "" {
+                continue;
+            }
+            net.services.push(read_service(inv, idx, o));
+        }
+        net
+    }
+}
+
+fn push_ip(
+    net: &mut Network,
+    inv: &Inventory,
+    o: &Object,
+    at: &At<'_>,
+    ip: &str,
+    ips: &mut Vec<IpAddr>,
+) {
+    match ip.parse() {
+        Ok(a) => ips.push(a),
+        Err(_) => net.errors.push(InputError {
+            file: inv.file_of(o).to_owned(),
+            pos: Some(at.pos()),
+            field: Some(at.path.to_string()),
+            message: format!("`{ip}` is not an IP address"),
+        }),
+    }
+}
+
+/// Named container ports of a pod spec (init containers included: sidecars listen too).
+pub fn named_ports(spec: &At<'_>) -> Vec<NamedPort> {
+    let mut out = Vec::new();
+    for key in ["containers", "initContainers"] {
+        let Some(cs) = spec.get(key) else { continue };
+        for c in cs.items() {
+            let Some(ports) = c.get("ports") else { continue };
+            for p in ports.items() {
+                let (Some(name), Some(num)) = (
+                    p.get("name").and_then(|n| n.str()),
+                    p.get("containerPort").and_then(|n| n.node.as_i64()),
+                ) else {
+                    continue;
+                };
+                let proto = p
+                    .get("protocol")
+                    .and_then(|x| x.str())
+                    .and_then(Protocol::parse)
+                    .unwrap_or(Protocol::Tcp);
+                if let Ok(port) = u16::try_from(num) {
+                    out.push(NamedPort {
+                        name: name.to_owned(),
+                        proto,
+                        port,
+                    });
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn read_service(inv: &Inventory, idx: usize, o: &Object) -> Service {
+    let root = o.at();
+    let spec = root.get("spec");
+    let selector = spec
+        .as_ref()
+        .and_then(|s| s.get("selector"))
+        .filter(|s| !s.node.entries().is_empty())
+        .map(|s| Selector {
+            requirements: mlguard_core::selector::labels_of(Some(s.node))
+                .into_iter()
+                .map(|(k, v)| mlguard_core::selector::Requirement::In(k, vec![v]))
+                .collect(),
+        });
+    let mut ports = Vec::new();
+    if let Some(list) = spec.as_ref().and_then(|s| s.get("ports")) {
+        for p in list.items() {
+            let Some(port) = p
+                .get("port")
+                .and_then(|n| n.node.as_i64())
+                .and_then(|n| u16::try_from(n).ok())
+            else {
+                continue;
+            };
+            let proto = p
+                .get("protocol")
+                .and_then(|x| x.str())
+                .and_then(Protocol::parse)
+                .unwrap_or(Protocol::Tcp);
+            let target = match p.get("targetPort") {
+                None => ServiceTarget::Number(port),
+                Some(t) => match t.node.as_i64() {
+                    Some(n) => ServiceTarget::Number(u16::try_from(n).unwrap_or(port)),
+                    None => match t.str() {
+                        Some(s) => match s.parse::<u16>() {
+                            Ok(n) => ServiceTarget::Number(n),
+                            Err(_) => ServiceTarget::Name(s.to_owned()),
+                        },
+                        None => ServiceTarget::Number(port),
+                    },
+                },
+            };
+            ports.push(ServicePort {
+                port,
+                proto,
+                target,
+            });
+        }
+    }
+    let _ = inv;
+    Service {
+        ns: o.namespace.clone().unwrap_or_else(|| "default".to_owned()),
+        name: o.name.clone(),
+        selector,
+        ports,
+        type_: spec
+            .as_ref()
+            .and_then(|s| s.get("type"))
+            .and_then(|t| t.str().map(str::to_owned))
+            .unwrap_or_else(|| "ClusterIP".to_owned()),
+        object: idx,
+    }
+}

@@ -1,0 +1,351 @@
+//! Sets of ports per protocol, and their printed form (`All Connections`, `TCP 1-79,81-65535`).
+
+use std::fmt;
+
+/// The transport protocols NetworkPolicy knows. SCTP never opens TCP and vice versa.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Protocol {
+    Sctp,
+    Tcp,
+    Udp,
+}
+
+impl Protocol {
+    /// All protocols, in printing order (netpol-analyzer sorts protocol names).
+    pub const ALL: [Protocol; 3] = [Protocol::Sctp, Protocol::Tcp, Protocol::Udp];
+
+    /// Parse an API protocol name (`TCP`, `UDP`, `SCTP`, exact case as the API server wants).
+    pub fn parse(s: &str) -> Option<Protocol> {
+        match s {
+            "TCP" => Some(Protocol::Tcp),
+            "UDP" => Some(Protocol::Udp),
+            "SCTP" => Some(Protocol::Sctp),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+            Protocol::Sctp => "SCTP",
+        }
+    }
+
+    fn idx(self) -> usize {
+        self as usize
+    }
+}
+
+pub const MIN_PORT: u16 = 1;
+pub const MAX_PORT: u16 = 65535;
+
+/// A set of ports of one protocol: sorted, disjoint, non-adjacent inclusive ranges in 1..=65535.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct PortSet(Vec<(u16, u16)>);
+
+impl PortSet {
+    pub fn empty() -> Self {
+        PortSet(Vec::new())
+    }
+
+    pub fn all() -> Self {
+        PortSet(vec![(MIN_PORT, MAX_PORT)])
+    }
+
+    /// `lo..=hi`; empty when `lo > hi`.
+    pub fn range(lo: u16, hi: u16) -> Self {
+        let lo = lo.max(MIN_PORT);
+        if lo > hi {
+            Self::empty()
+        } else {
+            PortSet(vec![(lo, hi)])
+        }
+    }
+
+    pub fn single(p: u16) -> Self {
+        Self::range(p, p)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn is_all(&self) -> bool {
+        self.0 == [(MIN_PORT, MAX_PORT)]
+    }
+
+    pub fn ranges(&self) -> &[(u16, u16)] {
+        &self.0
+    }
+
+    pub fn contains(&self, p: u16) -> bool {
+        self.0.iter().any(|&(a, b)| a <= p && p <= b)
+    }
+
+    /// Is every port of `other` in `self`?
+    pub fn contains_set(&self, other: &PortSet) -> bool {
+        other.subtract(self).is_empty()
+    }
+
+    pub fn union(&self, other: &PortSet) -> PortSet {
+        if other.0.is_empty() || self.is_all() {
+            return self.clone();
+        }
+        if self.0.is_empty() || other.is_all() {
+            return other.clone();
+        }
+        let mut v: Vec<(u16, u16)> = self.0.iter().chain(other.0.iter()).copied().collect();
+        v.sort_unstable();
+        let mut out: Vec<(u16, u16)> = Vec::with_capacity(v.len());
+        for (a, b) in v {
+            match out.last_mut() {
+                Some(last) if u32::from(a) <= u32::from(last.1) + 1 => last.1 = last.1.max(b),
+                _ => out.push((a, b)),
+            }
+        }
+        PortSet(out)
+    }
+
+    pub fn intersect(&self, other: &PortSet) -> PortSet {
+        if self.is_all() {
+            return other.clone();
+        }
+        if other.is_all() {
+            return self.clone();
+        }
+        let mut out = Vec::new();
+        let (mut i, mut j) = (0, 0);
+        while i < self.0.len() && j < other.0.len() {
+            let (a1, b1) = self.0[i];
+            let (a2, b2) = other.0[j];
+            let lo = a1.max(a2);
+            let hi = b1.min(b2);
+            if lo <= hi {
+                out.push((lo, hi));
+            }
+            if b1 < b2 {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+        PortSet(out)
+    }
+
+    pub fn subtract(&self, other: &PortSet) -> PortSet {
+        if other.0.is_empty() || self.0.is_empty() {
+            return self.clone();
+        }
+        if other.is_all() {
+            return Self::empty();
+        }
+        let mut out = Vec::new();
+        for &(a, b) in &self.0 {
+            let mut lo = u32::from(a);
+            let hi = u32::from(b);
+            for &(c, d) in &other.0 {
+                let (c, d) = (u32::from(c), u32::from(d));
+                if d < lo || c > hi {
+                    continue;
+                }
+                if c > lo {
+                    out.push((lo as u16, (c - 1) as u16));
+                }
+                lo = d + 1;
+                if lo > hi {
+                    break;
+                }
+            }
+            if lo <= hi {
+                out.push((lo as u16, hi as u16));
+            }
+        }
+        PortSet(out)
+    }
+}
+
+impl fmt::Display for PortSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, &(a, b)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            if a == b {
+                write!(f, "{a}")?;
+            } else {
+                write!(f, "{a}-{b}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Allowed connections: a port set per protocol.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Conns([PortSet; 3]);
+
+impl Conns {
+    pub fn none() -> Self {
+        Conns::default()
+    }
+
+    pub fn all() -> Self {
+        Conns([PortSet::all(), PortSet::all(), PortSet::all()])
+    }
+
+    pub fn of(proto: Protocol, ports: PortSet) -> Self {
+        let mut c = Conns::none();
+        c.0[proto.idx()] = ports;
+        c
+    }
+
+    pub fn get(&self, proto: Protocol) -> &PortSet {
+        &self.0[proto.idx()]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(PortSet::is_empty)
+    }
+
+    pub fn is_all(&self) -> bool {
+        self.0.iter().all(PortSet::is_all)
+    }
+
+    pub fn allows(&self, proto: Protocol, port: u16) -> bool {
+        self.get(proto).contains(port)
+    }
+
+    pub fn contains(&self, other: &Conns) -> bool {
+        Protocol::ALL
+            .iter()
+            .all(|&p| self.get(p).contains_set(other.get(p)))
+    }
+
+    fn zip(&self, other: &Conns, f: impl Fn(&PortSet, &PortSet) -> PortSet) -> Conns {
+        Conns([
+            f(&self.0[0], &other.0[0]),
+            f(&self.0[1], &other.0[1]),
+            f(&self.0[2], &other.0[2]),
+        ])
+    }
+
+    pub fn union(&self, other: &Conns) -> Conns {
+        if other.is_empty() {
+            return self.clone();
+        }
+        self.zip(other, PortSet::union)
+    }
+
+    pub fn intersect(&self, other: &Conns) -> Conns {
+        if self.is_empty() || other.is_empty() {
+            return Conns::none();
+        }
+        self.zip(other, PortSet::intersect)
+    }
+
+    pub fn subtract(&self, other: &Conns) -> Conns {
+        if other.is_empty() {
+            return self.clone();
+        }
+        self.zip(other, PortSet::subtract)
+    }
+
+    pub fn union_in_place(&mut self, other: &Conns) {
+        if !other.is_empty() {
+            *self = self.union(other);
+        }
+    }
+
+    /// JSON form used in our own documents: `{"TCP": "1-79,81-65535"}`; empty protocols left out.
+    pub fn protocols(&self) -> impl Iterator<Item = (Protocol, &PortSet)> {
+        Protocol::ALL
+            .into_iter()
+            .map(|p| (p, self.get(p)))
+            .filter(|(_, s)| !s.is_empty())
+    }
+}
+
+impl fmt::Display for Conns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_all() {
+            return f.write_str("All Connections");
+        }
+        if self.is_empty() {
+            return f.write_str("No Connections");
+        }
+        for (i, (p, s)) in self.protocols().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{} {s}", p.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+/// Parse the printed form back (for comparing with expected outputs and for intents).
+pub fn parse_conns(s: &str) -> Option<Conns> {
+    let s = s.trim();
+    match s {
+        "All Connections" => return Some(Conns::all()),
+        "No Connections" => return Some(Conns::none()),
+        _ => {}
+    }
+    let mut out = Conns::none();
+    let mut proto: Option<Protocol> = None;
+    for part in s.split(',') {
+        let part = part.trim();
+        let range = match part.split_once(' ') {
+            Some((p, rest)) => {
+                proto = Some(Protocol::parse(p)?);
+                rest.trim()
+            }
+            None => part,
+        };
+        let p = proto?;
+        let set = match range.split_once('-') {
+            Some((a, b)) => PortSet::range(a.parse().ok()?, b.parse().ok()?),
+            None => PortSet::single(range.parse().ok()?),
+        };
+        out = out.union(&Conns::of(p, set));
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_algebra() {
+        let a = PortSet::range(1, 100);
+        let b = PortSet::range(50, 200);
+        assert_eq!(a.union(&b), PortSet::range(1, 200));
+        assert_eq!(a.intersect(&b), PortSet::range(50, 100));
+        assert_eq!(a.subtract(&b), PortSet::range(1, 49));
+        assert_eq!(
+            PortSet::all().subtract(&PortSet::single(80)).to_string(),
+            "1-79,81-65535"
+        );
+        assert_eq!(
+            PortSet::single(5).union(&PortSet::single(6)),
+            PortSet::range(5, 6)
+        );
+        assert!(PortSet::all().subtract(&PortSet::all()).is_empty());
+    }
+
+    #[test]
+    fn printing_and_parsing() {
+        let c = Conns::of(Protocol::Tcp, PortSet::all().subtract(&PortSet::single(80)))
+            .union(&Conns::of(Protocol::Udp, PortSet::single(53)));
+        assert_eq!(c.to_string(), "TCP 1-79,81-65535,UDP 53");
+        assert_eq!(parse_conns(&c.to_string()), Some(c));
+        assert_eq!(Conns::all().to_string(), "All Connections");
+        assert_eq!(parse_conns("All Connections"), Some(Conns::all()));
+        assert_eq!(
+            parse_conns("SCTP 1-65535,TCP 9090").unwrap().to_string(),
+            "SCTP 1-65535,TCP 9090"
+        );
+    }
+}
