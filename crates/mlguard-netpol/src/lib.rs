@@ -15,8 +15,11 @@
 //! [`network::Network::warnings`] and never shown as isolated.
 
 pub mod connlist;
+pub mod diff;
 
 pub mod engine;
+pub mod explain;
+pub mod intents;
 
 
 pub mod ip;

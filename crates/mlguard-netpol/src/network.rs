@@ -5,7 +5,7 @@ use crate::policy::{read_policies, Policy};
 use crate::ports::Protocol;
 use mlguard_core::inventory::LABEL_NS_NAME;
 use mlguard_core::selector::Selector;
-use mlguard_core::{At, InputError, Inventory, Object, Pos};
+use mlguard_core::{At, InputError, Inventory, Object, Pos, WorkloadClass};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
@@ -47,6 +47,28 @@ pub struct Pod {
     pub host_network: bool,
     pub workload: usize,
     pub object: usize,
+    /// Training, serving, notebook, Ray or other.
+    pub class: WorkloadClass,
+    /// `net.ipv4.ip_local_port_range` from the pod's sysctls, when pinned.
+    pub local_port_range: Option<(u16, u16)>,
+}
+
+/// The training job a pod belongs to: the owning ML object, or the job labels of live pods.
+impl Pod {
+    pub fn job_key(&self) -> String {
+        for k in [
+            "mlguard.io/job",
+            "training.kubeflow.org/job-name",
+            "jobset.sigs.k8s.io/jobset-name",
+            "ray.io/cluster",
+            "batch.kubernetes.io/job-name",
+        ] {
+            if let Some(v) = self.labels.get(k) {
+                return format!("{}/{v}", self.ns);
+            }
+        }
+        format!("#{}", self.object)
+    }
 }
 
 /// A Service port: `port` → `target` (a number or a container port name).
@@ -117,6 +139,40 @@ pub enum Level {
 }
 
 impl Network {
+    /// Add a stand-in kube-dns pod (`kube-system/kube-dns[Deployment]`, `k8s-app: kube-dns`,
+    /// DNS ports) when the inputs hold none, so intents and controls about DNS can be judged
+    /// on manifests that leave the cluster add-ons out. Call before [`crate::Analysis::new`].
+    pub fn ensure_kube_dns(&mut self) {
+        let has = self.pods.iter().any(|p| {
+            p.ns == "kube-system" && p.labels.get("k8s-app").map(String::as_str) == Some("kube-dns")
+        });
+        if has {
+            return;
+        }
+        self.workloads.push(Workload {
+            ns: "kube-system".to_owned(),
+            name: "kube-dns".to_owned(),
+            kind: "Deployment".to_owned(),
+            object: None,
+            role: None,
+        });
+        self.pods.push(Pod {
+            ns: "kube-system".to_owned(),
+            name: "kube-dns".to_owned(),
+            labels: BTreeMap::from([("k8s-app".to_owned(), "kube-dns".to_owned())]),
+            named_ports: vec![
+                NamedPort { name: "dns".to_owned(), proto: Protocol::Udp, port: 53 },
+                NamedPort { name: "dns-tcp".to_owned(), proto: Protocol::Tcp, port: 53 },
+            ],
+            ips: Vec::new(),
+            host_network: false,
+            workload: self.workloads.len() - 1,
+            object: usize::MAX,
+            class: WorkloadClass::Other,
+            local_port_range: None,
+        });
+    }
+
     pub fn namespace_labels(&self, ns: &str) -> BTreeMap<String, String> {
         self.namespaces
             .get(ns)
@@ -209,15 +265,19 @@ impl Network {
                 .and_then(|s| s.get("hostNetwork"))
                 .and_then(|h| h.bool())
                 == Some(true);
+            let labels = o.labels();
+            let class = class_from_labels(&labels);
             net.pods.push(Pod {
                 ns,
                 name: o.name.clone(),
-                labels: o.labels(),
                 named_ports: spec.as_ref().map(named_ports).unwrap_or_default(),
+                local_port_range: spec.as_ref().and_then(local_port_range),
+                labels,
                 ips,
                 host_network,
                 workload: w,
                 object: idx,
+                class,
             });
         }
         // Synthetic pods for workloads.
@@ -262,6 +322,8 @@ impl Network {
                     host_network: t.spec_bool("hostNetwork") == Some(true),
                     workload: w,
                     object: idx,
+                    class: t.class,
+                    local_port_range: local_port_range(&t.spec),
                 });
             }
         }
@@ -306,6 +368,35 @@ fn push_ip(
             field: Some(at.path.to_string()),
             message: format!("`{ip}` is not an IP address"),
         }),
+    }
+}
+
+fn class_from_labels(labels: &BTreeMap<String, String>) -> WorkloadClass {
+    match labels.get("mlguard.io/workload").map(String::as_str) {
+        Some("training") => WorkloadClass::Training,
+        Some("serving") => WorkloadClass::Serving,
+        Some("notebook") => WorkloadClass::Notebook,
+        _ if labels.contains_key("training.kubeflow.org/job-name") => WorkloadClass::Training,
+        _ if labels.contains_key("serving.kserve.io/inferenceservice") => WorkloadClass::Serving,
+        _ if labels.contains_key("notebook-name") => WorkloadClass::Notebook,
+        _ if labels.contains_key("ray.io/node-type") => WorkloadClass::Ray,
+        _ => WorkloadClass::Other,
+    }
+}
+
+/// The pinned ephemeral port range (`securityContext.sysctls` `net.ipv4.ip_local_port_range`).
+fn local_port_range(spec: &At<'_>) -> Option<(u16, u16)> {
+    let list = spec.at(&["securityContext", "sysctls"])?;
+    let v = list
+        .items()
+        .find(|s| s.get("name").and_then(|n| n.str()) == Some("net.ipv4.ip_local_port_range"))?
+        .get("value")?
+        .node
+        .scalar_text()?;
+    let mut it = v.split_whitespace().map(|x| x.parse::<u16>().ok());
+    match (it.next()??, it.next()??) {
+        (a, b) if a >= 1 && a <= b => Some((a, b)),
+        _ => None,
     }
 }
 
