@@ -501,6 +501,15 @@ impl<'a, 'n> Reach<'a, 'n> {
         }
     }
 
+    /// How many pods class `c` stands for.
+    pub fn pods_in_class(&self, c: usize) -> u64 {
+        self.a.classes[c]
+            .pods
+            .iter()
+            .map(|&p| u64::from(self.a.net.pods[p].replicas))
+            .sum()
+    }
+
     pub fn name(&self, s: Side) -> String {
         match s {
             Side::Class(c) => {
@@ -579,6 +588,13 @@ impl<'a, 'n> Reach<'a, 'n> {
             for &d in &to {
                 if matches!((s, d), (Side::Range(_), Side::Range(_))) {
                     continue;
+                }
+                // Within one class, traffic is between two of its pods: only when there are
+                // two (a pod always reaches itself).
+                if let (Side::Class(x), Side::Class(y)) = (s, d) {
+                    if x == y && self.pods_in_class(x) < 2 {
+                        continue;
+                    }
                 }
                 res.pairs += 1;
                 let allowed = self.allowed(s, d);

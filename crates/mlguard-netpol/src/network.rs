@@ -51,6 +51,8 @@ pub struct Pod {
     pub class: WorkloadClass,
     /// `net.ipv4.ip_local_port_range` from the pod's sysctls, when pinned.
     pub local_port_range: Option<(u16, u16)>,
+    /// How many pods this one stands for (a synthetic pod's replicas; 1 for a live pod).
+    pub replicas: u32,
 }
 
 /// The training job a pod belongs to: the owning ML object, or the job labels of live pods.
@@ -170,6 +172,7 @@ impl Network {
             object: usize::MAX,
             class: WorkloadClass::Other,
             local_port_range: None,
+            replicas: 2,
         });
     }
 
@@ -278,6 +281,7 @@ impl Network {
                 workload: w,
                 object: idx,
                 class,
+                replicas: 1,
             });
         }
         // Synthetic pods for workloads.
@@ -324,6 +328,7 @@ impl Network {
                     object: idx,
                     class: t.class,
                     local_port_range: local_port_range(&t.spec),
+                    replicas: replicas_of(o, role.as_deref()),
                 });
             }
         }
@@ -369,6 +374,42 @@ fn push_ip(
             message: format!("`{ip}` is not an IP address"),
         }),
     }
+}
+
+/// Replicas a workload template stands for, from the field its controller reads.
+fn replicas_of(o: &Object, role: Option<&str>) -> u32 {
+    let root = &o.root;
+    let int = |path: &str| root.at(path).and_then(mlguard_core::Node::as_i64);
+    let n = match (o.group(), o.kind.as_str()) {
+        ("apps", "DaemonSet") => Some(2),
+        ("apps", _) | ("", "ReplicationController") => int("spec.replicas"),
+        ("batch", "Job") => int("spec.parallelism"),
+        ("kubeflow.org", _) => role.and_then(|r| {
+            let specs = root.get("spec")?.entries().iter().find(|e| e.key.ends_with("ReplicaSpecs"))?;
+            specs.value.get(r)?.get("replicas")?.as_i64()
+        }),
+        ("trainer.kubeflow.org", "TrainJob") => int("spec.trainer.numNodes"),
+        ("ray.io", _) => match role {
+            Some("head") | Some("submitter") | None => Some(1),
+            Some(g) => {
+                let cluster = root.get("spec").and_then(|s| {
+                    s.get("workerGroupSpecs")
+                        .or_else(|| s.at("rayClusterSpec.workerGroupSpecs"))
+                        .or_else(|| s.at("rayClusterConfig.workerGroupSpecs"))
+                });
+                cluster.and_then(|l| {
+                    l.items().iter().find(|x| x.get("groupName").and_then(mlguard_core::Node::as_str) == Some(g))
+                        .and_then(|x| x.get("replicas").or_else(|| x.get("minReplicas")))
+                        .and_then(mlguard_core::Node::as_i64)
+                })
+            }
+        },
+        ("serving.kserve.io", _) => role
+            .and_then(|r| root.at(&format!("spec.{}.minReplicas", r.split('.').next().unwrap_or(r))))
+            .and_then(mlguard_core::Node::as_i64),
+        _ => None,
+    };
+    n.map_or(1, |n| u32::try_from(n.max(1)).unwrap_or(1))
 }
 
 fn class_from_labels(labels: &BTreeMap<String, String>) -> WorkloadClass {

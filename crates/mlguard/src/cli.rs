@@ -32,6 +32,9 @@ pub enum Command {
     /// Effective RBAC permissions computed from Roles and bindings in manifests.
     #[command(subcommand)]
     Rbac(RbacCommand),
+    /// Network policies: who can reach whom, why, and whether isolation intents hold.
+    #[command(subcommand)]
+    Netpol(NetpolCommand),
 }
 
 #[derive(Debug, Args)]
@@ -202,5 +205,123 @@ pub enum RbacCommand {
         /// table or json.
         #[arg(long, default_value = "table", env = "MLGUARD_FORMAT")]
         format: String,
+    },
+}
+
+/// Flags every `netpol` subcommand shares.
+#[derive(Debug, Args)]
+pub struct NetpolCommon {
+    /// Namespace for objects that name none (as `kubectl apply` does).
+    #[arg(long, default_value = "default", value_name = "NS", env = "MLGUARD_DEFAULT_NAMESPACE")]
+    pub default_namespace: String,
+    /// How hostNetwork pods meet NetworkPolicy: `ignored` (the network plugin cannot tell them
+    /// from their node, the common case: no policy selects them) or `as-pods` (policies apply
+    /// to them like any pod, as netpol-analyzer models it).
+    #[arg(long, default_value = "ignored", value_name = "MODEL", env = "MLGUARD_HOST_NETWORK")]
+    pub host_network: String,
+    /// Write the result to PATH instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "PATH", env = "MLGUARD_OUTPUT")]
+    pub output: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NetpolCommand {
+    /// The connectivity list: every allowed connection, `SRC => DST : CONNS`.
+    #[command(after_help = "Examples:
+  mlguard netpol reach examples/platform
+  mlguard netpol reach k8s/ --focus team-a/bert-worker --format md
+  mlguard netpol reach k8s/ --level pod --format json -o reach.json
+  kubectl get pods,netpol,ns -A -o yaml | mlguard netpol reach -
+
+Workloads print as ns/name[Kind]; addresses outside the cluster as ranges split at policy
+boundaries, a.b.c.d-e.f.g.h[External]. Exit codes: 0 done, 2 input error (the analysis of
+everything valid is still printed).")]
+    Reach {
+        /// Files or folders of manifests (YAML or JSON, recursive); `-` reads stdin.
+        #[arg(value_name = "PATH", required = true)]
+        paths: Vec<String>,
+        /// workload (one line per workload, replicas collapsed) or pod (one per live pod).
+        #[arg(long, default_value = "workload", env = "MLGUARD_LEVEL")]
+        level: String,
+        /// Only connections to or from this workload (`name`, `ns/name` or `ns/name[Kind]`);
+        /// repeatable.
+        #[arg(long, value_name = "WORKLOAD", action = clap::ArgAction::Append, env = "MLGUARD_FOCUS")]
+        focus: Vec<String>,
+        /// txt, json, csv, md or dot.
+        #[arg(long, default_value = "txt", env = "MLGUARD_FORMAT")]
+        format: String,
+        #[command(flatten)]
+        common: NetpolCommon,
+    },
+    /// Is traffic from X to Y allowed, and which policy and rule decided each direction.
+    #[command(after_help = "Examples:
+  mlguard netpol explain examples/platform --from team-a/bert-worker[PyTorchJob] --to team-a/bert-master[PyTorchJob] --port 29500/TCP
+  mlguard netpol explain k8s/ --from team-b/notebook --to 8.8.8.8 --port 53/UDP
+  mlguard netpol explain k8s/ --from team-a/client --to team-b/llm[Service] --port 80
+
+X and Y: ns/name, ns/name[Kind] (Kind Service: its backends, the port translated to the
+targetPort), or an IP address. Exit codes: 0 allowed, 1 denied, 2 input error.")]
+    Explain {
+        /// Files or folders of manifests; `-` reads stdin.
+        #[arg(value_name = "PATH", required = true)]
+        paths: Vec<String>,
+        /// Source: ns/name, ns/name[Kind] or an IP address.
+        #[arg(long, value_name = "X")]
+        from: String,
+        /// Destination: ns/name, ns/name[Kind] or an IP address.
+        #[arg(long, value_name = "Y")]
+        to: String,
+        /// One port: 29500/TCP, 53/UDP, 8080 (TCP) or a container port name.
+        #[arg(long, value_name = "PORT")]
+        port: Option<String>,
+        /// txt or json.
+        #[arg(long, default_value = "txt", env = "MLGUARD_FORMAT")]
+        format: String,
+        #[command(flatten)]
+        common: NetpolCommon,
+    },
+    /// Check must-allow and must-deny intents; exit 1 if any fails.
+    #[command(after_help = "Examples:
+  mlguard netpol verify examples/platform --intents training-isolation
+  mlguard netpol verify k8s/ --intents intents.yaml --intents training-isolation --config mlguard.yaml
+
+`training-isolation` is the built-in set: per training job, replicas reach each other on all
+TCP ports (or the pinned ephemeral range plus 29500 and 29400), UDP and TCP 53 to kube-dns, the
+storageEndpoints of mlguard.yaml, and nothing else outside clusterCIDRs and serviceCIDRs.
+The intents file format is in docs/netpol-intents.md. Exit codes: 0 all hold, 1 some fail,
+2 input error.")]
+    Verify {
+        /// Files or folders of manifests; `-` reads stdin.
+        #[arg(value_name = "PATH", required = true)]
+        paths: Vec<String>,
+        /// An intents file, or `training-isolation`; repeatable.
+        #[arg(long, value_name = "FILE", required = true, action = clap::ArgAction::Append, env = "MLGUARD_INTENTS")]
+        intents: Vec<String>,
+        /// mlguard.yaml with clusterCIDRs, serviceCIDRs and storageEndpoints (default:
+        /// ./mlguard.yaml, else mlguard.yaml in the first folder).
+        #[arg(long, value_name = "FILE", env = "MLGUARD_CONFIG")]
+        config: Option<String>,
+        /// txt or json.
+        #[arg(long, default_value = "txt", env = "MLGUARD_FORMAT")]
+        format: String,
+        #[command(flatten)]
+        common: NetpolCommon,
+    },
+    /// Connections added, removed and changed between two manifest sets.
+    #[command(after_help = "Examples:
+  mlguard netpol diff main-manifests/ pr-manifests/
+  mlguard netpol diff old.yaml new.yaml --format json
+
+Exit codes: 0 no difference, 1 differences, 2 input error.")]
+    Diff {
+        /// The old manifests (file or folder).
+        old: String,
+        /// The new manifests (file or folder).
+        new: String,
+        /// txt or json.
+        #[arg(long, default_value = "txt", env = "MLGUARD_FORMAT")]
+        format: String,
+        #[command(flatten)]
+        common: NetpolCommon,
     },
 }

@@ -1,9 +1,10 @@
 //! mlguard: the command-line front end. Parses flags, wires the crates together and prints.
 //! No domain logic lives here: loading is mlguard-core, judging is mlguard-controls, rendering
-//! is mlguard-report, permissions are mlguard-rbac.
+//! is mlguard-report, permissions are mlguard-rbac, reachability is mlguard-netpol.
 
 mod cli;
 mod cmd_controls;
+mod cmd_netpol;
 mod cmd_rbac;
 mod cmd_scan;
 mod output;
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
         }
         cli::Command::Controls(a) => cmd_controls::run(a),
         cli::Command::Rbac(a) => cmd_rbac::run(a),
+        cli::Command::Netpol(a) => cmd_netpol::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
