@@ -53,6 +53,7 @@ pub fn scan(inv: &Inventory, opts: &ScanOptions<'_>) -> (Report, Catalog) {
     let mut errors: Vec<InputProblem> = inv
         .errors
         .iter()
+        .chain(&ctx.input_errors)
         .map(|e| problem(&e.file, e.pos, e.field.clone(), e.message.clone()))
         .collect();
     let mut notes: Vec<InputProblem> = inv

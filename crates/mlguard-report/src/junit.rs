@@ -269,7 +269,7 @@ mod tests {
             "<testsuite name=\"MLG-ENC-002\" tests=\"2\" failures=\"2\" errors=\"0\" skipped=\"0\">"
         ));
         assert!(text.contains("<testcase classname=\"MLG-NET-001\" name=\"3 objects evaluated\"/>"));
-        assert!(text.contains("<skipped message=\"not evaluated: lands with the netpol engine\"/>"));
+        assert!(text.contains("<skipped message=\"not evaluated: no objects this control applies to in the inputs\"/>"));
         assert!(text
             .contains("<skipped message=\"excepted: base image needs root until ML-142 lands\"/>"));
         assert!(text.contains(

@@ -42,7 +42,7 @@ fn control(id: &str, status: ControlStatus, findings: usize, evaluated: usize) -
         findings,
         evaluated,
         reason: (status == ControlStatus::NotEvaluated)
-            .then(|| "lands with the netpol engine".to_owned()),
+            .then(|| "no objects this control applies to in the inputs".to_owned()),
     }
 }
 

@@ -88,7 +88,7 @@ fn example_platform_team_a_is_clean_and_team_b_violates_every_implemented_contro
     );
     let by = ids_by_folder(&r);
     let implemented = implemented_controls();
-    assert_eq!(implemented.len(), 27);
+    assert_eq!(implemented.len(), 32);
     assert_eq!(
         by.get("team-a"),
         None,
@@ -483,9 +483,13 @@ fn controls_list_and_show() {
     assert_eq!(code(&o), 0);
     let s = String::from_utf8_lossy(&o.stdout);
     assert!(
-        s.contains("critical") && s.contains("164.312(e)(1)") && s.contains("not yet checked"),
+        s.contains("critical") && s.contains("164.312(e)(1)") && s.contains("state:        checked"),
         "{s}"
     );
+    let o = mlguard(&["controls", "show", "MLG-AUD-002"]);
+    assert_eq!(code(&o), 0);
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.contains("not yet checked"), "{s}");
     assert_eq!(code(&mlguard(&["controls", "show", "MLG-NOPE-1"])), 2);
 }
 

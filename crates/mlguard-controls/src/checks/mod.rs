@@ -2,6 +2,7 @@
 //! [`Ctx`]: `ctx.eval(ID)` for each object a control looked at, `ctx.emit(...)` for a violation.
 
 pub mod namespace;
+pub mod network;
 pub mod rbac;
 pub mod workload;
 
@@ -33,6 +34,8 @@ pub struct Ctx<'a> {
     pub evaluated: HashMap<String, usize>,
     /// Controls that could not be evaluated in this scan, with the reason.
     pub skipped: HashMap<String, String>,
+    /// Input errors found by analyses (policies the API server would reject).
+    pub input_errors: Vec<mlguard_core::InputError>,
 }
 
 impl std::fmt::Debug for Ctx<'_> {
@@ -53,6 +56,7 @@ impl<'a> Ctx<'a> {
             raw: Vec::new(),
             evaluated: HashMap::new(),
             skipped: HashMap::new(),
+            input_errors: Vec::new(),
         }
     }
 
@@ -86,6 +90,7 @@ impl<'a> Ctx<'a> {
             raw: Vec::new(),
             evaluated: HashMap::new(),
             skipped: HashMap::new(),
+            input_errors: Vec::new(),
         }
     }
 
@@ -98,6 +103,7 @@ impl<'a> Ctx<'a> {
         for (k, v) in other.skipped {
             self.skipped.entry(k).or_insert(v);
         }
+        self.input_errors.extend(other.input_errors);
     }
 
     /// The pod templates of object `idx` (templates are ordered by object).
@@ -156,9 +162,16 @@ impl<'a> Ctx<'a> {
 /// Run every built-in check.
 pub fn run_all(ctx: &mut Ctx<'_>) {
     // Workload checks (parallel over templates) and namespace checks run side by side.
-    let (mut w, mut n) = (ctx.fork(), ctx.fork());
-    rayon::join(|| workload::run(&mut w), || namespace::run(&mut n));
+    let (mut w, mut n, mut r) = (ctx.fork(), ctx.fork(), ctx.fork());
+    rayon::join(
+        || rayon::join(|| workload::run(&mut w), || namespace::run(&mut n)),
+        || {
+            let errs = network::run(&mut r);
+            r.input_errors.extend(errs);
+        },
+    );
     ctx.merge(w);
     ctx.merge(n);
+    ctx.merge(r);
     rbac::run(ctx);
 }

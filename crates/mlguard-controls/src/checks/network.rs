@@ -1,0 +1,423 @@
+//! Reachability controls on the netpol engine: MLG-NET-002 (exfiltration), 003 (replicas of a
+//! job), 004 (DNS), 005 (cross-tenant) and 006 (exposed endpoints).
+
+use super::Ctx;
+use mlguard_core::{InputError, WorkloadClass};
+use mlguard_netpol::intents::{self, Expect, IntentEnd, IsolationSettings, Reach, Side};
+use mlguard_netpol::policy::Direction;
+use mlguard_netpol::{Analysis, Conns, Level, Network, PortSet, Protocol};
+use std::collections::{BTreeMap, BTreeSet};
+
+const NET_002: &str = "MLG-NET-002";
+const NET_003: &str = "MLG-NET-003";
+const NET_004: &str = "MLG-NET-004";
+const NET_005: &str = "MLG-NET-005";
+const NET_006: &str = "MLG-NET-006";
+
+/// Run the reachability controls. Policy errors the API server would reject are returned as
+/// input errors.
+pub fn run(ctx: &mut Ctx<'_>) -> Vec<InputError> {
+    let mut net = Network::from_inventory(ctx.inv, Level::Workload);
+    let errors = std::mem::take(&mut net.errors);
+    net.ensure_kube_dns();
+    let cluster: Vec<String> = ctx
+        .cfg
+        .cluster_cidrs
+        .iter()
+        .chain(&ctx.cfg.service_cidrs)
+        .cloned()
+        .collect();
+    let settings = match IsolationSettings::parse(&cluster, &ctx.cfg.storage_endpoints) {
+        Ok(s) => s,
+        Err(e) => {
+            for id in [NET_002, NET_003] {
+                ctx.skipped
+                    .insert(id.to_owned(), format!("mlguard.yaml CIDRs unreadable: {e}"));
+            }
+            IsolationSettings::default()
+        }
+    };
+    let a = Analysis::new(&net);
+    let reach = Reach::new(&a);
+    training(ctx, &reach, &settings);
+    dns(ctx, &reach);
+    tenants(ctx, &reach);
+    endpoints(ctx, &reach);
+    errors
+}
+
+/// The object and YAML node to point a finding at for a pod class.
+fn anchor(ctx: &Ctx<'_>, r: &Reach<'_, '_>, c: usize) -> Option<usize> {
+    let p = &r.a.net.pods[r.a.classes[c].rep];
+    r.a.net.workloads[p.workload]
+        .object
+        .or((p.object < ctx.inv.objects.len()).then_some(p.object))
+}
+
+fn emit_on(ctx: &mut Ctx<'_>, id: &str, object: usize, msg: String) {
+    let o = &ctx.inv.objects[object];
+    let at = o.at();
+    let at = at.get("spec").unwrap_or(at);
+    ctx.emit(id, object, &at, msg);
+}
+
+fn in_scope_class(ctx: &Ctx<'_>, r: &Reach<'_, '_>, c: usize) -> bool {
+    let p = &r.a.net.pods[r.a.classes[c].rep];
+    ctx.in_scope(Some(&p.ns))
+}
+
+fn ranges_text(r: &Reach<'_, '_>, v: &[(Side, Conns)]) -> String {
+    let mut parts: Vec<String> = v
+        .iter()
+        .take(3)
+        .map(|(s, c)| format!("{} ({c})", r.name(*s)))
+        .collect();
+    if v.len() > 3 {
+        parts.push(format!("and {} more", v.len() - 3));
+    }
+    parts.join(", ")
+}
+
+/// MLG-NET-002 and MLG-NET-003, per training job.
+fn training(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>, s: &IsolationSettings) {
+    let jobs = intents::training_jobs(r.a);
+    let built = intents::training_isolation(r.a, s);
+    for (key, (ns, display, pinned)) in &jobs {
+        if !ctx.in_scope(Some(ns)) {
+            continue;
+        }
+        let job_end = IntentEnd {
+            job: Some(key.clone()),
+            ..Default::default()
+        };
+        let classes = r.sides(&job_end, false);
+        let Some(object) = classes.iter().find_map(|s| match s {
+            Side::Class(c) => anchor(ctx, r, *c),
+            Side::Range(_) => None,
+        }) else {
+            continue;
+        };
+        // NET-002: the built-in "nothing else outside the cluster" intent of this job.
+        ctx.eval(NET_002);
+        if let Some(intent) = built
+            .iter()
+            .find(|i| i.expect == Expect::Deny && i.from.job.as_ref() == Some(key))
+        {
+            let res = r.check(intent);
+            if !res.violations.is_empty() {
+                let mut by_dst: BTreeMap<String, Conns> = BTreeMap::new();
+                for v in &res.violations {
+                    by_dst
+                        .entry(v.dst.clone())
+                        .and_modify(|c| c.union_in_place(&v.allowed))
+                        .or_insert_with(|| v.allowed.clone());
+                }
+                let shown: Vec<String> = by_dst
+                    .iter()
+                    .take(3)
+                    .map(|(d, c)| format!("{d} ({c})"))
+                    .collect();
+                let more = if by_dst.len() > 3 {
+                    format!(" and {} more ranges", by_dst.len() - 3)
+                } else {
+                    String::new()
+                };
+                let hint = if s.cluster.is_empty() {
+                    " (clusterCIDRs and serviceCIDRs are not set in mlguard.yaml, so in-cluster addresses count as outside)"
+                } else {
+                    ""
+                };
+                emit_on(
+                    ctx,
+                    NET_002,
+                    object,
+                    format!(
+                        "training pods of {display} can reach addresses outside the cluster: {}{more}{hint}",
+                        shown.join(", ")
+                    ),
+                );
+            }
+        }
+        // NET-003: replicas reach each other on what the framework needs.
+        let total: u64 = classes
+            .iter()
+            .filter_map(|s| match s {
+                Side::Class(c) => Some(r.pods_in_class(*c)),
+                Side::Range(_) => None,
+            })
+            .sum();
+        if total < 2 {
+            continue;
+        }
+        ctx.eval(NET_003);
+        let need = intents::replica_ports(*pinned);
+        let mut broken = Vec::new();
+        for &x in &classes {
+            for &y in &classes {
+                let (Side::Class(cx), Side::Class(cy)) = (x, y) else {
+                    continue;
+                };
+                if cx == cy && r.pods_in_class(cx) < 2 {
+                    continue;
+                }
+                let allowed = r.allowed(x, y);
+                let missing = need.subtract(&allowed);
+                if !missing.is_empty() {
+                    broken.push(format!(
+                        "{} => {} allows {allowed}",
+                        r.name(x),
+                        r.name(y)
+                    ));
+                }
+            }
+        }
+        if !broken.is_empty() {
+            let need_text = match pinned {
+                Some((a, b)) => format!("TCP {a}-{b} (the pinned ephemeral range) plus 29500 and 29400"),
+                None => "all TCP ports (NCCL and Gloo use ephemeral ports besides MASTER_PORT 29500 and c10d's 29400)".to_owned(),
+            };
+            emit_on(
+                ctx,
+                NET_003,
+                object,
+                format!(
+                    "replicas of {display} cannot reach each other on {need_text}: {}",
+                    broken.into_iter().take(3).collect::<Vec<_>>().join("; ")
+                ),
+            );
+        }
+    }
+}
+
+/// MLG-NET-004: pods under an egress policy need UDP and TCP 53 to kube-dns.
+fn dns(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
+    let dns_end = IntentEnd {
+        namespaces: vec!["kube-system".to_owned()],
+        pod_selector: Some(mlguard_core::selector::Selector {
+            requirements: vec![mlguard_core::selector::Requirement::In(
+                "k8s-app".to_owned(),
+                vec!["kube-dns".to_owned()],
+            )],
+        }),
+        ..Default::default()
+    };
+    let dns_sides = r.sides(&dns_end, true);
+    let need = Conns::of(Protocol::Udp, PortSet::single(53))
+        .union(&Conns::of(Protocol::Tcp, PortSet::single(53)));
+    let mut seen = BTreeSet::new();
+    for c in 0..r.a.classes.len() {
+        if !in_scope_class(ctx, r, c) || r.a.policies_selecting(c, Direction::Egress).next().is_none() {
+            continue;
+        }
+        let Some(object) = anchor(ctx, r, c) else {
+            continue;
+        };
+        let name = r.name(Side::Class(c));
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        ctx.eval(NET_004);
+        let mut allowed = Conns::none();
+        for &d in &dns_sides {
+            allowed.union_in_place(&r.allowed(Side::Class(c), d));
+        }
+        let missing = need.subtract(&allowed);
+        if !missing.is_empty() {
+            emit_on(
+                ctx,
+                NET_004,
+                object,
+                format!(
+                    "{name} is under an egress policy that does not allow {missing} to kube-dns: name resolution fails"
+                ),
+            );
+        }
+    }
+}
+
+/// MLG-NET-005: a pod of one tenant reaching a pod of another (reported on the destination).
+fn tenants(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
+    let tenant_of = |c: usize| -> Option<String> {
+        let p = &r.a.net.pods[r.a.classes[c].rep];
+        r.a.net
+            .namespace_labels(&p.ns)
+            .get("mlguard.io/tenant")
+            .cloned()
+    };
+    let classes: Vec<(usize, String)> = (0..r.a.classes.len())
+        .filter_map(|c| tenant_of(c).map(|t| (c, t)))
+        .collect();
+    // With a single tenant in the inputs every tenant-labelled pod is still looked at: nothing
+    // from another tenant reaches it (as far as the inputs show).
+    let mut seen = BTreeSet::new();
+    for &(d, ref td) in &classes {
+        let Some(object) = anchor(ctx, r, d) else {
+            continue;
+        };
+        let dname = r.name(Side::Class(d));
+        if !seen.insert(dname.clone()) {
+            continue;
+        }
+        ctx.eval(NET_005);
+        let mut from: Vec<(Side, Conns)> = Vec::new();
+        for &(s, ref ts) in &classes {
+            if ts == td {
+                continue;
+            }
+            let c = r.allowed(Side::Class(s), Side::Class(d));
+            if !c.is_empty() {
+                from.push((Side::Class(s), c));
+            }
+        }
+        if !from.is_empty() {
+            emit_on(
+                ctx,
+                NET_005,
+                object,
+                format!(
+                    "{dname} (tenant {td}) can be reached by other tenants' pods: {}",
+                    ranges_text(r, &from)
+                ),
+            );
+        }
+    }
+}
+
+/// MLG-NET-006: inference, notebook and Ray endpoints exposed to every namespace or outside.
+fn endpoints(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
+    let net = r.a.net;
+    let is_endpoint =
+        |cl: WorkloadClass| matches!(cl, WorkloadClass::Serving | WorkloadClass::Notebook | WorkloadClass::Ray);
+    // Services of type LoadBalancer or NodePort in front of an endpoint.
+    for svc in &net.services {
+        if !ctx.in_scope(Some(&svc.ns)) {
+            continue;
+        }
+        let Some(sel) = &svc.selector else { continue };
+        let fronts = net
+            .pods
+            .iter()
+            .any(|p| p.ns == svc.ns && is_endpoint(p.class) && sel.matches(&p.labels));
+        if !fronts {
+            continue;
+        }
+        ctx.eval(NET_006);
+        if matches!(svc.type_.as_str(), "LoadBalancer" | "NodePort") {
+            let o = &ctx.inv.objects[svc.object];
+            let at = o.at();
+            let at = at.at(&["spec", "type"]).unwrap_or(at);
+            ctx.emit(
+                NET_006,
+                svc.object,
+                &at,
+                format!(
+                    "Service {}/{} of type {} exposes an ML endpoint outside the cluster",
+                    svc.ns, svc.name, svc.type_
+                ),
+            );
+        }
+    }
+    // Ingress objects routing to an endpoint's Service (KServe names it <isvc>-predictor).
+    for (idx, o) in ctx.inv.objects_of("Ingress") {
+        let Some(ns) = o.namespace.as_deref() else { continue };
+        if !ctx.in_scope(Some(ns)) {
+            continue;
+        }
+        let mut backends = Vec::new();
+        collect_backends(&o.root, &mut backends);
+        let hit = backends.iter().find(|b| {
+            net.services.iter().any(|s| {
+                s.ns == ns
+                    && &&s.name == b
+                    && s.selector.as_ref().is_some_and(|sel| {
+                        net.pods
+                            .iter()
+                            .any(|p| p.ns == ns && is_endpoint(p.class) && sel.matches(&p.labels))
+                    })
+            }) || ctx.inv.objects.iter().any(|x| {
+                x.kind == "InferenceService"
+                    && x.namespace.as_deref() == Some(ns)
+                    && (b.as_str() == format!("{}-predictor", x.name)
+                        || b.as_str() == format!("{}-predictor-default", x.name)
+                        || **b == x.name)
+            })
+        });
+        ctx.eval(NET_006);
+        if let Some(b) = hit {
+            let at = o.at();
+            let at = at.get("spec").unwrap_or(at);
+            ctx.emit(
+                NET_006,
+                idx,
+                &at,
+                format!(
+                    "Ingress {ns}/{} routes outside traffic to the ML endpoint behind Service `{b}`",
+                    o.name
+                ),
+            );
+        }
+    }
+    // Reachability of the endpoint pods themselves.
+    let namespaces: BTreeSet<&str> = net.pods.iter().map(|p| p.ns.as_str()).collect();
+    let mut seen = BTreeSet::new();
+    for c in 0..r.a.classes.len() {
+        let p = &net.pods[r.a.classes[c].rep];
+        if !is_endpoint(p.class) || !in_scope_class(ctx, r, c) {
+            continue;
+        }
+        let Some(object) = anchor(ctx, r, c) else { continue };
+        let name = r.name(Side::Class(c));
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        ctx.eval(NET_006);
+        let outside: Vec<(Side, Conns)> = (0..r.a.n_in)
+            .filter_map(|x| {
+                let conns = r.allowed(Side::Range(x), Side::Class(c));
+                (!conns.is_empty()).then_some((Side::Range(x), conns))
+            })
+            .collect();
+        let open_to_all = r
+            .a
+            .policies_selecting(c, Direction::Ingress)
+            .next()
+            .is_none();
+        // Every other namespace with pods reaches it.
+        let others: Vec<&str> = namespaces.iter().copied().filter(|n| *n != p.ns).collect();
+        let every_ns = !others.is_empty()
+            && others.iter().all(|n| {
+                (0..r.a.classes.len()).any(|s| {
+                    net.pods[r.a.classes[s].rep].ns == *n
+                        && !r.allowed(Side::Class(s), Side::Class(c)).is_empty()
+                })
+            });
+        let why = if open_to_all {
+            Some("no ingress policy selects it: every namespace and every outside address reach it".to_owned())
+        } else if !outside.is_empty() {
+            Some(format!("reachable from outside the cluster: {}", ranges_text(r, &outside)))
+        } else if every_ns {
+            Some("every other namespace can reach it".to_owned())
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            emit_on(ctx, NET_006, object, format!("{} endpoint {name}: {why}", p.class.as_str()));
+        }
+    }
+}
+
+/// Backend service names of an Ingress (`spec.defaultBackend` and every rule path).
+fn collect_backends(n: &mlguard_core::Node, out: &mut Vec<String>) {
+    if let Some(name) = n.at("service.name").and_then(mlguard_core::Node::as_str) {
+        out.push(name.to_owned());
+    }
+    if let Some(name) = n.get("serviceName").and_then(mlguard_core::Node::as_str) {
+        out.push(name.to_owned());
+    }
+    for e in n.entries() {
+        collect_backends(&e.value, out);
+    }
+    for i in n.items() {
+        collect_backends(i, out);
+    }
+}
