@@ -133,6 +133,11 @@ pub fn display(a: &Analysis<'_>, n: &Node) -> String {
 
 /// Render connections in one of the formats.
 pub fn render(a: &Analysis<'_>, conns: &[Connection], format: Format) -> String {
+    render_focused(a, conns, format, false)
+}
+
+/// Render a list narrowed by `--focus`: the dot graph then draws only the workloads in it.
+pub fn render_focused(a: &Analysis<'_>, conns: &[Connection], format: Format, focused: bool) -> String {
     let rows: Vec<(String, String, String)> = conns
         .iter()
         .map(|c| (display(a, &c.src), display(a, &c.dst), c.conns.to_string()))
@@ -145,12 +150,24 @@ pub fn render(a: &Analysis<'_>, conns: &[Connection], format: Format) -> String 
             }
         }
         Format::Json => {
-            let v: Vec<serde_json::Value> = rows
-                .iter()
-                .map(|(s, d, c)| serde_json::json!({"src": s, "dst": d, "conn": c}))
-                .collect();
-            out = serde_json::to_string_pretty(&v).unwrap_or_default();
-            out.push('\n');
+            // Keys in netpol-analyzer's order (src, dst, conn), two-space indent.
+            let q = |x: &str| serde_json::to_string(x).unwrap_or_default();
+            if rows.is_empty() {
+                out.push_str("[]\n");
+            } else {
+                out.push_str("[\n");
+                for (i, (s, d, c)) in rows.iter().enumerate() {
+                    let _ = write!(
+                        out,
+                        "  {{\n    \"src\": {},\n    \"dst\": {},\n    \"conn\": {}\n  }}{}\n",
+                        q(s),
+                        q(d),
+                        q(c),
+                        if i + 1 < rows.len() { "," } else { "" }
+                    );
+                }
+                out.push_str("]\n");
+            }
         }
         Format::Csv => {
             out.push_str("src,dst,conn\n");
@@ -164,26 +181,78 @@ pub fn render(a: &Analysis<'_>, conns: &[Connection], format: Format) -> String 
                 let _ = writeln!(out, "| {s} | {d} | {c} |");
             }
         }
-        Format::Dot => {
-            out.push_str("digraph {\n");
-            let mut nodes: Vec<&String> = rows.iter().flat_map(|(s, d, _)| [s, d]).collect();
-            nodes.sort();
-            nodes.dedup();
-            for n in nodes {
-                let shape = if n.ends_with("[External]") {
-                    "box"
-                } else {
-                    "ellipse"
-                };
-                let _ = writeln!(out, "\t{} [label={} shape={shape}]", dot_id(n), dot_id(n));
-            }
-            for (s, d, c) in &rows {
-                let _ = writeln!(out, "\t{} -> {} [label={}]", dot_id(s), dot_id(d), dot_id(c));
-            }
-            out.push_str("}\n");
-        }
+        Format::Dot => dot(a, conns, &rows, focused, &mut out),
     }
     out
+}
+
+/// Graphviz, laid out as netpol-analyzer draws it: one cluster per namespace holding its
+/// workloads, external ranges in red, edges labelled with the connections.
+fn dot(
+    a: &Analysis<'_>,
+    conns: &[Connection],
+    rows: &[(String, String, String)],
+    focused: bool,
+    out: &mut String,
+) {
+    out.push_str("digraph {\n");
+    // Workloads: all of them, unless the list was narrowed (focus): then those in it.
+    let mut in_rows = std::collections::BTreeSet::new();
+    for c in conns {
+        for n in [&c.src, &c.dst] {
+            if let Node::Workload(w) = n {
+                in_rows.insert(*w);
+            }
+        }
+    }
+    let all = !focused;
+    let mut by_ns: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (i, w) in a.net.workloads.iter().enumerate() {
+        if all || in_rows.contains(&i) {
+            by_ns
+                .entry(w.ns.clone())
+                .or_default()
+                .push(format!("\t\t{} [label={} color=\"blue\" fontcolor=\"blue\"]", dot_id(&w.display()), dot_id(&format!("{}[{}]", w.name, w.kind))));
+        }
+    }
+    for (ns, mut nodes) in by_ns {
+        nodes.sort();
+        nodes.dedup();
+        let _ = writeln!(out, "\tsubgraph {} {{", dot_id(&format!("cluster_{}[namespace]", ns.replace('-', "_"))));
+        out.push_str("\t\tcolor=\"black\"\n\t\tfontcolor=\"black\"\n");
+        for n in nodes {
+            let _ = writeln!(out, "{n}");
+        }
+        let _ = writeln!(out, "\t\tlabel={}", dot_id(&format!("{ns}[namespace]")));
+        out.push_str("\t}\n");
+    }
+    let mut ext: Vec<&String> = rows
+        .iter()
+        .flat_map(|(s, d, _)| [s, d])
+        .filter(|n| n.ends_with("[External]"))
+        .collect();
+    ext.sort();
+    ext.dedup();
+    for n in ext {
+        let _ = writeln!(out, "\t{} [label={} color=\"red2\" fontcolor=\"red2\"]", dot_id(n), dot_id(n));
+    }
+    let mut edges: Vec<String> = rows
+        .iter()
+        .map(|(s, d, c)| {
+            let weight = if s <= d { "0.5" } else { "1" };
+            format!(
+                "\t{} -> {} [label={} color=\"gold2\" fontcolor=\"darkgreen\" weight={weight}]",
+                dot_id(s),
+                dot_id(d),
+                dot_id(c)
+            )
+        })
+        .collect();
+    edges.sort();
+    for e in edges {
+        let _ = writeln!(out, "{e}");
+    }
+    out.push_str("}\n");
 }
 
 fn csv(s: &str) -> String {

@@ -6,7 +6,7 @@
 //! MultiNetworkPolicy). Results are compared as sets of (src, dst, connections).
 
 use mlguard_core::{load, Inventory, LoadOptions};
-use mlguard_netpol::connlist::{connectivity, display};
+use mlguard_netpol::connlist::{connectivity, display, render, Format};
 use mlguard_netpol::ports::{parse_conns, Conns};
 use mlguard_netpol::{Analysis, HostNetwork, Level, Network};
 use std::collections::BTreeSet;
@@ -134,4 +134,45 @@ fn netpol_analyzer_connlist_conformance() {
     assert!(unexplained.is_empty(), "undocumented differences: {unexplained:?}");
     assert!(passed * 100 >= applicable * 95, "{passed}/{applicable} below 95%");
     let _ = Conns::all();
+}
+
+/// The json, csv, md and dot renderings are byte-identical to netpol-analyzer's (up to the
+/// final newline, which we always write) for every applicable folder that has them.
+#[test]
+fn netpol_analyzer_output_formats() {
+    let Some(root) = oracle() else {
+        return;
+    };
+    let out_dir = root.join("test_outputs/connlist");
+    let (mut same, mut compared) = (0, 0);
+    let mut differ = Vec::new();
+    for e in std::fs::read_dir(root.join("tests")).unwrap() {
+        let dir = e.unwrap().file_name().into_string().unwrap();
+        if KNOWN_DIFFERENCES.contains(&dir.as_str()) {
+            continue;
+        }
+        let loaded = load(&[root.join("tests").join(&dir).to_string_lossy().into_owned()], &LoadOptions::default());
+        let inv = Inventory::new(loaded, "default");
+        if inv.objects.iter().any(|o| EXCLUDED_KINDS.contains(&o.kind.as_str())) {
+            continue;
+        }
+        let mut net = None;
+        for (ext, fmt) in [("json", Format::Json), ("csv", Format::Csv), ("md", Format::Md), ("dot", Format::Dot)] {
+            let Ok(want) = std::fs::read_to_string(out_dir.join(format!("{dir}_connlist_output.{ext}"))) else {
+                continue;
+            };
+            let net = net.get_or_insert_with(|| Network::from_inventory_with(&inv, Level::Workload, HostNetwork::AsPods));
+            let a = Analysis::new(net);
+            let got = render(&a, &connectivity(&a), fmt);
+            compared += 1;
+            if got.trim_end() == want.trim_end() {
+                same += 1;
+            } else {
+                differ.push(format!("{dir}.{ext}"));
+            }
+        }
+    }
+    eprintln!("formats: {same} of {compared} identical; differ: {differ:?}");
+    assert!(compared >= 40, "{compared}");
+    assert!(differ.is_empty(), "{differ:?}");
 }

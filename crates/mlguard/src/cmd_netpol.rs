@@ -109,7 +109,7 @@ pub fn run(cmd: NetpolCommand) -> Result<u8> {
                 }
                 conns.retain(|x| focus_matches(&a, &x.src, &focus) || focus_matches(&a, &x.dst, &focus));
             }
-            out(&c, &connlist::render(&a, &conns, format))?;
+            out(&c, &connlist::render_focused(&a, &conns, format, !focus.is_empty()))?;
             Ok(if failed { exit::ERROR } else { exit::CLEAN })
         }
         NetpolCommand::Explain {
