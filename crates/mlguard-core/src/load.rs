@@ -413,7 +413,8 @@ fn collect_objects(
     }
     // Items of a typed list (`PodList`) may leave out kind and apiVersion; the API machinery
     // takes them from the list.
-    let implied = implied.filter(|_| root.get("kind").is_none() && root.get("apiVersion").is_none());
+    let implied =
+        implied.filter(|_| root.get("kind").is_none() && root.get("apiVersion").is_none());
     let kind = match root.get("kind") {
         None if implied.is_some() => implied.map(|i| i.0.to_owned()).unwrap_or_default(),
         Some(k) => match k.as_str() {
@@ -480,7 +481,15 @@ fn collect_objects(
                     for (i, item) in items.into_vec().into_iter().enumerate() {
                         let implied = (!item_kind.is_empty())
                             .then_some((item_kind.as_str(), api_version.as_str()));
-                        collect_objects(name, doc, items_path.index(i), item, r, depth + 1, implied);
+                        collect_objects(
+                            name,
+                            doc,
+                            items_path.index(i),
+                            item,
+                            r,
+                            depth + 1,
+                            implied,
+                        );
                     }
                 }
                 Value::Null => {}
@@ -573,7 +582,10 @@ mod tests {
             &LoadOptions::default(),
         );
         assert!(errs.is_empty(), "{errs:?}");
-        assert_eq!((objs[0].kind.as_str(), objs[0].api_version.as_str()), ("Namespace", "v1"));
+        assert_eq!(
+            (objs[0].kind.as_str(), objs[0].api_version.as_str()),
+            ("Namespace", "v1")
+        );
     }
 
     #[test]

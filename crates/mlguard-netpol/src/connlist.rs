@@ -137,7 +137,12 @@ pub fn render(a: &Analysis<'_>, conns: &[Connection], format: Format) -> String 
 }
 
 /// Render a list narrowed by `--focus`: the dot graph then draws only the workloads in it.
-pub fn render_focused(a: &Analysis<'_>, conns: &[Connection], format: Format, focused: bool) -> String {
+pub fn render_focused(
+    a: &Analysis<'_>,
+    conns: &[Connection],
+    format: Format,
+    focused: bool,
+) -> String {
     let rows: Vec<(String, String, String)> = conns
         .iter()
         .map(|c| (display(a, &c.src), display(a, &c.dst), c.conns.to_string()))
@@ -209,16 +214,21 @@ fn dot(
     let mut by_ns: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (i, w) in a.net.workloads.iter().enumerate() {
         if all || in_rows.contains(&i) {
-            by_ns
-                .entry(w.ns.clone())
-                .or_default()
-                .push(format!("\t\t{} [label={} color=\"blue\" fontcolor=\"blue\"]", dot_id(&w.display()), dot_id(&format!("{}[{}]", w.name, w.kind))));
+            by_ns.entry(w.ns.clone()).or_default().push(format!(
+                "\t\t{} [label={} color=\"blue\" fontcolor=\"blue\"]",
+                dot_id(&w.display()),
+                dot_id(&format!("{}[{}]", w.name, w.kind))
+            ));
         }
     }
     for (ns, mut nodes) in by_ns {
         nodes.sort();
         nodes.dedup();
-        let _ = writeln!(out, "\tsubgraph {} {{", dot_id(&format!("cluster_{}[namespace]", ns.replace('-', "_"))));
+        let _ = writeln!(
+            out,
+            "\tsubgraph {} {{",
+            dot_id(&format!("cluster_{}[namespace]", ns.replace('-', "_")))
+        );
         out.push_str("\t\tcolor=\"black\"\n\t\tfontcolor=\"black\"\n");
         for n in nodes {
             let _ = writeln!(out, "{n}");
@@ -234,7 +244,12 @@ fn dot(
     ext.sort();
     ext.dedup();
     for n in ext {
-        let _ = writeln!(out, "\t{} [label={} color=\"red2\" fontcolor=\"red2\"]", dot_id(n), dot_id(n));
+        let _ = writeln!(
+            out,
+            "\t{} [label={} color=\"red2\" fontcolor=\"red2\"]",
+            dot_id(n),
+            dot_id(n)
+        );
     }
     let mut edges: Vec<String> = rows
         .iter()

@@ -60,7 +60,11 @@ fn side(a: &Analysis<'_>, conns: &[Connection]) -> Vec<(End, End, Conns)> {
 }
 
 /// Split every range end at the boundaries of both sides (sources and destinations apart).
-fn refine(lines: &[(End, End, Conns)], src_cuts: &[IpRange], dst_cuts: &[IpRange]) -> BTreeMap<(End, End), Conns> {
+fn refine(
+    lines: &[(End, End, Conns)],
+    src_cuts: &[IpRange],
+    dst_cuts: &[IpRange],
+) -> BTreeMap<(End, End), Conns> {
     let mut out = BTreeMap::new();
     let pieces = |r: &IpRange, cuts: &[IpRange]| -> Vec<IpRange> {
         cuts.iter().filter(|c| r.contains(c)).copied().collect()
@@ -185,7 +189,11 @@ pub fn diff(
                     }
                 }
             }
-            let verb = if change == Change::Removed { "removed" } else { "added" };
+            let verb = if change == Change::Removed {
+                "removed"
+            } else {
+                "added"
+            };
             let info = match missing.len() {
                 0 => None,
                 1 => Some(format!("workload {} {verb}", missing[0])),
@@ -201,9 +209,7 @@ pub fn diff(
             }
         })
         .collect();
-    out.sort_by(|a, b| {
-        (a.change, &a.src, &a.dst).cmp(&(b.change, &b.src, &b.dst))
-    });
+    out.sort_by(|a, b| (a.change, &a.src, &a.dst).cmp(&(b.change, &b.src, &b.dst)));
     out
 }
 

@@ -295,7 +295,8 @@ impl<'n> Analysis<'n> {
                 .push(c as u32);
         }
         let mut rule_sets = Vec::with_capacity(self.net.policies.len());
-        let mut selected_by: Vec<[Vec<u32>; 2]> = vec![[Vec::new(), Vec::new()]; self.classes.len()];
+        let mut selected_by: Vec<[Vec<u32>; 2]> =
+            vec![[Vec::new(), Vec::new()]; self.classes.len()];
         for (pi, p) in self.net.policies.iter().enumerate() {
             let mut sets: [Vec<Matched>; 2] = [Vec::new(), Vec::new()];
             for d in [Direction::Ingress, Direction::Egress] {
@@ -396,7 +397,11 @@ impl<'n> Analysis<'n> {
         }
         let pols = &self.net.policies;
         let tier_of = |p: u32| pols[p as usize].tier;
-        let admin: Vec<u32> = sel.iter().copied().filter(|&p| tier_of(p) == Tier::Admin).collect();
+        let admin: Vec<u32> = sel
+            .iter()
+            .copied()
+            .filter(|&p| tier_of(p) == Tier::Admin)
+            .collect();
         let np: Vec<u32> = sel
             .iter()
             .copied()
@@ -484,7 +489,6 @@ impl<'n> Analysis<'n> {
             remaining[i] = remaining[i].subtract(&x);
         };
         run(&admin, &mut |r, i, ports| first_match(r, i, ports, true));
-        drop(first_match);
         for i in 0..k {
             let p = std::mem::take(&mut passed[i]);
             remaining[i].union_in_place(&p);
@@ -530,7 +534,9 @@ impl<'n> Analysis<'n> {
         let mut steps = Vec::new();
         let mut remaining = Conns::all();
         let mut allow = Conns::none();
-        let np_isolated = sel.iter().any(|&p| pols[p as usize].tier == Tier::NetworkPolicy);
+        let np_isolated = sel
+            .iter()
+            .any(|&p| pols[p as usize].tier == Tier::NetworkPolicy);
         let mut passed = Conns::none();
         let mut np_allow = Conns::none();
         let mut admin_done = false;

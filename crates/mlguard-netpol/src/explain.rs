@@ -57,20 +57,23 @@ impl PortQuery {
         let (p, proto) = match s.split_once('/') {
             Some((p, pr)) => (
                 p,
-                Some(
-                    Protocol::parse(&pr.to_ascii_uppercase())
-                        .ok_or_else(|| format!("unknown protocol `{pr}` in `{s}` (TCP, UDP or SCTP)"))?,
-                ),
+                Some(Protocol::parse(&pr.to_ascii_uppercase()).ok_or_else(|| {
+                    format!("unknown protocol `{pr}` in `{s}` (TCP, UDP or SCTP)")
+                })?),
             ),
             None => (s, None),
         };
         match p.parse::<u16>() {
             Ok(0) => Err(format!("port 0 in `{s}`: ports are 1-65535")),
             Ok(n) => Ok(PortQuery::Number(proto.unwrap_or(Protocol::Tcp), n)),
-            Err(_) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {
+            Err(_)
+                if !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+            {
                 Ok(PortQuery::Named(proto, p.to_owned()))
             }
-            Err(_) => Err(format!("`{s}` is not a port: use 29500/TCP, 53/UDP or a port name")),
+            Err(_) => Err(format!(
+                "`{s}` is not a port: use 29500/TCP, 53/UDP or a port name"
+            )),
         }
     }
 }
@@ -235,12 +238,19 @@ pub fn service_target(
     if kind.as_deref() != Some("Service") {
         return None;
     }
-    let svc = a.net.services.iter().find(|s| &s.ns == ns && &s.name == name)?;
+    let svc = a
+        .net
+        .services
+        .iter()
+        .find(|s| &s.ns == ns && &s.name == name)?;
     let (proto, num) = match q {
         PortQuery::Number(p, n) => (*p, *n),
         PortQuery::Named(..) => return None,
     };
-    let sp = svc.ports.iter().find(|p| p.port == num && p.proto == proto)?;
+    let sp = svc
+        .ports
+        .iter()
+        .find(|p| p.port == num && p.proto == proto)?;
     Some(match &sp.target {
         ServiceTarget::Number(n) => PortQuery::Number(proto, *n),
         ServiceTarget::Name(n) => {
@@ -285,12 +295,18 @@ fn step_view(a: &Analysis<'_>, s: &Step) -> StepView {
                     Some(n) => format!("{} rule {ri} `{n}`", s.direction.as_str()),
                     None => format!("{} rule {ri}", s.direction.as_str()),
                 },
-                format!("{}:{}:{} ({})", r.origin.file, r.origin.pos.line, r.origin.pos.column, r.origin.path),
+                format!(
+                    "{}:{}:{} ({})",
+                    r.origin.file, r.origin.pos.line, r.origin.pos.column, r.origin.path
+                ),
             )
         }
         None => (
             String::new(),
-            format!("{}:{}:{}", p.origin.file, p.origin.pos.line, p.origin.pos.column),
+            format!(
+                "{}:{}:{}",
+                p.origin.file, p.origin.pos.line, p.origin.pos.column
+            ),
         ),
     };
     StepView {
@@ -358,7 +374,9 @@ pub fn explain(
     let srcs = resolve(a, from, false)?;
     let dsts = resolve(a, to, true)?;
     if matches!(srcs[0], End::External { .. }) && matches!(dsts[0], End::External { .. }) {
-        return Err("both ends are outside the cluster: NetworkPolicy says nothing about that".into());
+        return Err(
+            "both ends are outside the cluster: NetworkPolicy says nothing about that".into(),
+        );
     }
     let mut out = Vec::new();
     for s in &srcs {
@@ -426,7 +444,16 @@ pub fn render_text(e: &Explanation) -> String {
         let _ = writeln!(o, "  note: {n}");
     }
     for s in [&e.egress, &e.ingress] {
-        let _ = writeln!(o, "  {} ({}):", s.direction.as_str(), if port_ok(s, e.port) { "allows" } else { "denies" });
+        let _ = writeln!(
+            o,
+            "  {} ({}):",
+            s.direction.as_str(),
+            if port_ok(s, e.port) {
+                "allows"
+            } else {
+                "denies"
+            }
+        );
         let _ = writeln!(o, "    {}", s.status);
         let relevant: Vec<&StepView> = s
             .steps
@@ -447,7 +474,10 @@ pub fn render_text(e: &Explanation) -> String {
             let _ = writeln!(o, "    no rule matches this port");
         }
         if !port_ok(s, e.port) && relevant.iter().all(|st| st.action != "Deny") {
-            let _ = writeln!(o, "    denied: the selecting NetworkPolicies allow nothing that matches");
+            let _ = writeln!(
+                o,
+                "    denied: the selecting NetworkPolicies allow nothing that matches"
+            );
         }
     }
     o

@@ -149,7 +149,11 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Intent>, Vec<InputError>> {
     for o in &objects {
         let root = o.at();
         if o.kind != "NetworkIntents" {
-            errors.push(err(file, &root, format!("expected kind NetworkIntents, found `{}`", o.kind)));
+            errors.push(err(
+                file,
+                &root,
+                format!("expected kind NetworkIntents, found `{}`", o.kind),
+            ));
             continue;
         }
         let Some(list) = root.at(&["spec", "intents"]) else {
@@ -188,38 +192,84 @@ fn err(file: &str, at: &At<'_>, message: String) -> InputError {
 }
 
 const INTENT_KEYS: &[&str] = &["name", "expect", "from", "to", "ports"];
-const END_KEYS: &[&str] = &["namespace", "namespaces", "namespaceSelector", "podSelector", "workload", "cidr", "except"];
+const END_KEYS: &[&str] = &[
+    "namespace",
+    "namespaces",
+    "namespaceSelector",
+    "podSelector",
+    "workload",
+    "cidr",
+    "except",
+];
 
 fn intent(file: &str, at: &At<'_>) -> Result<Intent, InputError> {
     for (k, v) in at.entries() {
         if !INTENT_KEYS.contains(&k) {
-            return Err(err(file, &v, format!("unknown field `{k}` (expected one of {})", INTENT_KEYS.join(", "))));
+            return Err(err(
+                file,
+                &v,
+                format!(
+                    "unknown field `{k}` (expected one of {})",
+                    INTENT_KEYS.join(", ")
+                ),
+            ));
         }
     }
     let name = at
         .get("name")
         .and_then(|n| n.str().map(str::to_owned))
         .ok_or_else(|| err(file, at, "an intent needs a name".to_owned()))?;
-    let ex = at
-        .get("expect")
-        .ok_or_else(|| err(file, at, format!("intent `{name}` needs `expect: allow|deny|reachable`")))?;
+    let ex = at.get("expect").ok_or_else(|| {
+        err(
+            file,
+            at,
+            format!("intent `{name}` needs `expect: allow|deny|reachable`"),
+        )
+    })?;
     let expect = match ex.str() {
         Some("allow") => Expect::Allow,
         Some("deny") => Expect::Deny,
         Some("reachable") => Expect::Reachable,
-        _ => return Err(err(file, &ex, "expect must be allow, deny or reachable".to_owned())),
+        _ => {
+            return Err(err(
+                file,
+                &ex,
+                "expect must be allow, deny or reachable".to_owned(),
+            ))
+        }
     };
-    let from = end(file, &at.get("from").ok_or_else(|| err(file, at, format!("intent `{name}` needs `from`")))?)?;
-    let to = end(file, &at.get("to").ok_or_else(|| err(file, at, format!("intent `{name}` needs `to`")))?)?;
+    let from = end(
+        file,
+        &at.get("from")
+            .ok_or_else(|| err(file, at, format!("intent `{name}` needs `from`")))?,
+    )?;
+    let to = end(
+        file,
+        &at.get("to")
+            .ok_or_else(|| err(file, at, format!("intent `{name}` needs `to`")))?,
+    )?;
     if from.addresses.is_some() && to.addresses.is_some() {
-        return Err(err(file, at, "from and to are both addresses: NetworkPolicy says nothing about that".to_owned()));
+        return Err(err(
+            file,
+            at,
+            "from and to are both addresses: NetworkPolicy says nothing about that".to_owned(),
+        ));
     }
     let conns = match at.get("ports") {
         None => Conns::all(),
         Some(p) => {
-            let items: Vec<String> = p.node.items().iter().filter_map(|n| n.scalar_text()).collect();
+            let items: Vec<String> = p
+                .node
+                .items()
+                .iter()
+                .filter_map(|n| n.scalar_text())
+                .collect();
             if items.len() != p.node.items().len() || items.is_empty() {
-                return Err(err(file, &p, "ports must be a non-empty list like [\"29500/TCP\", \"UDP 53\"]".to_owned()));
+                return Err(err(
+                    file,
+                    &p,
+                    "ports must be a non-empty list like [\"29500/TCP\", \"UDP 53\"]".to_owned(),
+                ));
             }
             conns_of_port_list(&items).map_err(|m| err(file, &p, m))?
         }
@@ -264,17 +314,28 @@ fn end(file: &str, at: &At<'_>) -> Result<IntentEnd, InputError> {
                 }
             }
             "workload" => {
-                let s = v.str().ok_or_else(|| err(file, &v, "expected ns/name[Kind]".to_owned()))?;
+                let s = v
+                    .str()
+                    .ok_or_else(|| err(file, &v, "expected ns/name[Kind]".to_owned()))?;
                 e.workload = Some(EndpointRef::parse(s).map_err(|m| err(file, &v, m))?);
             }
             "cidr" => {
-                let s = v.str().ok_or_else(|| err(file, &v, "expected a CIDR".to_owned()))?;
+                let s = v
+                    .str()
+                    .ok_or_else(|| err(file, &v, "expected a CIDR".to_owned()))?;
                 let c = Cidr::parse(s).map_err(|m| err(file, &v, m))?;
                 e.addresses = Some(IpSet::from_range(c.range));
             }
             "except" => {}
             other => {
-                return Err(err(file, &v, format!("unknown field `{other}` (expected one of {})", END_KEYS.join(", "))))
+                return Err(err(
+                    file,
+                    &v,
+                    format!(
+                        "unknown field `{other}` (expected one of {})",
+                        END_KEYS.join(", ")
+                    ),
+                ))
             }
         }
     }
@@ -284,7 +345,9 @@ fn end(file: &str, at: &At<'_>) -> Result<IntentEnd, InputError> {
         };
         let mut set = base;
         for x in ex.items() {
-            let s = x.str().ok_or_else(|| err(file, &x, "expected a CIDR".to_owned()))?;
+            let s = x
+                .str()
+                .ok_or_else(|| err(file, &x, "expected a CIDR".to_owned()))?;
             let c = Cidr::parse(s).map_err(|m| err(file, &x, m))?;
             set = set.subtract(&IpSet::from_range(c.range));
         }
@@ -292,9 +355,15 @@ fn end(file: &str, at: &At<'_>) -> Result<IntentEnd, InputError> {
     }
     let kinds = usize::from(e.addresses.is_some())
         + usize::from(e.workload.is_some())
-        + usize::from(!e.namespaces.is_empty() || e.namespace_selector.is_some() || e.pod_selector.is_some());
+        + usize::from(
+            !e.namespaces.is_empty() || e.namespace_selector.is_some() || e.pod_selector.is_some(),
+        );
     if kinds > 1 {
-        return Err(err(file, at, "use one of cidr, workload, or namespace/podSelector in an intent end".to_owned()));
+        return Err(err(
+            file,
+            at,
+            "use one of cidr, workload, or namespace/podSelector in an intent end".to_owned(),
+        ));
     }
     Ok(e)
 }
@@ -319,15 +388,18 @@ impl IsolationSettings {
         }
         for e in storage {
             let (cidr, ports) = match e.split_once('/').and_then(|(a, rest)| {
-                rest.split_once(':').map(|(pfx, ports)| (format!("{a}/{pfx}"), ports.to_owned()))
+                rest.split_once(':')
+                    .map(|(pfx, ports)| (format!("{a}/{pfx}"), ports.to_owned()))
             }) {
                 Some((c, p)) => {
-                    let items: Vec<String> = p.split(',').map(|x| format!("{}/TCP", x.trim())).collect();
+                    let items: Vec<String> =
+                        p.split(',').map(|x| format!("{}/TCP", x.trim())).collect();
                     (c, Some(conns_of_port_list(&items)?))
                 }
                 None => (e.clone(), None),
             };
-            s.storage.push((IpSet::from_range(Cidr::parse(&cidr)?.range), ports));
+            s.storage
+                .push((IpSet::from_range(Cidr::parse(&cidr)?.range), ports));
         }
         Ok(s)
     }
@@ -347,8 +419,18 @@ pub fn replica_ports(pinned: Option<(u16, u16)>) -> Conns {
     }
 }
 
-/// Training jobs of the analysed network: job key → (namespace, display name, pinned range).
-pub fn training_jobs(a: &Analysis<'_>) -> BTreeMap<String, (String, String, Option<(u16, u16)>)> {
+/// A distributed training job found in the inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainingJob {
+    pub ns: String,
+    /// `ns/name[Kind]`.
+    pub display: String,
+    /// The pinned ephemeral port range, when a pod of the job sets one.
+    pub pinned: Option<(u16, u16)>,
+}
+
+/// Training jobs of the analysed network, by job key ([`crate::network::Pod::job_key`]).
+pub fn training_jobs(a: &Analysis<'_>) -> BTreeMap<String, TrainingJob> {
     let mut jobs = BTreeMap::new();
     for p in &a.net.pods {
         if p.class != WorkloadClass::Training {
@@ -358,30 +440,42 @@ pub fn training_jobs(a: &Analysis<'_>) -> BTreeMap<String, (String, String, Opti
         let name = match w.object {
             Some(_) if w.role.is_some() => w
                 .name
-                .strip_suffix(&format!("-{}", w.role.clone().unwrap_or_default().to_lowercase()))
+                .strip_suffix(&format!(
+                    "-{}",
+                    w.role.clone().unwrap_or_default().to_lowercase()
+                ))
                 .unwrap_or(&w.name)
                 .to_owned(),
             _ => w.name.clone(),
         };
-        let e = jobs
-            .entry(p.job_key())
-            .or_insert_with(|| (p.ns.clone(), format!("{}/{name}[{}]", p.ns, w.kind), None));
+        let e = jobs.entry(p.job_key()).or_insert_with(|| TrainingJob {
+            ns: p.ns.clone(),
+            display: format!("{}/{name}[{}]", p.ns, w.kind),
+            pinned: None,
+        });
         if p.local_port_range.is_some() {
-            e.2 = p.local_port_range;
+            e.pinned = p.local_port_range;
         }
     }
     jobs
 }
 
 fn whole_space() -> IpSet {
-    IpSet::from_range(IpRange::whole(Family::V4)).union(&IpSet::from_range(IpRange::whole(Family::V6)))
+    IpSet::from_range(IpRange::whole(Family::V4))
+        .union(&IpSet::from_range(IpRange::whole(Family::V6)))
 }
 
 /// The built-in `training-isolation` intents, one group per training job.
 pub fn training_isolation(a: &Analysis<'_>, s: &IsolationSettings) -> Vec<Intent> {
     let mut out = Vec::new();
     let origin = "built-in training-isolation".to_owned();
-    for (key, (ns, display, pinned)) in training_jobs(a) {
+    for (
+        key,
+        TrainingJob {
+            display, pinned, ..
+        },
+    ) in training_jobs(a)
+    {
         let job = IntentEnd {
             job: Some(key.clone()),
             ..Default::default()
@@ -397,7 +491,10 @@ pub fn training_isolation(a: &Analysis<'_>, s: &IsolationSettings) -> Vec<Intent
         let dns = IntentEnd {
             namespaces: vec!["kube-system".to_owned()],
             pod_selector: Some(Selector {
-                requirements: vec![Requirement::In("k8s-app".to_owned(), vec!["kube-dns".to_owned()])],
+                requirements: vec![Requirement::In(
+                    "k8s-app".to_owned(),
+                    vec!["kube-dns".to_owned()],
+                )],
             }),
             ..Default::default()
         };
@@ -406,19 +503,32 @@ pub fn training_isolation(a: &Analysis<'_>, s: &IsolationSettings) -> Vec<Intent
             expect: Expect::Allow,
             from: job.clone(),
             to: dns,
-            conns: Conns::of(Protocol::Udp, PortSet::single(53)).union(&Conns::of(Protocol::Tcp, PortSet::single(53))),
+            conns: Conns::of(Protocol::Udp, PortSet::single(53))
+                .union(&Conns::of(Protocol::Tcp, PortSet::single(53))),
             origin: origin.clone(),
         });
         for (set, ports) in &s.storage {
             out.push(Intent {
-                name: format!("{display}: model storage {}", set.ranges().first().map(|r| r.to_string()).unwrap_or_default()),
-                expect: if ports.is_some() { Expect::Allow } else { Expect::Reachable },
+                name: format!(
+                    "{display}: model storage {}",
+                    set.ranges()
+                        .first()
+                        .map(|r| r.to_string())
+                        .unwrap_or_default()
+                ),
+                expect: if ports.is_some() {
+                    Expect::Allow
+                } else {
+                    Expect::Reachable
+                },
                 from: job.clone(),
                 to: IntentEnd {
                     addresses: Some(set.clone()),
                     ..Default::default()
                 },
-                conns: ports.clone().unwrap_or_else(|| Conns::of(Protocol::Tcp, PortSet::all())),
+                conns: ports
+                    .clone()
+                    .unwrap_or_else(|| Conns::of(Protocol::Tcp, PortSet::all())),
                 origin: origin.clone(),
             });
         }
@@ -437,7 +547,6 @@ pub fn training_isolation(a: &Analysis<'_>, s: &IsolationSettings) -> Vec<Intent
             conns: Conns::all(),
             origin: origin.clone(),
         });
-        let _ = ns;
     }
     out
 }
@@ -524,7 +633,11 @@ impl<'a, 'n> Reach<'a, 'n> {
     pub fn sides(&self, e: &IntentEnd, as_dst: bool) -> Vec<Side> {
         let a = self.a;
         if let Some(set) = &e.addresses {
-            let (lo, hi) = if as_dst { (a.n_in, a.ranges.len()) } else { (0, a.n_in) };
+            let (lo, hi) = if as_dst {
+                (a.n_in, a.ranges.len())
+            } else {
+                (0, a.n_in)
+            };
             return (lo..hi)
                 .filter(|&r| set.overlaps_range(&a.ranges[r]))
                 .map(Side::Range)
@@ -580,7 +693,11 @@ impl<'a, 'n> Reach<'a, 'n> {
         if from.is_empty() || to.is_empty() {
             res.unresolved = Some(format!(
                 "{} matches nothing in the inputs, so the intent cannot be judged",
-                if from.is_empty() { intent.from.describe() } else { intent.to.describe() }
+                if from.is_empty() {
+                    intent.from.describe()
+                } else {
+                    intent.to.describe()
+                }
             ));
             return res;
         }
@@ -647,14 +764,23 @@ pub fn render_text(results: &[IntentResult], verbose_limit: usize) -> String {
                 Expect::Allow | Expect::Reachable => "missing",
                 Expect::Deny => "allowed",
             };
-            let _ = writeln!(o, "  {} => {}: {what} {} (allowed: {})", v.src, v.dst, v.problem, v.allowed);
+            let _ = writeln!(
+                o,
+                "  {} => {}: {what} {} (allowed: {})",
+                v.src, v.dst, v.problem, v.allowed
+            );
         }
         if r.violations.len() > verbose_limit {
             let _ = writeln!(o, "  ... {} more pairs", r.violations.len() - verbose_limit);
         }
     }
     let failed = results.iter().filter(|r| !r.holds()).count();
-    let _ = writeln!(o, "{} intents: {} hold, {failed} fail", results.len(), results.len() - failed);
+    let _ = writeln!(
+        o,
+        "{} intents: {} hold, {failed} fail",
+        results.len(),
+        results.len() - failed
+    );
     o
 }
 

@@ -81,7 +81,11 @@ fn ip_of(family: Family, v: u128) -> IpAddr {
 impl IpRange {
     /// `first-last`, also for a single address (the connectivity-list form).
     pub fn span(&self) -> String {
-        format!("{}-{}", ip_of(self.family, self.lo), ip_of(self.family, self.hi))
+        format!(
+            "{}-{}",
+            ip_of(self.family, self.lo),
+            ip_of(self.family, self.hi)
+        )
     }
 }
 
@@ -201,10 +205,7 @@ impl IpSet {
                         continue;
                     }
                     if x.lo > p.lo {
-                        next.push(IpRange {
-                            hi: x.lo - 1,
-                            ..p
-                        });
+                        next.push(IpRange { hi: x.lo - 1, ..p });
                     }
                     if x.hi < p.hi {
                         next.push(IpRange { lo: x.hi + 1, ..p });

@@ -21,7 +21,6 @@ pub mod engine;
 pub mod explain;
 pub mod intents;
 
-
 pub mod ip;
 pub mod network;
 pub mod policy;

@@ -163,8 +163,16 @@ impl Network {
             name: "kube-dns".to_owned(),
             labels: BTreeMap::from([("k8s-app".to_owned(), "kube-dns".to_owned())]),
             named_ports: vec![
-                NamedPort { name: "dns".to_owned(), proto: Protocol::Udp, port: 53 },
-                NamedPort { name: "dns-tcp".to_owned(), proto: Protocol::Tcp, port: 53 },
+                NamedPort {
+                    name: "dns".to_owned(),
+                    proto: Protocol::Udp,
+                    port: 53,
+                },
+                NamedPort {
+                    name: "dns-tcp".to_owned(),
+                    proto: Protocol::Tcp,
+                    port: 53,
+                },
             ],
             ips: Vec::new(),
             host_network: false,
@@ -293,7 +301,10 @@ impl Network {
             if templates.is_empty() || o.kind == "PodTemplate" {
                 continue;
             }
-            if matches!(o.kind.as_str(), "TrainingRuntime" | "ClusterTrainingRuntime") {
+            if matches!(
+                o.kind.as_str(),
+                "TrainingRuntime" | "ClusterTrainingRuntime"
+            ) {
                 continue;
             }
             let ns = o.namespace.clone().unwrap_or_else(|| "default".to_owned());
@@ -385,7 +396,11 @@ fn replicas_of(o: &Object, role: Option<&str>) -> u32 {
         ("apps", _) | ("", "ReplicationController") => int("spec.replicas"),
         ("batch", "Job") => int("spec.parallelism"),
         ("kubeflow.org", _) => role.and_then(|r| {
-            let specs = root.get("spec")?.entries().iter().find(|e| e.key.ends_with("ReplicaSpecs"))?;
+            let specs = root
+                .get("spec")?
+                .entries()
+                .iter()
+                .find(|e| e.key.ends_with("ReplicaSpecs"))?;
             specs.value.get(r)?.get("replicas")?.as_i64()
         }),
         ("trainer.kubeflow.org", "TrainJob") => int("spec.trainer.numNodes"),
@@ -398,14 +413,23 @@ fn replicas_of(o: &Object, role: Option<&str>) -> u32 {
                         .or_else(|| s.at("rayClusterConfig.workerGroupSpecs"))
                 });
                 cluster.and_then(|l| {
-                    l.items().iter().find(|x| x.get("groupName").and_then(mlguard_core::Node::as_str) == Some(g))
+                    l.items()
+                        .iter()
+                        .find(|x| {
+                            x.get("groupName").and_then(mlguard_core::Node::as_str) == Some(g)
+                        })
                         .and_then(|x| x.get("replicas").or_else(|| x.get("minReplicas")))
                         .and_then(mlguard_core::Node::as_i64)
                 })
             }
         },
         ("serving.kserve.io", _) => role
-            .and_then(|r| root.at(&format!("spec.{}.minReplicas", r.split('.').next().unwrap_or(r))))
+            .and_then(|r| {
+                root.at(&format!(
+                    "spec.{}.minReplicas",
+                    r.split('.').next().unwrap_or(r)
+                ))
+            })
             .and_then(mlguard_core::Node::as_i64),
         _ => None,
     };
@@ -447,7 +471,9 @@ pub fn named_ports(spec: &At<'_>) -> Vec<NamedPort> {
     for key in ["containers", "initContainers"] {
         let Some(cs) = spec.get(key) else { continue };
         for c in cs.items() {
-            let Some(ports) = c.get("ports") else { continue };
+            let Some(ports) = c.get("ports") else {
+                continue;
+            };
             for p in ports.items() {
                 let (Some(name), Some(num)) = (
                     p.get("name").and_then(|n| n.str()),

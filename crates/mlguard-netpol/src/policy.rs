@@ -73,9 +73,15 @@ pub enum Peer {
 /// One port clause of a rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PortSpec {
-    Numbers { proto: Protocol, ports: PortSet },
+    Numbers {
+        proto: Protocol,
+        ports: PortSet,
+    },
     /// A container port name; `proto: None` (ANP/CNP) takes the container port's protocol.
-    Named { proto: Option<Protocol>, name: String },
+    Named {
+        proto: Option<Protocol>,
+        name: String,
+    },
 }
 
 /// Where a rule or policy comes from, for `explain`.
@@ -208,7 +214,10 @@ fn selector(cx: &mut Cx<'_>, at: &At<'_>) -> Option<Selector> {
     if !at.node.is_map() && !at.node.is_null() {
         cx.err(
             at,
-            format!("a label selector must be a mapping, found {}", at.node.type_name()),
+            format!(
+                "a label selector must be a mapping, found {}",
+                at.node.type_name()
+            ),
         );
         return None;
     }
@@ -234,7 +243,10 @@ fn selector(cx: &mut Cx<'_>, at: &At<'_>) -> Option<Selector> {
                 cx.err(&where_, m);
                 return None;
             }
-            if x.get("key").and_then(|k| k.str().map(str::to_owned)).is_none() {
+            if x.get("key")
+                .and_then(|k| k.str().map(str::to_owned))
+                .is_none()
+            {
                 cx.err(&x, format!("matchExpressions[{i}] needs a key"));
                 return None;
             }
@@ -431,7 +443,10 @@ fn netpol_peers(cx: &mut Cx<'_>, ns: &str, list: Option<At<'_>>) -> Option<Vec<P
             continue;
         }
         if nss.is_none() && pods.is_none() {
-            cx.err(&p, "must specify a peer (podSelector, namespaceSelector or ipBlock)");
+            cx.err(
+                &p,
+                "must specify a peer (podSelector, namespaceSelector or ipBlock)",
+            );
             continue;
         }
         let ns_sel = match &nss {
@@ -556,7 +571,10 @@ fn namespaced_pods(cx: &mut Cx<'_>, at: &At<'_>) -> Option<Peer> {
 fn cluster_peer(cx: &mut Cx<'_>, at: &At<'_>, egress: bool) -> Option<Peer> {
     let keys: Vec<&str> = at.node.entries().iter().map(|e| e.key.as_str()).collect();
     if keys.len() != 1 {
-        cx.err(at, "exactly one of namespaces, pods, networks or nodes must be set");
+        cx.err(
+            at,
+            "exactly one of namespaces, pods, networks or nodes must be set",
+        );
         return None;
     }
     let (k, v) = at.entries().next()?;
@@ -589,11 +607,7 @@ fn cluster_peer(cx: &mut Cx<'_>, at: &At<'_>, egress: bool) -> Option<Peer> {
 }
 
 /// `Some(None)`: no port clause (all ports); `Some(Some(v))`: those ports; `None`: error.
-fn cluster_ports(
-    cx: &mut Cx<'_>,
-    rule: &At<'_>,
-    flavor: Flavor,
-) -> Option<Option<Vec<PortSpec>>> {
+fn cluster_ports(cx: &mut Cx<'_>, rule: &At<'_>, flavor: Flavor) -> Option<Option<Vec<PortSpec>>> {
     let mut out = Vec::new();
     let key = if flavor == Flavor::Cnp {
         "protocols"
@@ -720,7 +734,7 @@ fn read_cluster(cx: &mut Cx<'_>, idx: usize, o: &Object, flavor: Flavor) -> Opti
     };
     if flavor == Flavor::Banp && o.name != "default" {
         cx.err(
-            &root,
+            &root.at(&["metadata", "name"]).unwrap_or_else(|| root.clone()),
             "a BaselineAdminNetworkPolicy must be named `default` (the API server rejects other names)",
         );
         return None;

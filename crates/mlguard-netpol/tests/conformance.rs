@@ -51,9 +51,16 @@ fn parse_expected(text: &str) -> BTreeSet<Triple> {
 }
 
 fn run(dir: &Path, host: HostNetwork) -> Option<BTreeSet<Triple>> {
-    let loaded = load(&[dir.to_string_lossy().into_owned()], &LoadOptions::default());
+    let loaded = load(
+        &[dir.to_string_lossy().into_owned()],
+        &LoadOptions::default(),
+    );
     let inv = Inventory::new(loaded, "default");
-    if inv.objects.iter().any(|o| EXCLUDED_KINDS.contains(&o.kind.as_str())) {
+    if inv
+        .objects
+        .iter()
+        .any(|o| EXCLUDED_KINDS.contains(&o.kind.as_str()))
+    {
         return None;
     }
     let net = Network::from_inventory_with(&inv, Level::Workload, host);
@@ -61,7 +68,13 @@ fn run(dir: &Path, host: HostNetwork) -> Option<BTreeSet<Triple>> {
     Some(
         connectivity(&a)
             .into_iter()
-            .map(|c| (display(&a, &c.src), display(&a, &c.dst), c.conns.to_string()))
+            .map(|c| {
+                (
+                    display(&a, &c.src),
+                    display(&a, &c.dst),
+                    c.conns.to_string(),
+                )
+            })
             .collect(),
     )
 }
@@ -103,8 +116,10 @@ fn netpol_analyzer_connlist_conformance() {
         }
         applicable += 1;
         let want = parse_expected(
-            &std::fs::read_to_string(root.join(format!("test_outputs/connlist/{n}_connlist_output.txt")))
-                .unwrap(),
+            &std::fs::read_to_string(
+                root.join(format!("test_outputs/connlist/{n}_connlist_output.txt")),
+            )
+            .unwrap(),
         );
         if got == want {
             passed += 1;
@@ -131,8 +146,14 @@ fn netpol_analyzer_connlist_conformance() {
         .iter()
         .filter(|f| !KNOWN_DIFFERENCES.contains(&f.as_str()))
         .collect();
-    assert!(unexplained.is_empty(), "undocumented differences: {unexplained:?}");
-    assert!(passed * 100 >= applicable * 95, "{passed}/{applicable} below 95%");
+    assert!(
+        unexplained.is_empty(),
+        "undocumented differences: {unexplained:?}"
+    );
+    assert!(
+        passed * 100 >= applicable * 95,
+        "{passed}/{applicable} below 95%"
+    );
     let _ = Conns::all();
 }
 
@@ -151,17 +172,33 @@ fn netpol_analyzer_output_formats() {
         if KNOWN_DIFFERENCES.contains(&dir.as_str()) {
             continue;
         }
-        let loaded = load(&[root.join("tests").join(&dir).to_string_lossy().into_owned()], &LoadOptions::default());
+        let loaded = load(
+            &[root.join("tests").join(&dir).to_string_lossy().into_owned()],
+            &LoadOptions::default(),
+        );
         let inv = Inventory::new(loaded, "default");
-        if inv.objects.iter().any(|o| EXCLUDED_KINDS.contains(&o.kind.as_str())) {
+        if inv
+            .objects
+            .iter()
+            .any(|o| EXCLUDED_KINDS.contains(&o.kind.as_str()))
+        {
             continue;
         }
         let mut net = None;
-        for (ext, fmt) in [("json", Format::Json), ("csv", Format::Csv), ("md", Format::Md), ("dot", Format::Dot)] {
-            let Ok(want) = std::fs::read_to_string(out_dir.join(format!("{dir}_connlist_output.{ext}"))) else {
+        for (ext, fmt) in [
+            ("json", Format::Json),
+            ("csv", Format::Csv),
+            ("md", Format::Md),
+            ("dot", Format::Dot),
+        ] {
+            let Ok(want) =
+                std::fs::read_to_string(out_dir.join(format!("{dir}_connlist_output.{ext}")))
+            else {
                 continue;
             };
-            let net = net.get_or_insert_with(|| Network::from_inventory_with(&inv, Level::Workload, HostNetwork::AsPods));
+            let net = net.get_or_insert_with(|| {
+                Network::from_inventory_with(&inv, Level::Workload, HostNetwork::AsPods)
+            });
             let a = Analysis::new(net);
             let got = render(&a, &connectivity(&a), fmt);
             compared += 1;

@@ -256,7 +256,9 @@ mod doc_examples {
         let text = doc(name);
         let want = block(&text, lang);
         if got != want && std::env::var_os("MLGUARD_BLESS_DOCS").is_some() {
-            let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs").join(name);
+            let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../docs")
+                .join(name);
             std::fs::write(&path, text.replacen(&want, got, 1)).unwrap();
             return;
         }
@@ -279,7 +281,11 @@ mod doc_examples {
     #[test]
     fn findings_md_example_is_exactly_the_contract() {
         let r = example();
-        check_block("findings.md", "json", &rendered(Format::Json, Catalog::builtin()));
+        check_block(
+            "findings.md",
+            "json",
+            &rendered(Format::Json, Catalog::builtin()),
+        );
         for c in &r.summary.controls {
             assert!(Catalog::builtin().get(&c.id).is_some(), "{}", c.id);
         }
@@ -288,11 +294,19 @@ mod doc_examples {
     #[test]
     fn sarif_md_example_is_rendered_output() {
         let r = example();
-        check_block("sarif.md", "json", &rendered(Format::Sarif, &example_catalog(&r)));
+        check_block(
+            "sarif.md",
+            "json",
+            &rendered(Format::Sarif, &example_catalog(&r)),
+        );
     }
 
     #[test]
     fn policyreport_md_example_is_rendered_output() {
-        check_block("policyreport.md", "yaml", &rendered(Format::PolicyReport, Catalog::builtin()));
+        check_block(
+            "policyreport.md",
+            "yaml",
+            &rendered(Format::PolicyReport, Catalog::builtin()),
+        );
     }
 }

@@ -212,15 +212,30 @@ pub enum RbacCommand {
 #[derive(Debug, Args)]
 pub struct NetpolCommon {
     /// Namespace for objects that name none (as `kubectl apply` does).
-    #[arg(long, default_value = "default", value_name = "NS", env = "MLGUARD_DEFAULT_NAMESPACE")]
+    #[arg(
+        long,
+        default_value = "default",
+        value_name = "NS",
+        env = "MLGUARD_DEFAULT_NAMESPACE"
+    )]
     pub default_namespace: String,
     /// How hostNetwork pods meet NetworkPolicy: `ignored` (the network plugin cannot tell them
     /// from their node, the common case: no policy selects them) or `as-pods` (policies apply
     /// to them like any pod, as netpol-analyzer models it).
-    #[arg(long, default_value = "ignored", value_name = "MODEL", env = "MLGUARD_HOST_NETWORK")]
+    #[arg(
+        long,
+        default_value = "ignored",
+        value_name = "MODEL",
+        env = "MLGUARD_HOST_NETWORK"
+    )]
     pub host_network: String,
     /// Write the result to PATH instead of stdout.
-    #[arg(short = 'o', long = "output", value_name = "PATH", env = "MLGUARD_OUTPUT")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "PATH",
+        env = "MLGUARD_OUTPUT"
+    )]
     pub output: Option<String>,
 }
 

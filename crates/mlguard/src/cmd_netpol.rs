@@ -67,9 +67,9 @@ fn out(c: &Common, body: &str) -> Result<()> {
 fn focus_matches(a: &Analysis<'_>, n: &Node, focus: &[String]) -> bool {
     let Node::Workload(w) = n else { return false };
     let w = &a.net.workloads[*w];
-    focus.iter().any(|f| {
-        *f == w.name || *f == format!("{}/{}", w.ns, w.name) || *f == w.display()
-    })
+    focus
+        .iter()
+        .any(|f| *f == w.name || *f == format!("{}/{}", w.ns, w.name) || *f == w.display())
 }
 
 pub fn run(cmd: NetpolCommand) -> Result<u8> {
@@ -101,15 +101,22 @@ pub fn run(cmd: NetpolCommand) -> Result<u8> {
             let a = Analysis::new(&net);
             let mut conns: Vec<Connection> = connlist::connectivity(&a);
             if !focus.is_empty() {
-                let known = net.workloads.iter().enumerate().any(|(i, _)| {
-                    focus_matches(&a, &Node::Workload(i), &focus)
-                });
+                let known = net
+                    .workloads
+                    .iter()
+                    .enumerate()
+                    .any(|(i, _)| focus_matches(&a, &Node::Workload(i), &focus));
                 if !known {
                     eprintln!("warning: no workload matches --focus {}", focus.join(", "));
                 }
-                conns.retain(|x| focus_matches(&a, &x.src, &focus) || focus_matches(&a, &x.dst, &focus));
+                conns.retain(|x| {
+                    focus_matches(&a, &x.src, &focus) || focus_matches(&a, &x.dst, &focus)
+                });
             }
-            out(&c, &connlist::render_focused(&a, &conns, format, !focus.is_empty()))?;
+            out(
+                &c,
+                &connlist::render_focused(&a, &conns, format, !focus.is_empty()),
+            )?;
             Ok(if failed { exit::ERROR } else { exit::CLEAN })
         }
         NetpolCommand::Explain {
@@ -135,11 +142,16 @@ pub fn run(cmd: NetpolCommand) -> Result<u8> {
             let net = Network::from_inventory_with(&inv, Level::Workload, c.host);
             failed |= report(&net);
             let a = Analysis::new(&net);
-            let ex = explain::explain(&a, &from, &to, port.as_ref()).map_err(|e| anyhow::anyhow!(e))?;
+            let ex =
+                explain::explain(&a, &from, &to, port.as_ref()).map_err(|e| anyhow::anyhow!(e))?;
             let body = if format == "json" {
-                serde_json::to_string_pretty(&ex.iter().map(explain::to_json).collect::<Vec<_>>())? + "\n"
+                serde_json::to_string_pretty(&ex.iter().map(explain::to_json).collect::<Vec<_>>())?
+                    + "\n"
             } else {
-                ex.iter().map(explain::render_text).collect::<Vec<_>>().join("\n")
+                ex.iter()
+                    .map(explain::render_text)
+                    .collect::<Vec<_>>()
+                    .join("\n")
             };
             out(&c, &body)?;
             Ok(if failed {
@@ -175,14 +187,22 @@ pub fn run(cmd: NetpolCommand) -> Result<u8> {
             });
             let cfg = match &config_path {
                 Some(p) => {
-                    let text = std::fs::read_to_string(p).with_context(|| format!("reading {p}"))?;
+                    let text =
+                        std::fs::read_to_string(p).with_context(|| format!("reading {p}"))?;
                     Config::parse(p, &text).map_err(|e| anyhow::anyhow!("{e}"))?
                 }
                 None => Config::default(),
             };
-            let cluster: Vec<String> = cfg.cluster_cidrs.iter().chain(&cfg.service_cidrs).cloned().collect();
-            let settings = IsolationSettings::parse(&cluster, &cfg.storage_endpoints)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", config_path.as_deref().unwrap_or("mlguard.yaml")))?;
+            let cluster: Vec<String> = cfg
+                .cluster_cidrs
+                .iter()
+                .chain(&cfg.service_cidrs)
+                .cloned()
+                .collect();
+            let settings =
+                IsolationSettings::parse(&cluster, &cfg.storage_endpoints).map_err(|e| {
+                    anyhow::anyhow!("{}: {e}", config_path.as_deref().unwrap_or("mlguard.yaml"))
+                })?;
             let mut parsed = Vec::new();
             let mut builtin = false;
             let mut input_error = false;
@@ -191,7 +211,8 @@ pub fn run(cmd: NetpolCommand) -> Result<u8> {
                     builtin = true;
                     continue;
                 }
-                let text = std::fs::read_to_string(f).with_context(|| format!("reading intents file {f}"))?;
+                let text = std::fs::read_to_string(f)
+                    .with_context(|| format!("reading intents file {f}"))?;
                 match intents::parse(f, &text) {
                     Ok(v) => parsed.extend(v),
                     Err(errs) => {
@@ -249,7 +270,12 @@ pub fn run(cmd: NetpolCommand) -> Result<u8> {
             let nn = Network::from_inventory_with(&ni, Level::Workload, c.host);
             let failed = f1 | f2 | report(&on) | report(&nn);
             let (oa, na) = (Analysis::new(&on), Analysis::new(&nn));
-            let lines = diff::diff(&oa, &connlist::connectivity(&oa), &na, &connlist::connectivity(&na));
+            let lines = diff::diff(
+                &oa,
+                &connlist::connectivity(&oa),
+                &na,
+                &connlist::connectivity(&na),
+            );
             let body = if format == "json" {
                 serde_json::to_string_pretty(&diff::to_json(&lines))? + "\n"
             } else {

@@ -483,7 +483,9 @@ fn controls_list_and_show() {
     assert_eq!(code(&o), 0);
     let s = String::from_utf8_lossy(&o.stdout);
     assert!(
-        s.contains("critical") && s.contains("164.312(e)(1)") && s.contains("state:        checked"),
+        s.contains("critical")
+            && s.contains("164.312(e)(1)")
+            && s.contains("state:        checked"),
         "{s}"
     );
     let o = mlguard(&["controls", "show", "MLG-AUD-002"]);

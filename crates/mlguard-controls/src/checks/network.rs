@@ -82,7 +82,15 @@ fn ranges_text(r: &Reach<'_, '_>, v: &[(Side, Conns)]) -> String {
 fn training(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>, s: &IsolationSettings) {
     let jobs = intents::training_jobs(r.a);
     let built = intents::training_isolation(r.a, s);
-    for (key, (ns, display, pinned)) in &jobs {
+    for (
+        key,
+        intents::TrainingJob {
+            ns,
+            display,
+            pinned,
+        },
+    ) in &jobs
+    {
         if !ctx.in_scope(Some(ns)) {
             continue;
         }
@@ -163,11 +171,7 @@ fn training(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>, s: &IsolationSettings) {
                 let allowed = r.allowed(x, y);
                 let missing = need.subtract(&allowed);
                 if !missing.is_empty() {
-                    broken.push(format!(
-                        "{} => {} allows {allowed}",
-                        r.name(x),
-                        r.name(y)
-                    ));
+                    broken.push(format!("{} => {} allows {allowed}", r.name(x), r.name(y)));
                 }
             }
         }
@@ -206,7 +210,12 @@ fn dns(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
         .union(&Conns::of(Protocol::Tcp, PortSet::single(53)));
     let mut seen = BTreeSet::new();
     for c in 0..r.a.classes.len() {
-        if !in_scope_class(ctx, r, c) || r.a.policies_selecting(c, Direction::Egress).next().is_none() {
+        if !in_scope_class(ctx, r, c)
+            || r.a
+                .policies_selecting(c, Direction::Egress)
+                .next()
+                .is_none()
+        {
             continue;
         }
         let Some(object) = anchor(ctx, r, c) else {
@@ -286,8 +295,12 @@ fn tenants(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
 /// MLG-NET-006: inference, notebook and Ray endpoints exposed to every namespace or outside.
 fn endpoints(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
     let net = r.a.net;
-    let is_endpoint =
-        |cl: WorkloadClass| matches!(cl, WorkloadClass::Serving | WorkloadClass::Notebook | WorkloadClass::Ray);
+    let is_endpoint = |cl: WorkloadClass| {
+        matches!(
+            cl,
+            WorkloadClass::Serving | WorkloadClass::Notebook | WorkloadClass::Ray
+        )
+    };
     // Services of type LoadBalancer or NodePort in front of an endpoint.
     for svc in &net.services {
         if !ctx.in_scope(Some(&svc.ns)) {
@@ -319,7 +332,9 @@ fn endpoints(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
     }
     // Ingress objects routing to an endpoint's Service (KServe names it <isvc>-predictor).
     for (idx, o) in ctx.inv.objects_of("Ingress") {
-        let Some(ns) = o.namespace.as_deref() else { continue };
+        let Some(ns) = o.namespace.as_deref() else {
+            continue;
+        };
         if !ctx.in_scope(Some(ns)) {
             continue;
         }
@@ -365,7 +380,9 @@ fn endpoints(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
         if !is_endpoint(p.class) || !in_scope_class(ctx, r, c) {
             continue;
         }
-        let Some(object) = anchor(ctx, r, c) else { continue };
+        let Some(object) = anchor(ctx, r, c) else {
+            continue;
+        };
         let name = r.name(Side::Class(c));
         if !seen.insert(name.clone()) {
             continue;
@@ -377,11 +394,10 @@ fn endpoints(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
                 (!conns.is_empty()).then_some((Side::Range(x), conns))
             })
             .collect();
-        let open_to_all = r
-            .a
-            .policies_selecting(c, Direction::Ingress)
-            .next()
-            .is_none();
+        let open_to_all =
+            r.a.policies_selecting(c, Direction::Ingress)
+                .next()
+                .is_none();
         // Every other namespace with pods reaches it.
         let others: Vec<&str> = namespaces.iter().copied().filter(|n| *n != p.ns).collect();
         let every_ns = !others.is_empty()
@@ -392,16 +408,27 @@ fn endpoints(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
                 })
             });
         let why = if open_to_all {
-            Some("no ingress policy selects it: every namespace and every outside address reach it".to_owned())
+            Some(
+                "no ingress policy selects it: every namespace and every outside address reach it"
+                    .to_owned(),
+            )
         } else if !outside.is_empty() {
-            Some(format!("reachable from outside the cluster: {}", ranges_text(r, &outside)))
+            Some(format!(
+                "reachable from outside the cluster: {}",
+                ranges_text(r, &outside)
+            ))
         } else if every_ns {
             Some("every other namespace can reach it".to_owned())
         } else {
             None
         };
         if let Some(why) = why {
-            emit_on(ctx, NET_006, object, format!("{} endpoint {name}: {why}", p.class.as_str()));
+            emit_on(
+                ctx,
+                NET_006,
+                object,
+                format!("{} endpoint {name}: {why}", p.class.as_str()),
+            );
         }
     }
 }
