@@ -123,6 +123,21 @@ fn node_name(names: &[String], n: &Node) -> String {
     }
 }
 
+/// Does an end match a focus name: the workload's `name`, `ns/name` or `ns/name[Kind]`?
+/// Address ranges never match.
+pub fn focus_matches(a: &Analysis<'_>, n: &Node, focus: &[String]) -> bool {
+    let Node::Workload(w) = n else { return false };
+    let w = &a.net.workloads[*w];
+    focus
+        .iter()
+        .any(|f| *f == w.name || *f == format!("{}/{}", w.ns, w.name) || *f == w.display())
+}
+
+/// Keep the connections to or from a focus workload (netpol-analyzer's `--focusworkload`).
+pub fn focus(a: &Analysis<'_>, conns: &mut Vec<Connection>, names: &[String]) {
+    conns.retain(|c| focus_matches(a, &c.src, names) || focus_matches(a, &c.dst, names));
+}
+
 /// Printed name of an end: `ns/name[Kind]` or `a.b.c.d-e.f.g.h[External]`.
 pub fn display(a: &Analysis<'_>, n: &Node) -> String {
     match n {

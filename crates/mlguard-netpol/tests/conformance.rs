@@ -213,3 +213,35 @@ fn netpol_analyzer_output_formats() {
     assert!(compared >= 40, "{compared}");
     assert!(differ.is_empty(), "{differ:?}");
 }
+
+/// The plain focus-workload variants among the applicable folders (an extra).
+#[test]
+fn netpol_analyzer_focus_workload() {
+    let Some(root) = oracle() else {
+        return;
+    };
+    for (dir, focus) in [
+        ("anp_banp_blog_demo", vec!["myfoo", "mybar"]),
+        ("onlineboutique_workloads", vec!["emailservice"]),
+    ] {
+        let inv = Inventory::new(
+            load(
+                &[root.join("tests").join(dir).to_string_lossy().into_owned()],
+                &LoadOptions::default(),
+            ),
+            "default",
+        );
+        let net = Network::from_inventory_with(&inv, Level::Workload, HostNetwork::AsPods);
+        let a = Analysis::new(&net);
+        let mut conns = connectivity(&a);
+        let names: Vec<String> = focus.iter().map(|s| (*s).to_owned()).collect();
+        mlguard_netpol::connlist::focus(&a, &mut conns, &names);
+        let got = render(&a, &conns, Format::Txt);
+        let want = std::fs::read_to_string(root.join(format!(
+            "test_outputs/connlist/{dir}_focus_workload_{}_connlist_output.txt",
+            focus.join("_")
+        )))
+        .unwrap();
+        assert_eq!(got, want, "{dir} focus {focus:?}");
+    }
+}

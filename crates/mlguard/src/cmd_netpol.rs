@@ -63,15 +63,6 @@ fn out(c: &Common, body: &str) -> Result<()> {
     write_to(c.output.as_deref().map(Path::new), body.as_bytes())
 }
 
-/// Does a connection end match a `--focus` name (`name`, `ns/name`, `ns/name[Kind]`)?
-fn focus_matches(a: &Analysis<'_>, n: &Node, focus: &[String]) -> bool {
-    let Node::Workload(w) = n else { return false };
-    let w = &a.net.workloads[*w];
-    focus
-        .iter()
-        .any(|f| *f == w.name || *f == format!("{}/{}", w.ns, w.name) || *f == w.display())
-}
-
 pub fn run(cmd: NetpolCommand) -> Result<u8> {
     match cmd {
         NetpolCommand::Reach {
@@ -101,17 +92,12 @@ pub fn run(cmd: NetpolCommand) -> Result<u8> {
             let a = Analysis::new(&net);
             let mut conns: Vec<Connection> = connlist::connectivity(&a);
             if !focus.is_empty() {
-                let known = net
-                    .workloads
-                    .iter()
-                    .enumerate()
-                    .any(|(i, _)| focus_matches(&a, &Node::Workload(i), &focus));
+                let known = (0..net.workloads.len())
+                    .any(|i| connlist::focus_matches(&a, &Node::Workload(i), &focus));
                 if !known {
                     eprintln!("warning: no workload matches --focus {}", focus.join(", "));
                 }
-                conns.retain(|x| {
-                    focus_matches(&a, &x.src, &focus) || focus_matches(&a, &x.dst, &focus)
-                });
+                connlist::focus(&a, &mut conns, &focus);
             }
             out(
                 &c,
