@@ -13,6 +13,11 @@ use crate::policy::{Action, Direction, NsSel, Peer, Policy, PortSpec, Rule, Tier
 use crate::ports::{Conns, PortSet};
 use std::collections::{BTreeMap, HashMap};
 
+thread_local! {
+    /// Scratch target-to-slot map for [`Analysis::verdicts`], all `u32::MAX` between calls.
+    static SLOTS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// A fixed-size bit set.
 #[derive(Debug, Clone)]
 pub(crate) struct Bits(Vec<u64>);
@@ -229,14 +234,16 @@ impl<'n> Analysis<'n> {
     }
 
     /// Classes of the namespaces a namespace selector picks.
-    fn classes_in(&self, by_ns: &BTreeMap<&str, Vec<u32>>, ns: &NsSel) -> Vec<u32> {
+    fn classes_in(&self, by_ns: &ByNs<'_>, ns: &NsSel) -> Vec<u32> {
         match ns {
-            NsSel::Named(n) => by_ns.get(n.as_str()).cloned().unwrap_or_default(),
+            NsSel::Named(n) => by_ns
+                .get(n.as_str())
+                .map(|(_, cs)| cs.clone())
+                .unwrap_or_default(),
             NsSel::Matching(sel) => {
                 let mut out = Vec::new();
-                for (name, cs) in by_ns {
-                    let labels = self.net.namespace_labels(name);
-                    if sel.matches(&labels) {
+                for (labels, cs) in by_ns.values() {
+                    if sel.matches(labels) {
                         out.extend_from_slice(cs);
                     }
                 }
@@ -245,7 +252,7 @@ impl<'n> Analysis<'n> {
         }
     }
 
-    fn peer_bits(&self, by_ns: &BTreeMap<&str, Vec<u32>>, peer: &Peer) -> Bits {
+    fn peer_bits(&self, by_ns: &ByNs<'_>, peer: &Peer) -> Bits {
         let mut b = Bits::new(self.n_targets());
         match peer {
             Peer::Pods { ns, pods } => {
@@ -287,11 +294,13 @@ impl<'n> Analysis<'n> {
     }
 
     fn resolve(&mut self) {
-        let mut by_ns: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+        let mut by_ns: ByNs<'_> = BTreeMap::new();
         for (c, class) in self.classes.iter().enumerate() {
+            let ns = self.net.pods[class.rep].ns.as_str();
             by_ns
-                .entry(self.net.pods[class.rep].ns.as_str())
-                .or_default()
+                .entry(ns)
+                .or_insert_with(|| (self.net.namespace_labels(ns), Vec::new()))
+                .1
                 .push(c as u32);
         }
         let mut rule_sets = Vec::with_capacity(self.net.policies.len());
@@ -421,42 +430,60 @@ impl<'n> Analysis<'n> {
             admin.iter().chain(&base).copied().collect()
         };
 
-        // Targets any active rule touches; the rest keep the default verdict.
+        // Targets a rule names specifically get their own slot; every other target shares
+        // the default slot (index k), which sees only the rules that match every target.
+        // Egress named ports resolve per destination, so a match-all rule with named ports
+        // needs every target in its own slot.
         let n = self.n_targets();
-        let mut slot: Vec<u32> = Vec::new();
         let mut targets: Vec<u32> = Vec::new();
-        let mut any_all = false;
+        let mut dense = false;
         for &p in &active {
-            for m in &self.rule_sets[p as usize][dir_idx(d)] {
+            let rules = pols[p as usize].rules(d).unwrap_or_default();
+            for (ri, m) in self.rule_sets[p as usize][dir_idx(d)].iter().enumerate() {
                 match m {
-                    Matched::All => any_all = true,
+                    Matched::All => {
+                        dense |= d == Direction::Egress && rules[ri].has_named_ports();
+                    }
                     Matched::Some(b) => targets.extend(b.iter().map(|t| t as u32)),
                 }
             }
         }
-        if any_all {
+        if dense {
             targets = (0..n as u32).collect();
         } else {
             targets.sort_unstable();
             targets.dedup();
         }
-        slot.resize(n, u32::MAX);
+        // target -> slot, in a per-thread buffer reused across calls (a fresh `n`-sized
+        // vector per class would be quadratic in memory traffic).
+        let mut slot = SLOTS.with(|s| std::mem::take(&mut *s.borrow_mut()));
+        if slot.len() < n {
+            slot.resize(n, u32::MAX);
+        }
         for (i, &t) in targets.iter().enumerate() {
             slot[t as usize] = i as u32;
         }
         let k = targets.len();
-        let mut allow = vec![Conns::none(); k];
-        let mut remaining = vec![Conns::all(); k];
-        let mut passed = vec![Conns::none(); k];
-        let mut np_allow = vec![Conns::none(); k];
+        let slots = k + 1;
+        let mut allow = vec![Conns::none(); slots];
+        let mut remaining = vec![Conns::all(); slots];
+        let mut passed = vec![Conns::none(); slots];
+        let mut np_allow = vec![Conns::none(); slots];
+        let subject = self.rep(c);
 
-        // Run the rules of policies `ps` in order, calling `f(slot, ports)` for each target a
-        // rule matches.
+        // Run the rules of policies `ps` in order, calling `f(rule, slot, ports)` for each
+        // slot a rule matches.
         let run = |ps: &[u32], f: &mut dyn FnMut(&Rule, usize, Conns)| {
             for &p in ps {
                 let pol = &pols[p as usize];
                 for (ri, r) in pol.rules(d).unwrap_or_default().iter().enumerate() {
-                    let uniform = (!r.has_named_ports()).then(|| Self::rule_ports(r, None));
+                    // Ingress named ports resolve on the subject: the same for every target.
+                    let uniform = match d {
+                        Direction::Ingress => Some(Self::rule_ports(r, Some(subject))),
+                        Direction::Egress => {
+                            (!r.has_named_ports()).then(|| Self::rule_ports(r, None))
+                        }
+                    };
                     let ports_for = |t: usize| match &uniform {
                         Some(u) => u.clone(),
                         None => Self::rule_ports(r, self.dst_pod(c, t, d)),
@@ -465,6 +492,9 @@ impl<'n> Analysis<'n> {
                         Matched::All => {
                             for (i, &t) in targets.iter().enumerate() {
                                 f(r, i, ports_for(t as usize));
+                            }
+                            if let Some(u) = &uniform {
+                                f(r, k, u.clone());
                             }
                         }
                         Matched::Some(b) => {
@@ -489,17 +519,16 @@ impl<'n> Analysis<'n> {
             remaining[i] = remaining[i].subtract(&x);
         };
         run(&admin, &mut |r, i, ports| first_match(r, i, ports, true));
-        for i in 0..k {
+        for i in 0..slots {
             let p = std::mem::take(&mut passed[i]);
             remaining[i].union_in_place(&p);
         }
-        let default = if np_isolated {
+        if np_isolated {
             run(&np, &mut |_, i, ports| np_allow[i].union_in_place(&ports));
-            for i in 0..k {
+            for i in 0..slots {
                 let x = remaining[i].intersect(&np_allow[i]);
                 allow[i].union_in_place(&x);
             }
-            Conns::none()
         } else {
             let mut first_match = |r: &Rule, i: usize, ports: Conns| {
                 let x = ports.intersect(&remaining[i]);
@@ -512,11 +541,20 @@ impl<'n> Analysis<'n> {
                 remaining[i] = remaining[i].subtract(&x);
             };
             run(&base, &mut |r, i, ports| first_match(r, i, ports));
-            for i in 0..k {
+            for i in 0..slots {
                 let x = std::mem::take(&mut remaining[i]);
                 allow[i].union_in_place(&x);
             }
-            Conns::all()
+        }
+        for &t in &targets {
+            slot[t as usize] = u32::MAX;
+        }
+        SLOTS.with(|s| *s.borrow_mut() = slot);
+        let default = if dense {
+            // Every target has its slot; the default is never consulted.
+            Conns::none()
+        } else {
+            allow.pop().unwrap_or_default()
         };
         let entries = targets
             .into_iter()
@@ -597,6 +635,9 @@ impl<'n> Analysis<'n> {
         (steps, result)
     }
 }
+
+/// Namespace name -> (its labels, its classes).
+type ByNs<'a> = BTreeMap<&'a str, (BTreeMap<String, String>, Vec<u32>)>;
 
 #[derive(PartialEq, Eq, Hash)]
 struct ClassKey<'a> {

@@ -558,6 +558,8 @@ pub fn training_isolation(a: &Analysis<'_>, s: &IsolationSettings) -> Vec<Intent
 pub struct Reach<'a, 'n> {
     pub a: &'a Analysis<'n>,
     cache: Mutex<HashMap<(usize, u8), std::sync::Arc<Verdicts>>>,
+    /// Job key -> classes of its pods, built on first use.
+    jobs: std::sync::OnceLock<HashMap<String, Vec<usize>>>,
 }
 
 /// A side of a flow: a pod class or an address range (index into `Analysis::ranges`).
@@ -572,6 +574,7 @@ impl<'a, 'n> Reach<'a, 'n> {
         Reach {
             a,
             cache: Mutex::new(HashMap::new()),
+            jobs: std::sync::OnceLock::new(),
         }
     }
 
@@ -653,13 +656,28 @@ impl<'a, 'n> Reach<'a, 'n> {
                 })
                 .collect();
         }
+        if let Some(j) = &e.job {
+            let index = self.jobs.get_or_init(|| {
+                let mut m: HashMap<String, Vec<usize>> = HashMap::new();
+                for (i, p) in a.net.pods.iter().enumerate() {
+                    if let Some(c) = a.class_of[i] {
+                        let v = m.entry(p.job_key()).or_default();
+                        if !v.contains(&(c as usize)) {
+                            v.push(c as usize);
+                        }
+                    }
+                }
+                m
+            });
+            let mut v: Vec<Side> = index
+                .get(j)
+                .map(|cs| cs.iter().map(|&c| Side::Class(c)).collect())
+                .unwrap_or_default();
+            v.sort();
+            return v;
+        }
         let mut out = BTreeSet::new();
         for (i, p) in a.net.pods.iter().enumerate() {
-            if let Some(j) = &e.job {
-                if &p.job_key() != j {
-                    continue;
-                }
-            }
             if !e.namespaces.is_empty() && !e.namespaces.contains(&p.ns) {
                 continue;
             }

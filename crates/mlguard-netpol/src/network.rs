@@ -297,6 +297,9 @@ impl Network {
             if o.kind == "Pod" && o.group().is_empty() {
                 continue;
             }
+            if !may_hold_pods(o) {
+                continue;
+            }
             let templates = inv.pod_templates(idx);
             if templates.is_empty() || o.kind == "PodTemplate" {
                 continue;
@@ -384,6 +387,27 @@ fn push_ip(
             field: Some(at.path.to_string()),
             message: format!("`{ip}` is not an IP address"),
         }),
+    }
+}
+
+/// Kinds that never carry a pod template (skipping them saves walking every ConfigMap).
+fn may_hold_pods(o: &Object) -> bool {
+    match o.group() {
+        "" => matches!(o.kind.as_str(), "Pod" | "ReplicationController"),
+        "rbac.authorization.k8s.io"
+        | "networking.k8s.io"
+        | "policy.networking.k8s.io"
+        | "policy"
+        | "storage.k8s.io"
+        | "scheduling.k8s.io"
+        | "coordination.k8s.io"
+        | "admissionregistration.k8s.io"
+        | "apiextensions.k8s.io"
+        | "certificates.k8s.io"
+        | "node.k8s.io"
+        | "discovery.k8s.io"
+        | "audit.k8s.io" => false,
+        _ => true,
     }
 }
 

@@ -82,6 +82,11 @@ fn ranges_text(r: &Reach<'_, '_>, v: &[(Side, Conns)]) -> String {
 fn training(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>, s: &IsolationSettings) {
     let jobs = intents::training_jobs(r.a);
     let built = intents::training_isolation(r.a, s);
+    let deny_of: BTreeMap<&str, &intents::Intent> = built
+        .iter()
+        .filter(|i| i.expect == Expect::Deny)
+        .filter_map(|i| i.from.job.as_deref().map(|j| (j, i)))
+        .collect();
     for (
         key,
         intents::TrainingJob {
@@ -107,10 +112,7 @@ fn training(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>, s: &IsolationSettings) {
         };
         // NET-002: the built-in "nothing else outside the cluster" intent of this job.
         ctx.eval(NET_002);
-        if let Some(intent) = built
-            .iter()
-            .find(|i| i.expect == Expect::Deny && i.from.job.as_ref() == Some(key))
-        {
+        if let Some(intent) = deny_of.get(key.as_str()) {
             let res = r.check(intent);
             if !res.violations.is_empty() {
                 let mut by_dst: BTreeMap<String, Conns> = BTreeMap::new();
@@ -245,21 +247,50 @@ fn dns(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
 }
 
 /// MLG-NET-005: a pod of one tenant reaching a pod of another (reported on the destination).
+///
+/// Sparse over the verdicts: a destination is reached either by a source whose egress names it
+/// (reverse index of egress entries) or by a source whose egress default lets it through; the
+/// latter is checked against the destination's ingress default and entries only, so the work
+/// grows with the policies' matches, not with pairs of pods.
 fn tenants(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
-    let tenant_of = |c: usize| -> Option<String> {
-        let p = &r.a.net.pods[r.a.classes[c].rep];
-        r.a.net
-            .namespace_labels(&p.ns)
-            .get("mlguard.io/tenant")
-            .cloned()
-    };
-    let classes: Vec<(usize, String)> = (0..r.a.classes.len())
-        .filter_map(|c| tenant_of(c).map(|t| (c, t)))
+    use rayon::prelude::*;
+    let a = r.a;
+    let nc = a.classes.len();
+    let tenant: Vec<Option<String>> = (0..nc)
+        .map(|c| {
+            let p = &a.net.pods[a.classes[c].rep];
+            a.net
+                .namespace_labels(&p.ns)
+                .get("mlguard.io/tenant")
+                .cloned()
+        })
         .collect();
-    // With a single tenant in the inputs every tenant-labelled pod is still looked at: nothing
-    // from another tenant reaches it (as far as the inputs show).
+    let eg: Vec<Option<mlguard_netpol::engine::Verdicts>> = (0..nc)
+        .into_par_iter()
+        .map(|c| tenant[c].as_ref().map(|_| a.verdicts(c, Direction::Egress)))
+        .collect();
+    // Who names d in its egress entries.
+    let mut rev: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for (s, v) in eg.iter().enumerate() {
+        if let Some(v) = v {
+            for (t, _) in &v.entries {
+                if (*t as usize) < nc {
+                    rev.entry(*t).or_default().push(s as u32);
+                }
+            }
+        }
+    }
+    let open: Vec<usize> = (0..nc)
+        .filter(|&s| eg[s].as_ref().is_some_and(|v| !v.default.is_empty()))
+        .collect();
+    let egress_to = |s: usize, d: usize| -> Conns {
+        eg[s]
+            .as_ref()
+            .map_or_else(Conns::none, |v| v.get(d).clone())
+    };
     let mut seen = BTreeSet::new();
-    for &(d, ref td) in &classes {
+    for d in 0..nc {
+        let Some(td) = &tenant[d] else { continue };
         let Some(object) = anchor(ctx, r, d) else {
             continue;
         };
@@ -268,17 +299,36 @@ fn tenants(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
             continue;
         }
         ctx.eval(NET_005);
+        let ing = a.verdicts(d, Direction::Ingress);
         let mut from: Vec<(Side, Conns)> = Vec::new();
-        for &(s, ref ts) in &classes {
-            if ts == td {
-                continue;
+        let consider = |s: usize, from: &mut Vec<(Side, Conns)>| {
+            if tenant[s].as_ref().is_none_or(|ts| ts == td) {
+                return;
             }
-            let c = r.allowed(Side::Class(s), Side::Class(d));
-            if !c.is_empty() {
+            let c = egress_to(s, d).intersect(ing.get(s));
+            if !c.is_empty() && !from.iter().any(|(x, _)| *x == Side::Class(s)) {
                 from.push((Side::Class(s), c));
+            }
+        };
+        for &s in rev.get(&(d as u32)).map(Vec::as_slice).unwrap_or_default() {
+            consider(s as usize, &mut from);
+        }
+        if ing.default.is_empty() {
+            for (s, _) in &ing.entries {
+                if (*s as usize) < nc {
+                    consider(*s as usize, &mut from);
+                }
+            }
+        } else {
+            for &s in &open {
+                if from.len() >= 4 {
+                    break;
+                }
+                consider(s, &mut from);
             }
         }
         if !from.is_empty() {
+            from.sort_by_key(|(s, _)| r.name(*s));
             emit_on(
                 ctx,
                 NET_005,
@@ -301,17 +351,36 @@ fn endpoints(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
             WorkloadClass::Serving | WorkloadClass::Notebook | WorkloadClass::Ray
         )
     };
+    // Endpoint pods by namespace, and the Services that front one.
+    let mut endpoint_pods: std::collections::HashMap<&str, Vec<&mlguard_netpol::network::Pod>> =
+        std::collections::HashMap::new();
+    for p in net.pods.iter().filter(|p| is_endpoint(p.class)) {
+        endpoint_pods.entry(p.ns.as_str()).or_default().push(p);
+    }
+    let fronts = |svc: &mlguard_netpol::network::Service| {
+        svc.selector.as_ref().is_some_and(|sel| {
+            endpoint_pods
+                .get(svc.ns.as_str())
+                .is_some_and(|ps| ps.iter().any(|p| sel.matches(&p.labels)))
+        })
+    };
+    let fronting: BTreeSet<(&str, &str)> = net
+        .services
+        .iter()
+        .filter(|s| fronts(s))
+        .map(|s| (s.ns.as_str(), s.name.as_str()))
+        .collect();
+    let isvcs: BTreeSet<(&str, &str)> = ctx
+        .inv
+        .objects_of("InferenceService")
+        .filter_map(|(_, x)| Some((x.namespace.as_deref()?, x.name.as_str())))
+        .collect();
     // Services of type LoadBalancer or NodePort in front of an endpoint.
     for svc in &net.services {
         if !ctx.in_scope(Some(&svc.ns)) {
             continue;
         }
-        let Some(sel) = &svc.selector else { continue };
-        let fronts = net
-            .pods
-            .iter()
-            .any(|p| p.ns == svc.ns && is_endpoint(p.class) && sel.matches(&p.labels));
-        if !fronts {
+        if !fronting.contains(&(svc.ns.as_str(), svc.name.as_str())) {
             continue;
         }
         ctx.eval(NET_006);
@@ -341,21 +410,11 @@ fn endpoints(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
         let mut backends = Vec::new();
         collect_backends(&o.root, &mut backends);
         let hit = backends.iter().find(|b| {
-            net.services.iter().any(|s| {
-                s.ns == ns
-                    && &&s.name == b
-                    && s.selector.as_ref().is_some_and(|sel| {
-                        net.pods
-                            .iter()
-                            .any(|p| p.ns == ns && is_endpoint(p.class) && sel.matches(&p.labels))
-                    })
-            }) || ctx.inv.objects.iter().any(|x| {
-                x.kind == "InferenceService"
-                    && x.namespace.as_deref() == Some(ns)
-                    && (b.as_str() == format!("{}-predictor", x.name)
-                        || b.as_str() == format!("{}-predictor-default", x.name)
-                        || **b == x.name)
-            })
+            fronting.contains(&(ns, b.as_str()))
+                || isvcs.contains(&(ns, b.as_str()))
+                || b.strip_suffix("-predictor")
+                    .or_else(|| b.strip_suffix("-predictor-default"))
+                    .is_some_and(|isvc| isvcs.contains(&(ns, isvc)))
         });
         ctx.eval(NET_006);
         if let Some(b) = hit {
@@ -373,10 +432,11 @@ fn endpoints(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
         }
     }
     // Reachability of the endpoint pods themselves.
+    let a = r.a;
     let namespaces: BTreeSet<&str> = net.pods.iter().map(|p| p.ns.as_str()).collect();
     let mut seen = BTreeSet::new();
-    for c in 0..r.a.classes.len() {
-        let p = &net.pods[r.a.classes[c].rep];
+    for c in 0..a.classes.len() {
+        let p = &net.pods[a.classes[c].rep];
         if !is_endpoint(p.class) || !in_scope_class(ctx, r, c) {
             continue;
         }
@@ -388,25 +448,28 @@ fn endpoints(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
             continue;
         }
         ctx.eval(NET_006);
-        let outside: Vec<(Side, Conns)> = (0..r.a.n_in)
+        let ing = a.verdicts(c, Direction::Ingress);
+        let outside: Vec<(Side, Conns)> = (0..a.n_in)
             .filter_map(|x| {
-                let conns = r.allowed(Side::Range(x), Side::Class(c));
-                (!conns.is_empty()).then_some((Side::Range(x), conns))
+                let conns = ing.get(a.range_target(x));
+                (!conns.is_empty()).then(|| (Side::Range(x), conns.clone()))
             })
             .collect();
-        let open_to_all =
-            r.a.policies_selecting(c, Direction::Ingress)
-                .next()
-                .is_none();
-        // Every other namespace with pods reaches it.
-        let others: Vec<&str> = namespaces.iter().copied().filter(|n| *n != p.ns).collect();
-        let every_ns = !others.is_empty()
-            && others.iter().all(|n| {
-                (0..r.a.classes.len()).any(|s| {
-                    net.pods[r.a.classes[s].rep].ns == *n
-                        && !r.allowed(Side::Class(s), Side::Class(c)).is_empty()
-                })
-            });
+        let open_to_all = a.policies_selecting(c, Direction::Ingress).next().is_none();
+        // Which other namespaces its ingress admits: all of them when unlisted sources are
+        // admitted, else those of the admitted entries.
+        let every_ns = if ing.default.is_empty() {
+            let admitted: BTreeSet<&str> = ing
+                .entries
+                .iter()
+                .filter(|(t, conns)| (*t as usize) < a.classes.len() && !conns.is_empty())
+                .map(|(t, _)| net.pods[a.classes[*t as usize].rep].ns.as_str())
+                .collect();
+            let others: Vec<&&str> = namespaces.iter().filter(|n| **n != p.ns).collect();
+            !others.is_empty() && others.iter().all(|n| admitted.contains(**n))
+        } else {
+            true
+        };
         let why = if open_to_all {
             Some(
                 "no ingress policy selects it: every namespace and every outside address reach it"
@@ -418,7 +481,7 @@ fn endpoints(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
                 ranges_text(r, &outside)
             ))
         } else if every_ns {
-            Some("every other namespace can reach it".to_owned())
+            Some("its ingress policy admits every other namespace".to_owned())
         } else {
             None
         };
