@@ -548,3 +548,54 @@ fn explain_names_the_policy_and_rule_with_file_and_line() {
     .unwrap();
     assert!(!ex[0].is_allowed());
 }
+
+#[test]
+fn match_all_rules_and_specific_rules_combine_in_order() {
+    // Admin: deny TCP 22 to b specifically; a NetworkPolicy on a allows every egress (a rule
+    // matching all targets). Port 22 to b stays denied; everything else and every address is open.
+    let anp = "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: no-ssh}\nspec:\n  priority: 1\n  subject: {namespaces: {}}\n  egress:\n  - action: Deny\n    to: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: b}}}}]\n    ports: [{portNumber: {protocol: TCP, port: 22}}]\n---\n";
+    let all = np(
+        "all-out",
+        "  podSelector: {matchLabels: {app: a}}\n  policyTypes: [Egress]\n  egress:\n  - {}",
+    );
+    let c = Cluster::new(&(ab() + anp + &all));
+    assert_eq!(c.conn(A, B), "SCTP 1-65535,TCP 1-21,23-65535,UDP 1-65535");
+    assert_eq!(
+        c.conn(A, "0.0.0.0-255.255.255.255[External]"),
+        "All Connections"
+    );
+    // An Admin Deny of everything to all namespaces, then the same NetworkPolicy: nothing.
+    let deny_all = "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {name: d}\nspec:\n  tier: Admin\n  priority: 1\n  subject: {namespaces: {}}\n  egress:\n  - action: Deny\n    to: [{namespaces: {}}]\n---\n";
+    let c = Cluster::new(&(ab() + deny_all + &all));
+    assert_eq!(c.conn(A, B), "No Connections");
+    assert_eq!(
+        c.conn(A, "0.0.0.0-255.255.255.255[External]"),
+        "All Connections",
+        "namespaces peers are pods, not addresses"
+    );
+}
+
+#[test]
+fn pod_level_names_live_pods() {
+    let pods: String = (0..2)
+        .map(|i| format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web-{i}\n  namespace: x\n  labels: {{app: web}}\n  ownerReferences: [{{kind: ReplicaSet, name: web-5d8f, controller: true}}]\nspec: {{containers: [{{name: c, image: i}}]}}\n---\n"))
+        .collect();
+    let inv = Inventory::from_text("t.yaml", &(ns("x", "{}") + &pods), "default");
+    let net = Network::from_inventory(&inv, Level::Pod);
+    let a = Analysis::new(&net);
+    let lines: Vec<String> = connectivity(&a)
+        .iter()
+        .filter(|c| {
+            matches!(c.src, mlguard_netpol::Endpoint::Workload(_))
+                && matches!(c.dst, mlguard_netpol::Endpoint::Workload(_))
+        })
+        .map(|c| format!("{} => {}", display(&a, &c.src), display(&a, &c.dst)))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "x/web-0[Pod] => x/web-1[Pod]",
+            "x/web-1[Pod] => x/web-0[Pod]"
+        ]
+    );
+}
