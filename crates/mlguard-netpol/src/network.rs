@@ -489,6 +489,14 @@ fn local_port_range(spec: &At<'_>) -> Option<(u16, u16)> {
     }
 }
 
+/// A container or Service port's `protocol` (TCP when absent; the API server has validated it).
+fn protocol_of(port: &At<'_>) -> Protocol {
+    port.get("protocol")
+        .and_then(|x| x.str())
+        .and_then(Protocol::parse)
+        .unwrap_or(Protocol::Tcp)
+}
+
 /// Named container ports of a pod spec (init containers included: sidecars listen too).
 pub fn named_ports(spec: &At<'_>) -> Vec<NamedPort> {
     let mut out = Vec::new();
@@ -505,11 +513,7 @@ pub fn named_ports(spec: &At<'_>) -> Vec<NamedPort> {
                 ) else {
                     continue;
                 };
-                let proto = p
-                    .get("protocol")
-                    .and_then(|x| x.str())
-                    .and_then(Protocol::parse)
-                    .unwrap_or(Protocol::Tcp);
+                let proto = protocol_of(&p);
                 if let Ok(port) = u16::try_from(num) {
                     out.push(NamedPort {
                         name: name.to_owned(),
@@ -548,11 +552,7 @@ fn read_service(inv: &Inventory, idx: usize, o: &Object) -> Service {
             else {
                 continue;
             };
-            let proto = p
-                .get("protocol")
-                .and_then(|x| x.str())
-                .and_then(Protocol::parse)
-                .unwrap_or(Protocol::Tcp);
+            let proto = protocol_of(&p);
             let target = match p.get("targetPort") {
                 None => ServiceTarget::Number(port),
                 Some(t) => match t.node.as_i64() {

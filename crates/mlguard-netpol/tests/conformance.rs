@@ -5,23 +5,15 @@
 //! NetworkAttachmentDefinition, (Cluster)UserDefinedNetwork, VirtualMachine(Instance),
 //! MultiNetworkPolicy). Results are compared as sets of (src, dst, connections).
 
+mod common;
+
+use common::{applicable_inventory, oracle};
 use mlguard_core::{load, Inventory, LoadOptions};
 use mlguard_netpol::connlist::{connectivity, display, render, Format};
 use mlguard_netpol::ports::{parse_conns, Conns};
 use mlguard_netpol::{Analysis, HostNetwork, Level, Network};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-
-const EXCLUDED_KINDS: &[&str] = &[
-    "Route",
-    "Ingress",
-    "NetworkAttachmentDefinition",
-    "UserDefinedNetwork",
-    "ClusterUserDefinedNetwork",
-    "VirtualMachine",
-    "VirtualMachineInstance",
-    "MultiNetworkPolicy",
-];
+use std::path::Path;
 
 /// Differences documented in docs/netpol-conformance.md, with the reason.
 const KNOWN_DIFFERENCES: &[&str] = &[
@@ -31,11 +23,6 @@ const KNOWN_DIFFERENCES: &[&str] = &[
     // A named port with a `networks` peer: the CRD rejects this rule, so do we.
     "anp_test_named_ports_multiple_peers",
 ];
-
-fn oracle() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/oracles/netpol-analyzer");
-    p.is_dir().then_some(p)
-}
 
 type Triple = (String, String, String);
 
@@ -51,18 +38,7 @@ fn parse_expected(text: &str) -> BTreeSet<Triple> {
 }
 
 fn run(dir: &Path, host: HostNetwork) -> Option<BTreeSet<Triple>> {
-    let loaded = load(
-        &[dir.to_string_lossy().into_owned()],
-        &LoadOptions::default(),
-    );
-    let inv = Inventory::new(loaded, "default");
-    if inv
-        .objects
-        .iter()
-        .any(|o| EXCLUDED_KINDS.contains(&o.kind.as_str()))
-    {
-        return None;
-    }
+    let inv = applicable_inventory(dir)?;
     let net = Network::from_inventory_with(&inv, Level::Workload, host);
     let a = Analysis::new(&net);
     Some(
@@ -82,10 +58,6 @@ fn run(dir: &Path, host: HostNetwork) -> Option<BTreeSet<Triple>> {
 #[test]
 fn netpol_analyzer_connlist_conformance() {
     let Some(root) = oracle() else {
-        if std::env::var_os("MLGUARD_REQUIRE_TOOLS").is_some() {
-            panic!("../shared/oracles/netpol-analyzer is missing");
-        }
-        eprintln!("skipped: ../shared/oracles/netpol-analyzer not present");
         return;
     };
     let only = std::env::var("NETPOL_CONFORMANCE_ONLY").ok();
@@ -172,18 +144,9 @@ fn netpol_analyzer_output_formats() {
         if KNOWN_DIFFERENCES.contains(&dir.as_str()) {
             continue;
         }
-        let loaded = load(
-            &[root.join("tests").join(&dir).to_string_lossy().into_owned()],
-            &LoadOptions::default(),
-        );
-        let inv = Inventory::new(loaded, "default");
-        if inv
-            .objects
-            .iter()
-            .any(|o| EXCLUDED_KINDS.contains(&o.kind.as_str()))
-        {
+        let Some(inv) = applicable_inventory(&root.join("tests").join(&dir)) else {
             continue;
-        }
+        };
         let mut net = None;
         for (ext, fmt) in [
             ("json", Format::Json),

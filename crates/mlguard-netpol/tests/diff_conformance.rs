@@ -2,50 +2,19 @@
 //! harness): every `test_outputs/diff/diff_between_<new>_and_<old>.txt` whose two folders
 //! exist and hold only kinds we model.
 
-use mlguard_core::{load, Inventory, LoadOptions};
+mod common;
+
+use common::{applicable_inventory, oracle};
 use mlguard_netpol::connlist::connectivity;
 use mlguard_netpol::diff::{diff, render_text};
 use mlguard_netpol::{Analysis, HostNetwork, Level, Network};
 use std::collections::BTreeSet;
-use std::path::Path;
-
-const EXCLUDED_KINDS: &[&str] = &[
-    "Route",
-    "Ingress",
-    "NetworkAttachmentDefinition",
-    "UserDefinedNetwork",
-    "ClusterUserDefinedNetwork",
-    "VirtualMachine",
-    "VirtualMachineInstance",
-    "MultiNetworkPolicy",
-];
-
-fn inventory(dir: &Path) -> Option<Inventory> {
-    let inv = Inventory::new(
-        load(
-            &[dir.to_string_lossy().into_owned()],
-            &LoadOptions::default(),
-        ),
-        "default",
-    );
-    (!inv
-        .objects
-        .iter()
-        .any(|o| EXCLUDED_KINDS.contains(&o.kind.as_str())))
-    .then_some(inv)
-}
 
 #[test]
 fn netpol_analyzer_diff_conformance() {
-    let root =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/oracles/netpol-analyzer");
-    if !root.is_dir() {
-        assert!(
-            std::env::var_os("MLGUARD_REQUIRE_TOOLS").is_none(),
-            "oracle missing"
-        );
+    let Some(root) = oracle() else {
         return;
-    }
+    };
     let tests = root.join("tests");
     let mut dirs: Vec<String> = std::fs::read_dir(&tests)
         .unwrap()
@@ -71,8 +40,10 @@ fn netpol_analyzer_diff_conformance() {
         }) else {
             continue;
         };
-        let (Some(ni), Some(oi)) = (inventory(&tests.join(&new)), inventory(&tests.join(&old)))
-        else {
+        let (Some(ni), Some(oi)) = (
+            applicable_inventory(&tests.join(&new)),
+            applicable_inventory(&tests.join(&old)),
+        ) else {
             continue;
         };
         let nn = Network::from_inventory_with(&ni, Level::Workload, HostNetwork::AsPods);

@@ -59,6 +59,17 @@ fn report(net: &Network) -> bool {
     !net.errors.is_empty()
 }
 
+/// Exit code: 2 after input errors, else 0 when the answer is the good one, else 1.
+fn exit_code(input_failed: bool, good: bool) -> u8 {
+    if input_failed {
+        exit::ERROR
+    } else if good {
+        exit::CLEAN
+    } else {
+        exit::FINDINGS
+    }
+}
+
 fn out(c: &Common, body: &str) -> Result<()> {
     write_to(c.output.as_deref().map(Path::new), body.as_bytes())
 }
@@ -103,7 +114,7 @@ pub fn run(cmd: NetpolCommand) -> Result<u8> {
                 &c,
                 &connlist::render_focused(&a, &conns, format, !focus.is_empty()),
             )?;
-            Ok(if failed { exit::ERROR } else { exit::CLEAN })
+            Ok(exit_code(failed, true))
         }
         NetpolCommand::Explain {
             paths,
@@ -140,13 +151,10 @@ pub fn run(cmd: NetpolCommand) -> Result<u8> {
                     .join("\n")
             };
             out(&c, &body)?;
-            Ok(if failed {
-                exit::ERROR
-            } else if ex.iter().all(explain::Explanation::is_allowed) {
-                exit::CLEAN
-            } else {
-                exit::FINDINGS
-            })
+            Ok(exit_code(
+                failed,
+                ex.iter().all(explain::Explanation::is_allowed),
+            ))
         }
         NetpolCommand::Verify {
             paths,
@@ -232,13 +240,10 @@ pub fn run(cmd: NetpolCommand) -> Result<u8> {
                 intents::render_text(&results, 10)
             };
             out(&c, &body)?;
-            Ok(if failed {
-                exit::ERROR
-            } else if results.iter().all(intents::IntentResult::holds) {
-                exit::CLEAN
-            } else {
-                exit::FINDINGS
-            })
+            Ok(exit_code(
+                failed,
+                results.iter().all(intents::IntentResult::holds),
+            ))
         }
         NetpolCommand::Diff {
             old,
@@ -268,13 +273,7 @@ pub fn run(cmd: NetpolCommand) -> Result<u8> {
                 diff::render_text(&lines)
             };
             out(&c, &body)?;
-            Ok(if failed {
-                exit::ERROR
-            } else if lines.is_empty() {
-                exit::CLEAN
-            } else {
-                exit::FINDINGS
-            })
+            Ok(exit_code(failed, lines.is_empty()))
         }
     }
 }

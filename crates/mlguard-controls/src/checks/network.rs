@@ -54,6 +54,34 @@ fn anchor(ctx: &Ctx<'_>, r: &Reach<'_, '_>, c: usize) -> Option<usize> {
         .or((p.object < ctx.inv.objects.len()).then_some(p.object))
 }
 
+/// Pod classes grouped by the workload they print as, with the object to report on; only
+/// classes `keep` accepts. A workload whose pods differ (several classes) is judged on all.
+struct Group {
+    name: String,
+    object: usize,
+    classes: Vec<usize>,
+}
+
+fn by_workload(ctx: &Ctx<'_>, r: &Reach<'_, '_>, keep: impl Fn(usize) -> bool) -> Vec<Group> {
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+    for c in (0..r.a.classes.len()).filter(|&c| keep(c)) {
+        let Some(object) = anchor(ctx, r, c) else {
+            continue;
+        };
+        let name = r.name(Side::Class(c));
+        groups
+            .entry(name.clone())
+            .or_insert_with(|| Group {
+                name,
+                object,
+                classes: Vec::new(),
+            })
+            .classes
+            .push(c);
+    }
+    groups.into_values().collect()
+}
+
 fn emit_on(ctx: &mut Ctx<'_>, id: &str, object: usize, msg: String) {
     let o = &ctx.inv.objects[object];
     let at = o.at();
@@ -210,36 +238,31 @@ fn dns(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
     let dns_sides = r.sides(&dns_end, true);
     let need = Conns::of(Protocol::Udp, PortSet::single(53))
         .union(&Conns::of(Protocol::Tcp, PortSet::single(53)));
-    let mut seen = BTreeSet::new();
-    for c in 0..r.a.classes.len() {
-        if !in_scope_class(ctx, r, c)
-            || r.a
+    let groups = by_workload(ctx, r, |c| {
+        in_scope_class(ctx, r, c)
+            && r.a
                 .policies_selecting(c, Direction::Egress)
                 .next()
-                .is_none()
-        {
-            continue;
-        }
-        let Some(object) = anchor(ctx, r, c) else {
-            continue;
-        };
-        let name = r.name(Side::Class(c));
-        if !seen.insert(name.clone()) {
-            continue;
-        }
+                .is_some()
+    });
+    for g in groups {
         ctx.eval(NET_004);
-        let mut allowed = Conns::none();
-        for &d in &dns_sides {
-            allowed.union_in_place(&r.allowed(Side::Class(c), d));
+        let mut missing = Conns::none();
+        for &c in &g.classes {
+            let mut allowed = Conns::none();
+            for &d in &dns_sides {
+                allowed.union_in_place(&r.allowed(Side::Class(c), d));
+            }
+            missing.union_in_place(&need.subtract(&allowed));
         }
-        let missing = need.subtract(&allowed);
         if !missing.is_empty() {
             emit_on(
                 ctx,
                 NET_004,
-                object,
+                g.object,
                 format!(
-                    "{name} is under an egress policy that does not allow {missing} to kube-dns: name resolution fails"
+                    "{} is under an egress policy that does not allow {missing} to kube-dns: name resolution fails",
+                    g.name
                 ),
             );
         }
@@ -288,43 +311,37 @@ fn tenants(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
             .as_ref()
             .map_or_else(Conns::none, |v| v.get(d).clone())
     };
-    let mut seen = BTreeSet::new();
-    for d in 0..nc {
-        let Some(td) = &tenant[d] else { continue };
-        let Some(object) = anchor(ctx, r, d) else {
-            continue;
-        };
-        let dname = r.name(Side::Class(d));
-        if !seen.insert(dname.clone()) {
-            continue;
-        }
+    for g in by_workload(ctx, r, |c| tenant[c].is_some()) {
+        let td = tenant[g.classes[0]].clone().unwrap_or_default();
         ctx.eval(NET_005);
-        let ing = a.verdicts(d, Direction::Ingress);
         let mut from: Vec<(Side, Conns)> = Vec::new();
-        let consider = |s: usize, from: &mut Vec<(Side, Conns)>| {
-            if tenant[s].as_ref().is_none_or(|ts| ts == td) {
-                return;
-            }
-            let c = egress_to(s, d).intersect(ing.get(s));
-            if !c.is_empty() && !from.iter().any(|(x, _)| *x == Side::Class(s)) {
-                from.push((Side::Class(s), c));
-            }
-        };
-        for &s in rev.get(&(d as u32)).map(Vec::as_slice).unwrap_or_default() {
-            consider(s as usize, &mut from);
-        }
-        if ing.default.is_empty() {
-            for (s, _) in &ing.entries {
-                if (*s as usize) < nc {
-                    consider(*s as usize, &mut from);
+        for &d in &g.classes {
+            let ing = a.verdicts(d, Direction::Ingress);
+            let consider = |s: usize, from: &mut Vec<(Side, Conns)>| {
+                if tenant[s].as_ref().is_none_or(|ts| *ts == td) {
+                    return;
                 }
-            }
-        } else {
-            for &s in &open {
-                if from.len() >= 4 {
-                    break;
+                let c = egress_to(s, d).intersect(ing.get(s));
+                if !c.is_empty() && !from.iter().any(|(x, _)| *x == Side::Class(s)) {
+                    from.push((Side::Class(s), c));
                 }
-                consider(s, &mut from);
+            };
+            for &s in rev.get(&(d as u32)).map(Vec::as_slice).unwrap_or_default() {
+                consider(s as usize, &mut from);
+            }
+            if ing.default.is_empty() {
+                for (s, _) in &ing.entries {
+                    if (*s as usize) < nc {
+                        consider(*s as usize, &mut from);
+                    }
+                }
+            } else {
+                for &s in &open {
+                    if from.len() >= 4 {
+                        break;
+                    }
+                    consider(s, &mut from);
+                }
             }
         }
         if !from.is_empty() {
@@ -332,9 +349,10 @@ fn tenants(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
             emit_on(
                 ctx,
                 NET_005,
-                object,
+                g.object,
                 format!(
-                    "{dname} (tenant {td}) can be reached by other tenants' pods: {}",
+                    "{} (tenant {td}) can be reached by other tenants' pods: {}",
+                    g.name,
                     ranges_text(r, &from)
                 ),
             );
@@ -434,64 +452,60 @@ fn endpoints(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
     // Reachability of the endpoint pods themselves.
     let a = r.a;
     let namespaces: BTreeSet<&str> = net.pods.iter().map(|p| p.ns.as_str()).collect();
-    let mut seen = BTreeSet::new();
-    for c in 0..a.classes.len() {
-        let p = &net.pods[a.classes[c].rep];
-        if !is_endpoint(p.class) || !in_scope_class(ctx, r, c) {
-            continue;
-        }
-        let Some(object) = anchor(ctx, r, c) else {
-            continue;
-        };
-        let name = r.name(Side::Class(c));
-        if !seen.insert(name.clone()) {
-            continue;
-        }
+    let groups = by_workload(ctx, r, |c| {
+        is_endpoint(net.pods[a.classes[c].rep].class) && in_scope_class(ctx, r, c)
+    });
+    for g in groups {
         ctx.eval(NET_006);
-        let ing = a.verdicts(c, Direction::Ingress);
-        let outside: Vec<(Side, Conns)> = (0..a.n_in)
-            .filter_map(|x| {
-                let conns = ing.get(a.range_target(x));
-                (!conns.is_empty()).then(|| (Side::Range(x), conns.clone()))
-            })
-            .collect();
-        let open_to_all = a.policies_selecting(c, Direction::Ingress).next().is_none();
-        // Which other namespaces its ingress admits: all of them when unlisted sources are
-        // admitted, else those of the admitted entries.
-        let every_ns = if ing.default.is_empty() {
-            let admitted: BTreeSet<&str> = ing
-                .entries
-                .iter()
-                .filter(|(t, conns)| (*t as usize) < a.classes.len() && !conns.is_empty())
-                .map(|(t, _)| net.pods[a.classes[*t as usize].rep].ns.as_str())
+        let mut why = None;
+        for &c in &g.classes {
+            let p = &net.pods[a.classes[c].rep];
+            let ing = a.verdicts(c, Direction::Ingress);
+            let outside: Vec<(Side, Conns)> = (0..a.n_in)
+                .filter_map(|x| {
+                    let conns = ing.get(a.range_target(x));
+                    (!conns.is_empty()).then(|| (Side::Range(x), conns.clone()))
+                })
                 .collect();
-            let others: Vec<&&str> = namespaces.iter().filter(|n| **n != p.ns).collect();
-            !others.is_empty() && others.iter().all(|n| admitted.contains(**n))
-        } else {
-            true
-        };
-        let why = if open_to_all {
-            Some(
-                "no ingress policy selects it: every namespace and every outside address reach it"
-                    .to_owned(),
-            )
-        } else if !outside.is_empty() {
-            Some(format!(
-                "reachable from outside the cluster: {}",
-                ranges_text(r, &outside)
-            ))
-        } else if every_ns {
-            Some("its ingress policy admits every other namespace".to_owned())
-        } else {
-            None
-        };
+            let open_to_all = a.policies_selecting(c, Direction::Ingress).next().is_none();
+            // Which other namespaces its ingress admits: all of them when unlisted sources
+            // are admitted, else those of the admitted entries.
+            let every_ns = if ing.default.is_empty() {
+                let admitted: BTreeSet<&str> = ing
+                    .entries
+                    .iter()
+                    .filter(|(t, conns)| (*t as usize) < a.classes.len() && !conns.is_empty())
+                    .map(|(t, _)| net.pods[a.classes[*t as usize].rep].ns.as_str())
+                    .collect();
+                let others: Vec<&&str> = namespaces.iter().filter(|n| **n != p.ns).collect();
+                !others.is_empty() && others.iter().all(|n| admitted.contains(**n))
+            } else {
+                true
+            };
+            why = if open_to_all {
+                Some(format!("{} endpoint {}: no ingress policy selects it: every namespace and every outside address reach it", p.class.as_str(), g.name))
+            } else if !outside.is_empty() {
+                Some(format!(
+                    "{} endpoint {}: reachable from outside the cluster: {}",
+                    p.class.as_str(),
+                    g.name,
+                    ranges_text(r, &outside)
+                ))
+            } else if every_ns {
+                Some(format!(
+                    "{} endpoint {}: its ingress policy admits every other namespace",
+                    p.class.as_str(),
+                    g.name
+                ))
+            } else {
+                None
+            };
+            if why.is_some() {
+                break;
+            }
+        }
         if let Some(why) = why {
-            emit_on(
-                ctx,
-                NET_006,
-                object,
-                format!("{} endpoint {name}: {why}", p.class.as_str()),
-            );
+            emit_on(ctx, NET_006, g.object, why);
         }
     }
 }
