@@ -32,7 +32,32 @@ pub struct Workload {
 
 impl Workload {
     pub fn display(&self) -> String {
-        format!("{}/{}[{}]", self.ns, self.name, self.kind)
+        format!(
+            "{}/{}[{}]",
+            printable(&self.ns),
+            printable(&self.name),
+            printable(&self.kind)
+        )
+    }
+}
+
+/// A name as printed: control characters escaped (`\n`), so one connection stays one line
+/// whatever the input holds (the API server would reject such names; files need not).
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        std::borrow::Cow::Owned(
+            s.chars()
+                .map(|c| {
+                    if c.is_control() {
+                        c.escape_default().to_string()
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect(),
+        )
+    } else {
+        std::borrow::Cow::Borrowed(s)
     }
 }
 

@@ -140,9 +140,10 @@ impl Policy {
 
     /// `ns/name[Kind]` or `name[Kind]` for cluster-scoped policies.
     pub fn display(&self) -> String {
+        use crate::network::printable as p;
         match &self.namespace {
-            Some(ns) => format!("{ns}/{}[{}]", self.name, self.kind),
-            None => format!("{}[{}]", self.name, self.kind),
+            Some(ns) => format!("{}/{}[{}]", p(ns), p(&self.name), p(&self.kind)),
+            None => format!("{}[{}]", p(&self.name), p(&self.kind)),
         }
     }
 }

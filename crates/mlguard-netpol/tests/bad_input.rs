@@ -161,3 +161,16 @@ fn other_rejections() {
     let anp = "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: p}\nspec:\n  priority: 1001\n  subject: {namespaces: {}}\n";
     one(anp, "spec.priority", "0 to 1000");
 }
+
+#[test]
+fn control_characters_in_names_are_escaped() {
+    // Found writing the `netpol` fuzz check: a name with a newline printed as two lines.
+    let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: \"a\\nb\", namespace: x}\nspec: {containers: [{name: c, image: i}]}\n";
+    let inv = Inventory::from_text("t.yaml", text, "default");
+    let net = Network::from_inventory(&inv, Level::Workload);
+    let a = Analysis::new(&net);
+    let conns = connectivity(&a);
+    let txt = mlguard_netpol::connlist::render(&a, &conns, mlguard_netpol::Format::Txt);
+    assert_eq!(txt.lines().count(), conns.len());
+    assert!(txt.contains("x/a\\nb[Pod]"), "{txt}");
+}
