@@ -197,8 +197,9 @@ pub fn render_focused(
         }
         Format::Md => {
             out.push_str("| src | dst | conn |\n|-----|-----|------|\n");
+            let cell = |x: &str| x.replace('|', "\\|");
             for (s, d, c) in &rows {
-                let _ = writeln!(out, "| {s} | {d} | {c} |");
+                let _ = writeln!(out, "| {} | {} | {} |", cell(s), cell(d), cell(c));
             }
         }
         Format::Dot => dot(a, conns, &rows, focused, &mut out),

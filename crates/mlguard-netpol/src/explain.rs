@@ -523,6 +523,11 @@ pub fn conns_of_port_list(items: &[String]) -> Result<Conns, String> {
     let mut out = Conns::none();
     for it in items {
         if let Some(c) = crate::ports::parse_conns(it) {
+            if c.is_empty() {
+                return Err(format!(
+                    "`{it}` names no connection: an intent about nothing checks nothing"
+                ));
+            }
             out = out.union(&c);
             continue;
         }

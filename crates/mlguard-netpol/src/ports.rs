@@ -304,11 +304,18 @@ pub fn parse_conns(s: &str) -> Option<Conns> {
             None => part,
         };
         let p = proto?;
-        let set = match range.split_once('-') {
-            Some((a, b)) => PortSet::range(a.parse().ok()?, b.parse().ok()?),
-            None => PortSet::single(range.parse().ok()?),
+        // Ports are 1-65535 and a range runs upwards: anything else is not a port set.
+        let (lo, hi): (u16, u16) = match range.split_once('-') {
+            Some((a, b)) => (a.parse().ok()?, b.parse().ok()?),
+            None => {
+                let n = range.parse().ok()?;
+                (n, n)
+            }
         };
-        out = out.union(&Conns::of(p, set));
+        if lo == 0 || hi < lo {
+            return None;
+        }
+        out = out.union(&Conns::of(p, PortSet::range(lo, hi)));
     }
     Some(out)
 }
@@ -343,6 +350,8 @@ mod tests {
         assert_eq!(parse_conns(&c.to_string()), Some(c));
         assert_eq!(Conns::all().to_string(), "All Connections");
         assert_eq!(parse_conns("All Connections"), Some(Conns::all()));
+        assert_eq!(parse_conns("TCP 0"), None);
+        assert_eq!(parse_conns("TCP 9-3"), None);
         assert_eq!(
             parse_conns("SCTP 1-65535,TCP 9090").unwrap().to_string(),
             "SCTP 1-65535,TCP 9090"

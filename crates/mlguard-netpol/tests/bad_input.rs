@@ -174,3 +174,23 @@ fn control_characters_in_names_are_escaped() {
     assert_eq!(txt.lines().count(), conns.len());
     assert!(txt.contains("x/a\\nb[Pod]"), "{txt}");
 }
+
+#[test]
+fn intents_about_no_connection_are_refused() {
+    for ports in [
+        "\"TCP 0\"",
+        "\"TCP 9-3\"",
+        "\"No Connections\"",
+        "\"0/TCP\"",
+        "\"70000/UDP\"",
+    ] {
+        let text = format!("apiVersion: mlguard.io/v1alpha1\nkind: NetworkIntents\nspec:\n  intents:\n  - name: x\n    expect: deny\n    from: {{namespace: a}}\n    to: {{namespace: b}}\n    ports: [{ports}]\n");
+        let e = mlguard_netpol::intents::parse("i.yaml", &text).expect_err(ports);
+        assert!(
+            e[0].to_string()
+                .starts_with("i.yaml:9:12: field `spec.intents[0].ports`"),
+            "{ports}: {}",
+            e[0]
+        );
+    }
+}
