@@ -371,6 +371,7 @@ impl Network {
                 });
             }
         }
+        policy_warnings(&mut net);
         for p in net
             .pods
             .iter()
@@ -394,6 +395,54 @@ impl Network {
         }
         net
     }
+}
+
+/// What the policies say that the analysis cannot model exactly.
+fn policy_warnings(net: &mut Network) {
+    use crate::policy::{Direction, Peer, Tier};
+    let mut out = Vec::new();
+    for p in &net.policies {
+        for d in [Direction::Ingress, Direction::Egress] {
+            for r in p.rules(d).unwrap_or_default() {
+                if r.peers
+                    .iter()
+                    .flatten()
+                    .any(|x| matches!(x, Peer::Nodes(_)))
+                {
+                    out.push(Warning {
+                        file: r.origin.file.clone(),
+                        pos: Some(r.origin.pos),
+                        message: format!(
+                            "{}: `nodes` peers are not modelled (node addresses are not in the inputs); that peer matches nothing here",
+                            p.display()
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    // Equal priorities in one tier: the API leaves the order to the implementation.
+    let mut seen: BTreeMap<(Tier, i32), &str> = BTreeMap::new();
+    for p in net
+        .policies
+        .iter()
+        .filter(|p| p.tier != Tier::NetworkPolicy)
+    {
+        if let Some(other) = seen.insert((p.tier, p.priority), &p.name) {
+            if other != p.name {
+                out.push(Warning {
+                    file: p.origin.file.clone(),
+                    pos: Some(p.origin.pos),
+                    message: format!(
+                        "{} has priority {} like `{other}` in the same tier: their order is undefined upstream; analysed in name order",
+                        p.display(),
+                        p.priority
+                    ),
+                });
+            }
+        }
+    }
+    net.warnings.extend(out);
 }
 
 fn push_ip(

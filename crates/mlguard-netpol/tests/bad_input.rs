@@ -194,3 +194,15 @@ fn intents_about_no_connection_are_refused() {
         );
     }
 }
+
+#[test]
+fn what_cannot_be_modelled_is_a_warning() {
+    let text = format!("{BASE}apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {{name: n1}}\nspec:\n  priority: 5\n  subject: {{namespaces: {{}}}}\n  egress:\n  - action: Deny\n    to: [{{nodes: {{}}}}]\n---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {{name: n2}}\nspec:\n  priority: 5\n  subject: {{namespaces: {{}}}}\n");
+    let inv = Inventory::from_text("t.yaml", &text, "default");
+    let net = Network::from_inventory(&inv, Level::Workload);
+    assert!(net.errors.is_empty(), "{:?}", net.errors);
+    let w: Vec<&str> = net.warnings.iter().map(|w| w.message.as_str()).collect();
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(w[0].contains("`nodes` peers are not modelled"), "{w:?}");
+    assert!(w[1].contains("priority 5 like `n1`"), "{w:?}");
+}
