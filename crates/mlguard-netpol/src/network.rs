@@ -5,7 +5,7 @@ use crate::policy::{read_policies, Policy};
 use crate::ports::Protocol;
 use mlguard_core::inventory::LABEL_NS_NAME;
 use mlguard_core::selector::Selector;
-use mlguard_core::{At, InputError, Inventory, Object, Pos, WorkloadClass};
+use mlguard_core::{At, InputError, Inventory, Object, PodTemplate, Pos, WorkloadClass};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
@@ -223,6 +223,26 @@ impl Network {
 
     /// Build from an inventory with a chosen hostNetwork model.
     pub fn from_inventory_with(inv: &Inventory, level: Level, host: HostNetwork) -> Network {
+        Self::build(inv, level, host, None)
+    }
+
+    /// As [`Network::from_inventory_with`], reusing pod templates the caller already has
+    /// (`Inventory::all_pod_templates`, ordered by object), as the scan does.
+    pub fn from_templates(
+        inv: &Inventory,
+        templates: &[PodTemplate<'_>],
+        level: Level,
+        host: HostNetwork,
+    ) -> Network {
+        Self::build(inv, level, host, Some(templates))
+    }
+
+    fn build(
+        inv: &Inventory,
+        level: Level,
+        host: HostNetwork,
+        known: Option<&[PodTemplate<'_>]>,
+    ) -> Network {
         let (policies, errors) = read_policies(inv);
         let mut net = Network {
             host_network: host,
@@ -325,7 +345,18 @@ impl Network {
             if !may_hold_pods(o) {
                 continue;
             }
-            let templates = inv.pod_templates(idx);
+            let computed;
+            let templates: &[PodTemplate<'_>] = match known {
+                Some(all) => {
+                    let start = all.partition_point(|t| t.object < idx);
+                    let end = all.partition_point(|t| t.object <= idx);
+                    &all[start..end]
+                }
+                None => {
+                    computed = inv.pod_templates(idx);
+                    &computed
+                }
+            };
             if templates.is_empty() || o.kind == "PodTemplate" {
                 continue;
             }
@@ -340,7 +371,7 @@ impl Network {
                 continue;
             }
             let multi = templates.len() > 1;
-            for t in &templates {
+            for t in templates {
                 let role = t.role.clone();
                 let name = match (&role, multi) {
                     (Some(r), true) => format!("{}-{}", o.name, r.to_lowercase().replace('.', "-")),

@@ -17,7 +17,12 @@ const NET_006: &str = "MLG-NET-006";
 /// Run the reachability controls. Policy errors the API server would reject are returned as
 /// input errors.
 pub fn run(ctx: &mut Ctx<'_>) -> Vec<InputError> {
-    let mut net = Network::from_inventory(ctx.inv, Level::Workload);
+    let mut net = Network::from_templates(
+        ctx.inv,
+        &ctx.templates,
+        Level::Workload,
+        mlguard_netpol::HostNetwork::default(),
+    );
     let errors = std::mem::take(&mut net.errors);
     net.ensure_kube_dns();
     let cluster: Vec<String> = ctx
@@ -283,8 +288,9 @@ fn tenants(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
         .map(|c| {
             let p = &a.net.pods[a.classes[c].rep];
             a.net
-                .namespace_labels(&p.ns)
-                .get("mlguard.io/tenant")
+                .namespaces
+                .get(&p.ns)
+                .and_then(|l| l.get("mlguard.io/tenant"))
                 .cloned()
         })
         .collect();
