@@ -105,6 +105,26 @@ impl Config {
             signed_model_namespaces: strings(file, &root, "signedModelNamespaces")?,
             ..Config::default()
         };
+        // Addresses are checked here, so a typo is an error at its line rather than a control
+        // judged with the wrong cluster boundary.
+        for key in ["clusterCIDRs", "serviceCIDRs", "storageEndpoints"] {
+            for item in root
+                .get(key)
+                .map(mlguard_core::Node::items)
+                .unwrap_or_default()
+            {
+                let Some(text) = item.as_str() else { continue };
+                let parsed = if key == "storageEndpoints" {
+                    mlguard_netpol::intents::IsolationSettings::parse(&[], &[text.to_owned()])
+                        .map(|_| ())
+                } else {
+                    mlguard_netpol::ip::Cidr::parse(text).map(|_| ())
+                };
+                if let Err(m) = parsed {
+                    return Err(err(item.pos, format!("field `{key}`: {m}")));
+                }
+            }
+        }
         if let Some(pa) = root.get("platformAdmins") {
             for e in pa.entries() {
                 if e.key != "groups" && e.key != "users" {
@@ -148,6 +168,19 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_checked_at_their_line() {
+        let e = Config::parse("m.yaml", "clusterCIDRs: [10.244.0.0/16]\nstorageEndpoints:\n  - 10.20.0.0/16:9000\n  - 10.20.0.0/33\n").unwrap_err();
+        assert_eq!(e.to_string(), "m.yaml:4:5: field `storageEndpoints`: `10.20.0.0/33` is not a CIDR (prefix length 33 > 32)");
+        let e = Config::parse("m.yaml", "serviceCIDRs: [10.96.0.0]\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("m.yaml:1:16: field `serviceCIDRs`: `10.96.0.0` is not a CIDR"),
+            "{e}"
+        );
+        assert!(Config::parse("m.yaml", "storageEndpoints: [\"10.20.0.0/16:443,9000\"]\n").is_ok());
+    }
 
     #[test]
     fn parses_and_rejects_unknown_keys() {
