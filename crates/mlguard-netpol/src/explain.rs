@@ -399,33 +399,42 @@ pub fn explain(
                     Some(concrete_port(a, d, q2.as_ref().unwrap_or(q))?)
                 }
             };
-            let egress = side(a, s, d, Direction::Egress);
-            let ingress = side(a, d, s, Direction::Ingress);
-            let allowed = egress.allowed.intersect(&ingress.allowed);
-            let name = |e: &End| match e {
-                End::Pod { display, .. } => display.clone(),
-                End::External { ip, .. } => format!("{ip}[External]"),
-            };
-            if let (End::Pod { class: c1, .. }, End::Pod { class: c2, .. }) = (s, d) {
-                if c1 == c2 {
-                    notes.push(
-                        "same pod class: a pod always reaches itself; between two pods of it the policies below apply"
-                            .to_owned(),
-                    );
-                }
-            }
-            out.push(Explanation {
-                from: name(s),
-                to: name(d),
-                port,
-                allowed,
-                egress,
-                ingress,
-                notes,
-            });
+            let mut e = between(a, s, d, port);
+            notes.append(&mut e.notes);
+            e.notes = notes;
+            out.push(e);
         }
     }
     Ok(out)
+}
+
+/// Explain the traffic between two resolved ends.
+pub fn between(a: &Analysis<'_>, s: &End, d: &End, port: Option<(Protocol, u16)>) -> Explanation {
+    let egress = side(a, s, d, Direction::Egress);
+    let ingress = side(a, d, s, Direction::Ingress);
+    let allowed = egress.allowed.intersect(&ingress.allowed);
+    let name = |e: &End| match e {
+        End::Pod { display, .. } => display.clone(),
+        End::External { ip, .. } => format!("{ip}[External]"),
+    };
+    let mut notes = Vec::new();
+    if let (End::Pod { class: c1, .. }, End::Pod { class: c2, .. }) = (s, d) {
+        if c1 == c2 {
+            notes.push(
+                "same pod class: a pod always reaches itself; between two pods of it the policies below apply"
+                    .to_owned(),
+            );
+        }
+    }
+    Explanation {
+        from: name(s),
+        to: name(d),
+        port,
+        allowed,
+        egress,
+        ingress,
+        notes,
+    }
 }
 
 /// Human-readable text.

@@ -131,6 +131,8 @@ pub struct IntentResult {
     pub violations: Vec<Violation>,
     /// Set when the intent could not be judged (an end matches nothing).
     pub unresolved: Option<String>,
+    /// Why the first violation happens: which policies and rules decided each direction.
+    pub explanation: Option<crate::explain::Explanation>,
 }
 
 impl IntentResult {
@@ -698,6 +700,22 @@ impl<'a, 'n> Reach<'a, 'n> {
         out.into_iter().collect()
     }
 
+    /// The explanation of the traffic from `s` to `d` (all ports).
+    pub fn explain_pair(&self, s: Side, d: Side) -> crate::explain::Explanation {
+        use crate::explain::End;
+        let end = |x: Side| match x {
+            Side::Class(c) => End::Pod {
+                class: c,
+                display: self.name(x),
+            },
+            Side::Range(r) => End::External {
+                ip: self.a.ranges[r].first(),
+                range: r,
+            },
+        };
+        crate::explain::between(self.a, &end(s), &end(d), None)
+    }
+
     /// Check one intent.
     pub fn check(&self, intent: &Intent) -> IntentResult {
         let from = self.sides(&intent.from, false);
@@ -707,6 +725,7 @@ impl<'a, 'n> Reach<'a, 'n> {
             pairs: 0,
             violations: Vec::new(),
             unresolved: None,
+            explanation: None,
         };
         if from.is_empty() || to.is_empty() {
             res.unresolved = Some(format!(
@@ -745,6 +764,9 @@ impl<'a, 'n> Reach<'a, 'n> {
                     }
                 };
                 if !problem.is_empty() {
+                    if res.explanation.is_none() {
+                        res.explanation = Some(self.explain_pair(s, d));
+                    }
                     res.violations.push(Violation {
                         src: self.name(s),
                         dst: self.name(d),
@@ -791,6 +813,12 @@ pub fn render_text(results: &[IntentResult], verbose_limit: usize) -> String {
         if r.violations.len() > verbose_limit {
             let _ = writeln!(o, "  ... {} more pairs", r.violations.len() - verbose_limit);
         }
+        if let Some(e) = &r.explanation {
+            let _ = writeln!(o, "  why (first pair):");
+            for line in crate::explain::render_text(e).lines().skip(1) {
+                let _ = writeln!(o, "  {line}");
+            }
+        }
     }
     let failed = results.iter().filter(|r| !r.holds()).count();
     let _ = writeln!(
@@ -821,6 +849,7 @@ pub fn to_json(results: &[IntentResult]) -> serde_json::Value {
                     "violations": r.violations.iter().map(|v| serde_json::json!({
                         "src": v.src, "dst": v.dst, "allowed": v.allowed.to_string(), "problem": v.problem.to_string()
                     })).collect::<Vec<_>>(),
+                    "explanation": r.explanation.as_ref().map(crate::explain::to_json),
                 })
             })
             .collect(),

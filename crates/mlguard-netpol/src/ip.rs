@@ -79,6 +79,11 @@ fn ip_of(family: Family, v: u128) -> IpAddr {
 }
 
 impl IpRange {
+    /// The first address of the range.
+    pub fn first(&self) -> IpAddr {
+        ip_of(self.family, self.lo)
+    }
+
     /// `first-last`, also for a single address (the connectivity-list form).
     pub fn span(&self) -> String {
         format!(

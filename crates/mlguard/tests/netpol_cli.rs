@@ -211,6 +211,12 @@ fn verify_training_isolation_and_intents_files() {
         s.contains("FAIL team-b/recsys-train[PyTorchJob]: nothing else outside the cluster"),
         "{s}"
     );
+    // Each failing intent says why: the policy that decided its first breaking pair.
+    assert!(s.contains("  why (first pair):\n"), "{s}");
+    assert!(
+        s.contains("selected for ingress by team-b/allow-monitoring[NetworkPolicy]"),
+        "{s}"
+    );
     let o = mlguard(&[
         "netpol",
         "verify",
@@ -237,6 +243,7 @@ fn verify_training_isolation_and_intents_files() {
     assert_eq!(v[0]["holds"], true, "{v}");
     // Nothing lives in istio-system in the inputs: the intent cannot be judged, so it fails.
     assert_eq!(v[1]["holds"], false, "{v}");
+    assert!(v[0]["explanation"].is_null(), "{v}");
     assert!(
         v[1]["unresolved"]
             .as_str()
