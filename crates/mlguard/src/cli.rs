@@ -35,6 +35,9 @@ pub enum Command {
     /// Network policies: who can reach whom, why, and whether isolation intents hold.
     #[command(subcommand)]
     Netpol(NetpolCommand),
+    /// Audit logging: audit policies with the API server's semantics.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 #[derive(Debug, Args)]
@@ -338,5 +341,67 @@ Exit codes: 0 no difference, 1 differences, 2 input error.")]
         format: String,
         #[command(flatten)]
         common: NetpolCommon,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Audit policies (audit.k8s.io/v1 Policy).
+    #[command(subcommand)]
+    Policy(AuditPolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditPolicyCommand {
+    /// What the policy logs for a request: level, omitted stages, omitManagedFields and the rule
+    /// that matched, exactly as the API server's policy checker decides.
+    #[command(after_help = "Examples:
+  mlguard audit policy eval examples/platform/cluster/audit-policy.yaml \\
+      --user alice --group ml-team-a --verb create --namespace team-a \\
+      --api-group serving.kserve.io --resource inferenceservices
+  mlguard audit policy eval policy.yaml --path /healthz --verb get --user kubelet
+  mlguard audit policy eval policy.yaml --request requests.json --format json
+
+--request takes one request or a JSON array of them, each
+{\"user\",\"groups\":[..],\"verb\",\"namespace\",\"apiGroup\",\"resource\",\"subresource\",\"name\",\"path\"}
+(absent strings are empty; a non-resource request has path and no resource). JSON output is one
+{\"level\",\"omitStages\",\"omitManagedFields\",\"rule\"} per request, an array when the
+input was one. Exit codes: 0 answered, 2 input error.")]
+    Eval {
+        /// The audit policy file.
+        policy: String,
+        /// Requests as JSON (a file, or `-` for stdin); instead of the request flags.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["user", "group", "verb", "namespace", "api_group", "resource", "subresource", "name", "path"])]
+        request: Option<String>,
+        /// The user name.
+        #[arg(long)]
+        user: Option<String>,
+        /// A group of the user; repeatable.
+        #[arg(long, action = clap::ArgAction::Append)]
+        group: Vec<String>,
+        /// get, list, watch, create, update, patch, delete, deletecollection, ...
+        #[arg(long)]
+        verb: Option<String>,
+        /// Namespace of the object (empty: cluster-scoped).
+        #[arg(long)]
+        namespace: Option<String>,
+        /// API group (empty: the core group).
+        #[arg(long = "api-group")]
+        api_group: Option<String>,
+        /// Resource (plural, lower case: pods, inferenceservices).
+        #[arg(long)]
+        resource: Option<String>,
+        /// Subresource (log, exec, status, ...).
+        #[arg(long)]
+        subresource: Option<String>,
+        /// Object name.
+        #[arg(long)]
+        name: Option<String>,
+        /// URL path of a non-resource request (/healthz, /metrics).
+        #[arg(long)]
+        path: Option<String>,
+        /// txt or json.
+        #[arg(long, default_value = "txt", env = "MLGUARD_FORMAT")]
+        format: String,
     },
 }

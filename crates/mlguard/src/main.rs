@@ -1,8 +1,9 @@
 //! mlguard: the command-line front end. Parses flags, wires the crates together and prints.
 //! No domain logic lives here: loading is mlguard-core, judging is mlguard-controls, rendering
-//! is mlguard-report, permissions are mlguard-rbac, reachability is mlguard-netpol.
+//! is mlguard-report, permissions are mlguard-rbac, reachability is mlguard-netpol, audit policies are mlguard-audit.
 
 mod cli;
+mod cmd_audit;
 mod cmd_controls;
 mod cmd_netpol;
 mod cmd_rbac;
@@ -64,6 +65,7 @@ fn main() -> ExitCode {
         cli::Command::Controls(a) => cmd_controls::run(a),
         cli::Command::Rbac(a) => cmd_rbac::run(a),
         cli::Command::Netpol(a) => cmd_netpol::run(a),
+        cli::Command::Audit(a) => cmd_audit::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

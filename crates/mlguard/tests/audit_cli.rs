@@ -1,0 +1,167 @@
+//! `mlguard audit policy eval` end to end: the real binary, the JSON contract for scripts, and
+//! bad input.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("root")
+}
+
+fn run(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mlguard"));
+    c.args(args)
+        .current_dir(root())
+        .env_remove("MLGUARD_FORMAT")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn");
+    if let Some(s) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(s.as_bytes())
+            .expect("write");
+    }
+    child.wait_with_output().expect("wait")
+}
+
+const POLICY: &str = "examples/platform/cluster/audit-policy.yaml";
+
+#[test]
+fn eval_with_flags_names_the_rule() {
+    let o = run(
+        &[
+            "audit",
+            "policy",
+            "eval",
+            POLICY,
+            "--user",
+            "alice",
+            "--group",
+            "ml-team-a",
+            "--verb",
+            "create",
+            "--namespace",
+            "team-a",
+            "--api-group",
+            "serving.kserve.io",
+            "--resource",
+            "inferenceservices",
+        ],
+        None,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        s.starts_with("RequestResponse by rule 1 (examples/platform/cluster/audit-policy.yaml:13)"),
+        "{s}"
+    );
+}
+
+#[test]
+fn eval_json_contract_keeps_input_shape() {
+    let reqs = r#"[
+      {"user": "bob", "verb": "get", "namespace": "team-a", "apiGroup": "", "resource": "secrets", "name": "k"},
+      {"user": "system:kube-proxy", "verb": "watch", "resource": "endpoints", "namespace": "default"},
+      {"user": "kubelet", "verb": "get", "path": "/healthz"}
+    ]"#;
+    let o = run(
+        &[
+            "audit",
+            "policy",
+            "eval",
+            POLICY,
+            "--request",
+            "-",
+            "--format",
+            "json",
+        ],
+        Some(reqs),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let a = v.as_array().expect("array for an array");
+    assert_eq!(a.len(), 3);
+    assert_eq!(
+        a[0],
+        serde_json::json!({"level": "Metadata", "omitStages": ["RequestReceived"], "omitManagedFields": false, "rule": 0})
+    );
+    assert_eq!(a[1]["level"], "None");
+    assert_eq!(a[1]["rule"], 4);
+    assert_eq!(a[2]["rule"], 5);
+    let o = run(
+        &[
+            "audit",
+            "policy",
+            "eval",
+            POLICY,
+            "--request",
+            "-",
+            "--format",
+            "json",
+        ],
+        Some(r#"{"verb":"get","path":"/metrics"}"#),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert!(v.is_object(), "an object for an object: {v}");
+}
+
+#[test]
+fn bad_input_exits_2_and_names_what_is_wrong() {
+    let o = run(
+        &["audit", "policy", "eval", POLICY, "--request", "-"],
+        Some(r#"{"user":"a","resource":"pods"}"#),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("missing verb"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = run(
+        &["audit", "policy", "eval", POLICY, "--request", "-"],
+        Some(r#"{"verb":"get","resource":"pods","namspace":"a"}"#),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown field `namspace`"));
+    let o = run(
+        &[
+            "audit",
+            "policy",
+            "eval",
+            "examples/platform/team-a/rbac.yaml",
+            "--verb",
+            "get",
+            "--resource",
+            "pods",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("expected an audit.k8s.io/v1 Policy"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
