@@ -3,7 +3,7 @@
 //! Unknown fields are not errors (the API server drops them with a warning, and the rule then
 //! matches more than its author meant); they are kept in [`Policy::unknown_fields`] for lint.
 
-use mlguard_core::{At, InputError, Pos};
+use mlguard_core::{At, InputError, Origin};
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -83,14 +83,6 @@ pub struct GroupResources {
     pub resource_names: Vec<String>,
 }
 
-/// Where something is written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    pub file: String,
-    pub pos: Pos,
-    pub path: String,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyRule {
     pub level: Level,
@@ -144,20 +136,11 @@ struct Cx<'a> {
 
 impl Cx<'_> {
     fn err(&mut self, at: &At<'_>, msg: impl Into<String>) {
-        self.errors.push(InputError {
-            file: self.file.to_owned(),
-            pos: Some(at.pos()),
-            field: Some(at.path.to_string()),
-            message: msg.into(),
-        });
+        self.errors.push(InputError::at(self.file, at, msg));
     }
 
     fn origin(&self, at: &At<'_>) -> Origin {
-        Origin {
-            file: self.file.to_owned(),
-            pos: at.pos(),
-            path: at.path.to_string(),
-        }
+        Origin::of(self.file, at)
     }
 
     fn check_keys(&mut self, at: &At<'_>, known: &[&str]) {

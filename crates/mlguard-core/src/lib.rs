@@ -15,5 +15,5 @@ pub mod selector;
 pub mod yaml;
 
 pub use inventory::{Classification, Container, Inventory, Namespace, PodTemplate, WorkloadClass};
-pub use load::{load, InputError, LoadOptions, Loaded, Note, Object, SourceFile};
+pub use load::{load, InputError, LoadOptions, Loaded, Note, Object, Origin, SourceFile};
 pub use node::{At, Entry, Node, PathBuf, Pos, Value};

@@ -113,6 +113,37 @@ pub struct InputError {
     pub message: String,
 }
 
+impl InputError {
+    /// An error about the node `at` of `file` (its line, column and YAML path).
+    pub fn at(file: &str, at: &At<'_>, message: impl Into<String>) -> Self {
+        InputError {
+            file: file.to_owned(),
+            pos: Some(at.pos()),
+            field: Some(at.path.to_string()),
+            message: message.into(),
+        }
+    }
+}
+
+/// Where something is written: file, line and column, YAML path. Analyses keep one per rule so
+/// their answers can point at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: String,
+    pub pos: Pos,
+    pub path: String,
+}
+
+impl Origin {
+    pub fn of(file: &str, at: &At<'_>) -> Self {
+        Origin {
+            file: file.to_owned(),
+            pos: at.pos(),
+            path: at.path.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.file)?;

@@ -185,12 +185,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Intent>, Vec<InputError>> {
 }
 
 fn err(file: &str, at: &At<'_>, message: String) -> InputError {
-    InputError {
-        file: file.to_owned(),
-        pos: Some(at.pos()),
-        field: Some(at.path.to_string()),
-        message,
-    }
+    InputError::at(file, at, message)
 }
 
 const INTENT_KEYS: &[&str] = &["name", "expect", "from", "to", "ports"];

@@ -486,12 +486,11 @@ fn push_ip(
 ) {
     match ip.parse() {
         Ok(a) => ips.push(a),
-        Err(_) => net.errors.push(InputError {
-            file: inv.file_of(o).to_owned(),
-            pos: Some(at.pos()),
-            field: Some(at.path.to_string()),
-            message: format!("`{ip}` is not an IP address"),
-        }),
+        Err(_) => net.errors.push(InputError::at(
+            inv.file_of(o),
+            at,
+            format!("`{ip}` is not an IP address"),
+        )),
     }
 }
 

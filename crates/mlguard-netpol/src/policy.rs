@@ -7,7 +7,7 @@
 use crate::ip::{Cidr, IpSet};
 use crate::ports::{PortSet, Protocol};
 use mlguard_core::selector::{Requirement, Selector};
-use mlguard_core::{At, InputError, Inventory, Object, Pos};
+use mlguard_core::{At, InputError, Inventory, Object, Origin};
 
 /// Which tier a policy sits in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -82,14 +82,6 @@ pub enum PortSpec {
         proto: Option<Protocol>,
         name: String,
     },
-}
-
-/// Where a rule or policy comes from, for `explain`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    pub file: String,
-    pub pos: Pos,
-    pub path: String,
 }
 
 #[derive(Debug, Clone)]
@@ -167,20 +159,11 @@ struct Cx<'a> {
 
 impl Cx<'_> {
     fn err(&mut self, at: &At<'_>, msg: impl Into<String>) {
-        self.errors.push(InputError {
-            file: self.file.to_owned(),
-            pos: Some(at.pos()),
-            field: Some(at.path.to_string()),
-            message: msg.into(),
-        });
+        self.errors.push(InputError::at(self.file, at, msg));
     }
 
     fn origin(&self, at: &At<'_>) -> Origin {
-        Origin {
-            file: self.file.to_owned(),
-            pos: at.pos(),
-            path: at.path.to_string(),
-        }
+        Origin::of(self.file, at)
     }
 }
 

@@ -1,40 +1,9 @@
 //! `mlguard audit policy eval` end to end: the real binary, the JSON contract for scripts, and
 //! bad input.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("root")
-}
-
-fn run(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_mlguard"));
-    c.args(args)
-        .current_dir(root())
-        .env_remove("MLGUARD_FORMAT")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = c.spawn().expect("spawn");
-    if let Some(s) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(s.as_bytes())
-            .expect("write");
-    }
-    child.wait_with_output().expect("wait")
-}
+use common::run;
 
 const POLICY: &str = "examples/platform/cluster/audit-policy.yaml";
 

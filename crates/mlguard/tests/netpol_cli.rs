@@ -1,55 +1,14 @@
 //! `mlguard netpol` end to end: the real binary on the example platform, an oracle folder and
 //! bad input.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("root")
-}
-
-fn run(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_mlguard"));
-    c.args(args)
-        .current_dir(root())
-        .env_remove("MLGUARD_FORMAT");
-    c.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = c.spawn().expect("spawn");
-    if let Some(s) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(s.as_bytes())
-            .expect("write");
-    }
-    child.wait_with_output().expect("wait")
-}
+use common::{code, err, out, root, run};
+use std::path::PathBuf;
+use std::process::Output;
 
 fn mlguard(args: &[&str]) -> Output {
     run(args, None)
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("code")
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn tmpdir(name: &str) -> PathBuf {
