@@ -103,11 +103,6 @@ fn matches_resource(r: &PolicyRule, req: &Request) -> bool {
     if r.resources.is_empty() {
         return true;
     }
-    let combined = if req.subresource.is_empty() {
-        req.resource.clone()
-    } else {
-        format!("{}/{}", req.resource, req.subresource)
-    };
     for gr in &r.resources {
         if gr.group != req.api_group && gr.group != "*" {
             continue;
@@ -119,20 +114,37 @@ fn matches_resource(r: &PolicyRule, req: &Request) -> bool {
             if !gr.resource_names.is_empty() && !gr.resource_names.contains(&req.name) {
                 continue;
             }
-            if *res == combined || res == "*" {
-                return true;
-            }
-            if !req.subresource.is_empty()
-                && res.strip_prefix("*/") == Some(req.subresource.as_str())
-            {
-                return true;
-            }
-            if res.strip_suffix("/*") == Some(req.resource.as_str()) {
+            if resource_pattern_matches(res, &req.resource, &req.subresource) {
                 return true;
             }
         }
     }
     false
+}
+
+/// Does the `resources` entry `pattern` match `resource` with `subresource` (maybe empty)?
+/// `res`, `res/sub` and `*` compare with `res[/sub]`; `*/sub` matches any resource's `sub`;
+/// `res/*` matches `res` and every subresource of it.
+pub fn resource_pattern_matches(pattern: &str, resource: &str, subresource: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    // pattern == combined, without building `res/sub`.
+    let combined = if subresource.is_empty() {
+        pattern == resource
+    } else {
+        pattern.len() == resource.len() + 1 + subresource.len()
+            && pattern.starts_with(resource)
+            && pattern.as_bytes()[resource.len()] == b'/'
+            && pattern.ends_with(subresource)
+    };
+    if combined {
+        return true;
+    }
+    if !subresource.is_empty() && pattern.strip_prefix("*/") == Some(subresource) {
+        return true;
+    }
+    pattern.strip_suffix("/*") == Some(resource)
 }
 
 /// Read requests in the JSON contract: one object or an array of them, each

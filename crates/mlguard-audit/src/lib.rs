@@ -1,18 +1,34 @@
 //! mlguard-audit: Kubernetes audit policies (audit.k8s.io/v1 `Policy`) with the API server's
 //! own semantics.
 //!
-//! Owns: reading a policy with positions and the API server's validation ([`policy`]), and
-//! evaluating a request against it exactly as the API server's policy checker does
-//! ([`eval`]): first matching rule wins, no match is level None, exact comparison of users,
-//! groups, verbs and namespaces, the resource patterns `res`, `res/sub`, `*`, `*/sub` and
-//! `res/*`, `nonResourceURLs` with a trailing `*`, omitStages unions and the omitManagedFields
-//! override.
+//! Owns:
+//! - reading a policy with positions and the API server's validation ([`policy`]);
+//! - evaluating a request exactly as the API server's policy checker does ([`eval`]): first
+//!   matching rule wins, no match is level None, exact comparison of users, groups, verbs and
+//!   namespaces, the resource patterns `res`, `res/sub`, `*`, `*/sub` and `res/*`,
+//!   `nonResourceURLs` with a trailing `*`, omitStages unions and the omitManagedFields override;
+//! - the same decisions from a compiled index, for many requests ([`index`]);
+//! - enumerating the requests a policy can tell apart ([`probe`]), on which lint and coverage
+//!   stand;
+//! - lint with stable diagnostic codes for MLG-AUD-002..004 ([`lint`]), coverage of ML
+//!   resources against a namespace's classification for MLG-AUD-001 ([`coverage`]);
+//! - generating a production policy ([`generate`]) and estimating the volume a policy logs
+//!   from a recorded audit log ([`estimate`]).
 //!
-//! Must not: do I/O, print, or decide what is a finding (mlguard-controls does). Linting,
-//! policy generation, volume estimates and the audit trail come with their own issues.
+//! Must not: do file I/O or print (the CLI does), or decide severities and exceptions
+//! (mlguard-controls does). The audit trail (event store, checkpoints, queries) is another
+//! issue's.
 
+pub mod coverage;
+pub mod estimate;
 pub mod eval;
+pub mod generate;
+pub mod index;
+pub mod lint;
+pub mod ml;
 pub mod policy;
+pub mod probe;
 
 pub use eval::{Decision, Request};
+pub use index::Compiled;
 pub use policy::{Level, Policy, PolicyRule, Stage};

@@ -3,8 +3,9 @@
 //! Unknown fields are not errors (the API server drops them with a warning, and the rule then
 //! matches more than its author meant); they are kept in [`Policy::unknown_fields`] for lint.
 
+use mlguard_core::load::Object;
 use mlguard_core::{At, InputError, Origin};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// How much of a request is logged.
@@ -96,6 +97,36 @@ pub struct PolicyRule {
     /// `None`: not set, the policy's value applies.
     pub omit_managed_fields: Option<bool>,
     pub origin: Origin,
+    /// Where each field and list item was written, keyed by its path inside the rule:
+    /// `level`, `namespaces[0]`, `resources[1].group`, `resources[1].resources[0]`...
+    pub fields: BTreeMap<String, Origin>,
+}
+
+impl PolicyRule {
+    /// Where `key` (a path inside the rule) was written, else the rule itself.
+    pub fn origin_of(&self, key: &str) -> &Origin {
+        self.fields.get(key).unwrap_or(&self.origin)
+    }
+
+    /// Whether the rule applies to resource requests only (it names namespaces or resources).
+    pub fn is_resource_rule(&self) -> bool {
+        !self.namespaces.is_empty() || !self.resources.is_empty()
+    }
+
+    /// Whether the rule applies to non-resource requests only.
+    pub fn is_non_resource_rule(&self) -> bool {
+        !self.is_resource_rule() && !self.non_resource_urls.is_empty()
+    }
+}
+
+/// A field the API server does not know: it drops it with a warning, and the rule (or group)
+/// it sat in then matches more than its author meant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownField {
+    pub origin: Origin,
+    pub name: String,
+    /// The fields that are known where this one was written.
+    pub known: &'static [&'static str],
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,11 +134,15 @@ pub struct Policy {
     pub rules: Vec<PolicyRule>,
     pub omit_stages: BTreeSet<Stage>,
     pub omit_managed_fields: bool,
-    /// Fields the API server would drop with a warning: (where, field name).
-    pub unknown_fields: Vec<(Origin, String)>,
+    /// Fields the API server would drop with a warning.
+    pub unknown_fields: Vec<UnknownField>,
+    /// The Policy object itself.
+    pub origin: Origin,
+    /// Where the policy-level `omitStages` was written (the policy when absent).
+    pub omit_stages_origin: Origin,
 }
 
-const POLICY_KEYS: &[&str] = &[
+pub const POLICY_KEYS: &[&str] = &[
     "apiVersion",
     "kind",
     "metadata",
@@ -115,7 +150,7 @@ const POLICY_KEYS: &[&str] = &[
     "omitStages",
     "omitManagedFields",
 ];
-const RULE_KEYS: &[&str] = &[
+pub const RULE_KEYS: &[&str] = &[
     "level",
     "users",
     "userGroups",
@@ -126,12 +161,14 @@ const RULE_KEYS: &[&str] = &[
     "omitStages",
     "omitManagedFields",
 ];
-const GROUP_KEYS: &[&str] = &["group", "resources", "resourceNames"];
+pub const GROUP_KEYS: &[&str] = &["group", "resources", "resourceNames"];
 
 struct Cx<'a> {
     file: &'a str,
     errors: Vec<InputError>,
-    unknown: Vec<(Origin, String)>,
+    unknown: Vec<UnknownField>,
+    /// Field origins of the rule being read.
+    fields: BTreeMap<String, Origin>,
 }
 
 impl Cx<'_> {
@@ -143,13 +180,35 @@ impl Cx<'_> {
         Origin::of(self.file, at)
     }
 
-    fn check_keys(&mut self, at: &At<'_>, known: &[&str]) {
+    fn check_keys(&mut self, at: &At<'_>, known: &'static [&'static str]) {
         for (k, v) in at.entries() {
             if !known.contains(&k) {
-                let o = self.origin(&v);
-                self.unknown.push((o, k.to_owned()));
+                let origin = self.origin(&v);
+                self.unknown.push(UnknownField {
+                    origin,
+                    name: k.to_owned(),
+                    known,
+                });
             }
         }
+    }
+
+    /// Remember where `at` was written, under `key` (a path inside the rule).
+    fn note(&mut self, key: String, at: &At<'_>) {
+        let o = self.origin(at);
+        self.fields.insert(key, o);
+    }
+
+    /// A list of strings at `at.key`; items' origins are noted under `prefix` + `key[i]`.
+    fn strings_noted(&mut self, at: &At<'_>, key: &str, prefix: &str) -> Vec<String> {
+        let out = self.strings(at, key);
+        if let Some(list) = at.get(key) {
+            self.note(format!("{prefix}{key}"), &list);
+            for (i, it) in list.items().enumerate() {
+                self.note(format!("{prefix}{key}[{i}]"), &it);
+            }
+        }
+        out
     }
 
     fn strings(&mut self, at: &At<'_>, key: &str) -> Vec<String> {
@@ -219,7 +278,7 @@ impl Cx<'_> {
 impl Policy {
     /// Parse the first `Policy` document of `text`. Errors name file, line and field.
     pub fn parse(file: &str, text: &str) -> Result<Policy, Vec<InputError>> {
-        let (objects, mut errors, _) =
+        let (objects, errors, _) =
             mlguard_core::load::load_text(file, text, &mlguard_core::LoadOptions::default());
         if !errors.is_empty() {
             return Err(errors);
@@ -232,6 +291,17 @@ impl Policy {
                 message: "no audit Policy in the file".to_owned(),
             }]);
         };
+        Policy::from_object(file, o)
+    }
+
+    /// Whether `o` is an audit.k8s.io Policy (of any version).
+    pub fn is_policy(o: &Object) -> bool {
+        o.kind == "Policy" && o.group() == "audit.k8s.io"
+    }
+
+    /// Read a loaded object (from `file`) as an audit.k8s.io/v1 Policy.
+    pub fn from_object(file: &str, o: &Object) -> Result<Policy, Vec<InputError>> {
+        let mut errors = Vec::new();
         let root = o.at();
         if o.kind != "Policy" || o.api_version != "audit.k8s.io/v1" {
             errors.push(InputError {
@@ -249,8 +319,13 @@ impl Policy {
             file,
             errors: Vec::new(),
             unknown: Vec::new(),
+            fields: BTreeMap::new(),
         };
         cx.check_keys(&root, POLICY_KEYS);
+        let origin = cx.origin(&root);
+        let omit_stages_origin = root
+            .get("omitStages")
+            .map_or_else(|| origin.clone(), |a| cx.origin(&a));
         let omit_stages = cx.stages(&root);
         let omit_managed_fields = cx.flag(&root).unwrap_or(false);
         let mut rules = Vec::new();
@@ -273,6 +348,8 @@ impl Policy {
                 omit_stages,
                 omit_managed_fields,
                 unknown_fields: cx.unknown,
+                origin,
+                omit_stages_origin,
             })
         } else {
             Err(cx.errors)
@@ -285,6 +362,7 @@ fn read_rule(cx: &mut Cx<'_>, r: &At<'_>) -> Option<PolicyRule> {
         cx.err(r, "a rule must be a mapping");
         return None;
     }
+    cx.fields.clear();
     cx.check_keys(r, RULE_KEYS);
     let level = match r.get("level") {
         None => {
@@ -295,7 +373,10 @@ fn read_rule(cx: &mut Cx<'_>, r: &At<'_>) -> Option<PolicyRule> {
             return None;
         }
         Some(l) => match l.str().and_then(Level::parse) {
-            Some(x) => x,
+            Some(x) => {
+                cx.note("level".to_owned(), &l);
+                x
+            }
             None => {
                 cx.err(
                     &l,
@@ -308,14 +389,17 @@ fn read_rule(cx: &mut Cx<'_>, r: &At<'_>) -> Option<PolicyRule> {
             }
         },
     };
-    let users = cx.strings(r, "users");
-    let user_groups = cx.strings(r, "userGroups");
-    let verbs = cx.strings(r, "verbs");
-    let namespaces = cx.strings(r, "namespaces");
-    let non_resource_urls = cx.strings(r, "nonResourceURLs");
+    let users = cx.strings_noted(r, "users", "");
+    let user_groups = cx.strings_noted(r, "userGroups", "");
+    let verbs = cx.strings_noted(r, "verbs", "");
+    let namespaces = cx.strings_noted(r, "namespaces", "");
+    let non_resource_urls = cx.strings_noted(r, "nonResourceURLs", "");
     let mut resources = Vec::new();
     if let Some(list) = r.get("resources") {
-        for g in list.items() {
+        cx.note("resources".to_owned(), &list);
+        for (gi, g) in list.items().enumerate() {
+            let prefix = format!("resources[{gi}].");
+            cx.note(format!("resources[{gi}]"), &g);
             if !g.node.is_map() {
                 cx.err(
                     &g,
@@ -324,6 +408,9 @@ fn read_rule(cx: &mut Cx<'_>, r: &At<'_>) -> Option<PolicyRule> {
                 continue;
             }
             cx.check_keys(&g, GROUP_KEYS);
+            if let Some(x) = g.get("group") {
+                cx.note(format!("{prefix}group"), &x);
+            }
             let group = match g.get("group") {
                 None => String::new(),
                 Some(x) if x.node.is_null() => String::new(),
@@ -335,8 +422,8 @@ fn read_rule(cx: &mut Cx<'_>, r: &At<'_>) -> Option<PolicyRule> {
                     }
                 },
             };
-            let res = cx.strings(&g, "resources");
-            let names = cx.strings(&g, "resourceNames");
+            let res = cx.strings_noted(&g, "resources", &prefix);
+            let names = cx.strings_noted(&g, "resourceNames", &prefix);
             if !names.is_empty() && res.is_empty() {
                 if let Some(n) = g.get("resourceNames") {
                     cx.err(&n, "resourceNames require at least one resource");
@@ -375,7 +462,11 @@ fn read_rule(cx: &mut Cx<'_>, r: &At<'_>) -> Option<PolicyRule> {
         }
     }
     let omit_stages = cx.stages(r);
+    if let Some(x) = r.get("omitStages") {
+        cx.note("omitStages".to_owned(), &x);
+    }
     let omit_managed_fields = cx.flag(r);
+    let origin = cx.origin(r);
     Some(PolicyRule {
         level,
         users,
@@ -386,6 +477,7 @@ fn read_rule(cx: &mut Cx<'_>, r: &At<'_>) -> Option<PolicyRule> {
         non_resource_urls,
         omit_stages,
         omit_managed_fields,
-        origin: cx.origin(r),
+        origin,
+        fields: std::mem::take(&mut cx.fields),
     })
 }

@@ -160,5 +160,5 @@ fn bad_policies_name_file_line_and_field() {
     )
     .expect("policy");
     assert_eq!(p.unknown_fields.len(), 1);
-    assert_eq!(p.unknown_fields[0].1, "namespace");
+    assert_eq!(p.unknown_fields[0].name, "namespace");
 }

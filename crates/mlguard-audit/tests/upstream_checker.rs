@@ -67,6 +67,9 @@ fn upstream_checker_cases() {
         );
         let req = request(&data["requests"][c["request"].as_str().expect("request name")]);
         let d = p.eval(&req);
+        // The compiled index decides exactly as the reference does.
+        let compiled = mlguard_audit::Compiled::new(&p);
+        assert_eq!(compiled.eval(&req), &d, "case {i}: compiled index differs");
         let got = mlguard_audit::eval::decision_json(&d);
         let want = &c["expect"];
         let same = got["level"] == want["level"]

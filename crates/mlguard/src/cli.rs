@@ -403,5 +403,75 @@ input was one. Exit codes: 0 answered, 2 input error.")]
         /// txt or json.
         #[arg(long, default_value = "txt", env = "MLGUARD_FORMAT")]
         format: String,
+    },    /// Find what in a policy does not do what it says (MLG-AUD-002), logs credentials with
+    /// their contents (MLG-AUD-003) or makes the log needlessly large (MLG-AUD-004).
+    #[command(after_help = "Examples:
+  mlguard audit policy lint examples/platform/cluster/audit-policy.yaml
+  mlguard audit policy lint policy.yaml --format json --fail-on low
+
+Each diagnostic names the control, a stable code (docs/audit-policy.md lists them), the file,
+line and column, and what to change. Exit codes: 0 nothing at or above --fail-on, 1 something,
+2 the policy cannot be read.")]
+    Lint {
+        /// The audit policy file.
+        policy: String,
+        /// txt or json.
+        #[arg(long, default_value = "txt", env = "MLGUARD_FORMAT")]
+        format: String,
+        /// Exit 1 when a diagnostic's control is at or above this severity: critical, high,
+        /// medium, low, or none.
+        #[arg(long, value_name = "SEVERITY", default_value = "high", env = "MLGUARD_FAIL_ON")]
+        fail_on: String,
+        /// Write the result to PATH instead of stdout.
+        #[arg(short = 'o', long = "output", value_name = "PATH", env = "MLGUARD_OUTPUT")]
+        output: Option<String>,
+    },
+    /// Write a production audit policy for ML namespaces: None for system noise, Metadata for
+    /// credentials, RequestResponse for writes of ML objects in regulated namespaces, Request
+    /// elsewhere, Metadata for reads and a Metadata catch-all. It lints clean.
+    #[command(after_help = "Examples:
+  mlguard audit policy generate --namespace team-a=phi --namespace team-b=internal \
+      --namespace team-b-serving=pii -o audit-policy.yaml
+  mlguard audit policy generate --namespace team-a=phi --estimate /var/log/kubernetes/audit.log
+
+Classifications: public, internal, confidential, pii, phi, pci (pii, phi and pci are regulated).
+With --estimate, the policy goes to -o (or stdout) and the volume estimate to stderr.")]
+    Generate {
+        /// NAME=CLASSIFICATION of an ML namespace; repeatable.
+        #[arg(long, value_name = "NAME=CLASS", action = clap::ArgAction::Append, env = "MLGUARD_NAMESPACE", value_delimiter = ',')]
+        namespace: Vec<String>,
+        /// Write the policy to PATH instead of stdout.
+        #[arg(short = 'o', long = "output", value_name = "PATH", env = "MLGUARD_OUTPUT")]
+        output: Option<String>,
+        /// Replay this audit log (JSON lines) through the generated policy and print the
+        /// volume estimate to stderr.
+        #[arg(long, value_name = "LOG", env = "MLGUARD_ESTIMATE")]
+        estimate: Option<String>,
+    },
+    /// Replay a recorded audit log (JSON lines of audit.k8s.io Events) through a policy and
+    /// print the events and bytes per day each rule would log, to size the log before rollout.
+    #[command(after_help = "Examples:
+  mlguard audit policy estimate audit-policy.yaml --estimate /var/log/kubernetes/audit.log
+  zcat audit.log.gz | mlguard audit policy estimate audit-policy.yaml --estimate - --format json
+
+Per-day figures scale by the span between the log's first and last timestamps. Events the
+policy logs above their recorded level lack the bodies that level adds: they are counted
+(levelRaised) and their bytes are a lower bound. Lines that are not audit events are reported
+with their line number (exit 2), after the estimate.")]
+    Estimate {
+        /// The audit policy file.
+        policy: String,
+        /// The audit log (JSON lines), or `-` for stdin.
+        #[arg(long, value_name = "LOG", env = "MLGUARD_ESTIMATE")]
+        estimate: String,
+        /// txt or json.
+        #[arg(long, default_value = "txt", env = "MLGUARD_FORMAT")]
+        format: String,
+        /// Write the result to PATH instead of stdout.
+        #[arg(short = 'o', long = "output", value_name = "PATH", env = "MLGUARD_OUTPUT")]
+        output: Option<String>,
+        /// No progress bar.
+        #[arg(short, long, env = "MLGUARD_QUIET")]
+        quiet: bool,
     },
 }
