@@ -137,8 +137,14 @@ impl Literals {
     }
 
     /// The named namespaces, `""` (cluster-scoped) and one namespace no rule names.
+    /// Named values that cannot be namespace names (`team-*`) are left out: no request has them.
     pub fn namespaces_all(&self) -> Vec<String> {
-        let mut v = self.namespaces.clone();
+        let mut v: BTreeSet<String> = self
+            .namespaces
+            .iter()
+            .filter(|n| is_dns_label(n))
+            .cloned()
+            .collect();
         v.insert(String::new());
         v.insert(fresh("some-namespace", &self.namespaces));
         v.into_iter().collect()
@@ -236,4 +242,14 @@ pub fn describe(req: &Request) -> String {
         format!(" in {}", req.namespace)
     };
     format!("{} {what}{name}{ns} by {who}", req.verb)
+}
+
+/// A DNS-1123 label, as namespace names are.
+pub fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
 }

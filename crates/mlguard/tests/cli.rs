@@ -88,7 +88,7 @@ fn example_platform_team_a_is_clean_and_team_b_violates_every_implemented_contro
     );
     let by = ids_by_folder(&r);
     let implemented = implemented_controls();
-    assert_eq!(implemented.len(), 32);
+    assert_eq!(implemented.len(), 36);
     assert_eq!(
         by.get("team-a"),
         None,
@@ -488,7 +488,7 @@ fn controls_list_and_show() {
             && s.contains("state:        checked"),
         "{s}"
     );
-    let o = mlguard(&["controls", "show", "MLG-AUD-002"]);
+    let o = mlguard(&["controls", "show", "MLG-MOD-001"]);
     assert_eq!(code(&o), 0);
     let s = String::from_utf8_lossy(&o.stdout);
     assert!(s.contains("not yet checked"), "{s}");

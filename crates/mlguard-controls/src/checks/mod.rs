@@ -1,6 +1,7 @@
 //! Built-in checks. Each function implements one or a few related controls and reports through
 //! [`Ctx`]: `ctx.eval(ID)` for each object a control looked at, `ctx.emit(...)` for a violation.
 
+pub mod audit;
 pub mod namespace;
 pub mod network;
 pub mod rbac;
@@ -174,4 +175,6 @@ pub fn run_all(ctx: &mut Ctx<'_>) {
     ctx.merge(n);
     ctx.merge(r);
     rbac::run(ctx);
+    let errs = audit::run(ctx);
+    ctx.input_errors.extend(errs);
 }
