@@ -66,8 +66,35 @@ pub struct Gap {
     pub requests: usize,
 }
 
+/// How one class of requests in a namespace is logged.
+#[derive(Debug, Clone)]
+pub struct ClassCoverage {
+    pub class: &'static str,
+    pub need: Need,
+    /// The lowest and highest level any of its requests is logged at.
+    pub lowest: Level,
+    pub highest: Level,
+    pub requests: usize,
+    /// Requests logged below (or for credentials, other than) the need, by deciding rule.
+    pub gaps: Vec<Gap>,
+}
+
+impl ClassCoverage {
+    pub fn met(&self) -> bool {
+        self.gaps.is_empty()
+    }
+}
+
 /// The gaps of `namespace` under the compiled policy.
 pub fn gaps(compiled: &Compiled<'_>, namespace: &str, regulated: bool) -> Vec<Gap> {
+    coverage(compiled, namespace, regulated)
+        .into_iter()
+        .flat_map(|c| c.gaps)
+        .collect()
+}
+
+/// How each class of requests in `namespace` is logged under the compiled policy.
+pub fn coverage(compiled: &Compiled<'_>, namespace: &str, regulated: bool) -> Vec<ClassCoverage> {
     let lits = Literals::of(compiled.policy());
     let mut identities = lits.identities();
     identities.push(Identity::new(
@@ -83,14 +110,22 @@ pub fn gaps(compiled: &Compiled<'_>, namespace: &str, regulated: bool) -> Vec<Ga
         .collect();
     let creds = vec![
         (String::new(), "secrets".to_owned(), String::new()),
-        (String::new(), "serviceaccounts".to_owned(), "token".to_owned()),
+        (
+            String::new(),
+            "serviceaccounts".to_owned(),
+            "token".to_owned(),
+        ),
     ];
     let write_need = Need::AtLeast(if regulated {
         Level::RequestResponse
     } else {
         Level::Request
     });
-    let mut all_verbs: Vec<String> = WRITES.iter().chain(READS).map(|v| (*v).to_owned()).collect();
+    let mut all_verbs: Vec<String> = WRITES
+        .iter()
+        .chain(READS)
+        .map(|v| (*v).to_owned())
+        .collect();
     all_verbs.sort();
     type Class = (&'static str, Vec<(String, String, String)>, Vec<String>);
     let classes: [Class; 3] = [
@@ -121,9 +156,13 @@ pub fn gaps(compiled: &Compiled<'_>, namespace: &str, regulated: bool) -> Vec<Ga
             names: lits.names_all(),
         };
         let mut by: BTreeMap<(Option<usize>, Level), Gap> = BTreeMap::new();
+        let (mut lowest, mut highest, mut requests) = (Level::RequestResponse, Level::None, 0);
         space.for_each(|req| {
             let d = compiled.eval(req);
             let got = effective(d.level, &d.omit_stages);
+            lowest = lowest.min(got);
+            highest = highest.max(got);
+            requests += 1;
             if !need.met_by(got) {
                 let g = by.entry((d.rule, got)).or_insert_with(|| Gap {
                     class,
@@ -155,7 +194,14 @@ pub fn gaps(compiled: &Compiled<'_>, namespace: &str, regulated: bool) -> Vec<Ga
             }
             true
         });
-        out.extend(by.into_values());
+        out.push(ClassCoverage {
+            class,
+            need,
+            lowest,
+            highest,
+            requests,
+            gaps: by.into_values().collect(),
+        });
     }
     out
 }

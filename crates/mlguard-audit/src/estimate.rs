@@ -176,7 +176,14 @@ pub fn parse_time(s: &str) -> Option<f64> {
     };
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if b[13] != b':' || b[16] != b':' || !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+    if b[13] != b':'
+        || b[16] != b':'
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&d)
+        || h > 23
+        || mi > 59
+        || sec > 60
+    {
         return None;
     }
     let mut rest = &s[19..];
@@ -259,7 +266,8 @@ fn account(compiled: &Compiled<'_>, line: u64, text: &[u8], acc: &mut Estimate) 
         Err(err) => {
             acc.error_count += 1;
             if acc.errors.len() < MAX_ERRORS {
-                acc.errors.push((line, format!("not an audit event: {err}")));
+                acc.errors
+                    .push((line, format!("not an audit event: {err}")));
             }
             return;
         }
@@ -353,9 +361,7 @@ pub fn replay(
                 None => continue,
             }
         };
-        let lines: Vec<&[u8]> = buf[..cut]
-            .split(|&b| b == b'\n')
-            .collect::<Vec<_>>();
+        let lines: Vec<&[u8]> = buf[..cut].split(|&b| b == b'\n').collect::<Vec<_>>();
         // `split` yields an empty piece after a final newline: not a line.
         let lines = match lines.split_last() {
             Some((&[], rest)) => rest.to_vec(),

@@ -262,8 +262,7 @@ fn group_covers(o: &GroupResources, g: &GroupResources) -> bool {
         return false;
     }
     list_covers(&o.resource_names, &g.resource_names)
-        && g
-            .resources
+        && g.resources
             .iter()
             .all(|p| o.resources.iter().any(|q| pattern_covers(q, p)))
 }
@@ -307,9 +306,7 @@ pub fn rule_covers(a: &PolicyRule, b: &PolicyRule) -> bool {
         b.is_non_resource_rule()
             && b.non_resource_urls.iter().all(|u| {
                 a.non_resource_urls.iter().any(|p| {
-                    p == "*"
-                        || p == u
-                        || p.strip_suffix('*').is_some_and(|pre| u.starts_with(pre))
+                    p == "*" || p == u || p.strip_suffix('*').is_some_and(|pre| u.starts_with(pre))
                 })
             })
     } else {
@@ -483,22 +480,26 @@ fn reads_at_request_response(compiled: &Compiled<'_>, lits: &Literals, out: &mut
 
 /// The system's own chatter, by class: a production policy drops it with None rules.
 pub fn noise_requests() -> Vec<(&'static str, Request)> {
-    let node = Identity::new("system:node:node-1", &["system:nodes", "system:authenticated"]);
+    let node = Identity::new(
+        "system:node:node-1",
+        &["system:nodes", "system:authenticated"],
+    );
     let kcm = Identity::new("system:kube-controller-manager", &["system:authenticated"]);
     let sched = Identity::new("system:kube-scheduler", &["system:authenticated"]);
     let proxy = Identity::new("system:kube-proxy", &["system:authenticated"]);
     let anon = Identity::new("system:anonymous", &["system:unauthenticated"]);
-    let res = |id: &Identity, verb: &str, ns: &str, group: &str, resource: &str, name: &str| Request {
-        user: Some(id.user.clone()),
-        groups: id.groups.clone(),
-        verb: verb.to_owned(),
-        namespace: ns.to_owned(),
-        api_group: group.to_owned(),
-        resource: resource.to_owned(),
-        name: name.to_owned(),
-        resource_request: true,
-        ..Request::default()
-    };
+    let res =
+        |id: &Identity, verb: &str, ns: &str, group: &str, resource: &str, name: &str| Request {
+            user: Some(id.user.clone()),
+            groups: id.groups.clone(),
+            verb: verb.to_owned(),
+            namespace: ns.to_owned(),
+            api_group: group.to_owned(),
+            resource: resource.to_owned(),
+            name: name.to_owned(),
+            resource_request: true,
+            ..Request::default()
+        };
     let path = |id: &Identity, p: &str| Request {
         user: Some(id.user.clone()),
         groups: id.groups.clone(),
@@ -508,20 +509,60 @@ pub fn noise_requests() -> Vec<(&'static str, Request)> {
     };
     let mut v = Vec::new();
     for verb in ["get", "update"] {
-        v.push(("leases", res(&node, verb, "kube-node-lease", "coordination.k8s.io", "leases", "node-1")));
-        v.push(("leases", res(&kcm, verb, "kube-system", "coordination.k8s.io", "leases", "kube-controller-manager")));
-        v.push(("leases", res(&sched, verb, "kube-system", "coordination.k8s.io", "leases", "kube-scheduler")));
+        v.push((
+            "leases",
+            res(
+                &node,
+                verb,
+                "kube-node-lease",
+                "coordination.k8s.io",
+                "leases",
+                "node-1",
+            ),
+        ));
+        v.push((
+            "leases",
+            res(
+                &kcm,
+                verb,
+                "kube-system",
+                "coordination.k8s.io",
+                "leases",
+                "kube-controller-manager",
+            ),
+        ));
+        v.push((
+            "leases",
+            res(
+                &sched,
+                verb,
+                "kube-system",
+                "coordination.k8s.io",
+                "leases",
+                "kube-scheduler",
+            ),
+        ));
     }
     for verb in ["create", "patch"] {
         v.push(("events", res(&node, verb, "default", "", "events", "")));
-        v.push(("events", res(&kcm, verb, "default", "events.k8s.io", "events", "")));
+        v.push((
+            "events",
+            res(&kcm, verb, "default", "events.k8s.io", "events", ""),
+        ));
     }
     for p in ["/healthz", "/livez", "/readyz", "/version"] {
         v.push(("health endpoints", path(&anon, p)));
         v.push(("health endpoints", path(&node, p)));
     }
-    for (group, resource) in [("", "endpoints"), ("", "services"), ("discovery.k8s.io", "endpointslices")] {
-        v.push(("system watches", res(&proxy, "watch", "", group, resource, "")));
+    for (group, resource) in [
+        ("", "endpoints"),
+        ("", "services"),
+        ("discovery.k8s.io", "endpointslices"),
+    ] {
+        v.push((
+            "system watches",
+            res(&proxy, "watch", "", group, resource, ""),
+        ));
     }
     v.push(("system watches", res(&node, "watch", "", "", "nodes", "")));
     v

@@ -6,7 +6,8 @@ use mlguard_audit::lint::{lint, Diagnostic, CODES};
 use mlguard_audit::probe::{Literals, Space};
 use mlguard_audit::{Compiled, Policy};
 
-const HEAD: &str = "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n";
+const HEAD: &str =
+    "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n";
 
 /// A clean tail: noise silenced, credentials at Metadata, catch-all. Appended to the rules
 /// under test so that only the diagnostics they cause remain.
@@ -48,10 +49,20 @@ fn wildcards_in_exact_fields() {
     let d = lint_of("- level: Request\n  namespaces: ['ml-*', team-a]\n  users: ['*']\n  resources: [{group: '', resources: [pods], resourceNames: ['job-*']}]\n");
     assert_eq!(
         codes(&d),
-        vec![("wildcard-exact-field", 7), ("wildcard-exact-field", 6), ("wildcard-exact-field", 8)]
+        vec![
+            ("wildcard-exact-field", 7),
+            ("wildcard-exact-field", 6),
+            ("wildcard-exact-field", 8)
+        ]
     );
-    assert!(d[0].message.contains("`*` in users is compared exactly"), "{}", d[0].message);
-    assert!(d.iter().all(|d| d.control == "MLG-AUD-002" && d.rule == Some(0)));
+    assert!(
+        d[0].message.contains("`*` in users is compared exactly"),
+        "{}",
+        d[0].message
+    );
+    assert!(d
+        .iter()
+        .all(|d| d.control == "MLG-AUD-002" && d.rule == Some(0)));
 }
 
 #[test]
@@ -66,7 +77,11 @@ fn resource_patterns_and_ml_groups() {
             ("bad-resource-pattern", 11),
         ]
     );
-    assert!(d[0].message.contains("served by `serving.kserve.io`"), "{}", d[0].message);
+    assert!(
+        d[0].message.contains("served by `serving.kserve.io`"),
+        "{}",
+        d[0].message
+    );
     assert!(d[2].message.contains("group `kubeflow.org`") && d[2].message.contains("`ray.io`"));
 }
 
@@ -74,8 +89,16 @@ fn resource_patterns_and_ml_groups() {
 fn unknown_fields_with_a_suggestion() {
     let d = lint_of("- level: Request\n  namespace: [team-a]\n  resources: [{group: kubeflow.org, resource: [pytorchjobs]}]\n");
     assert_eq!(codes(&d), vec![("unknown-field", 6), ("unknown-field", 7)]);
-    assert!(d[0].message.contains("did you mean `namespaces`?"), "{}", d[0].message);
-    assert!(d[1].message.contains("did you mean `resources`?"), "{}", d[1].message);
+    assert!(
+        d[0].message.contains("did you mean `namespaces`?"),
+        "{}",
+        d[0].message
+    );
+    assert!(
+        d[1].message.contains("did you mean `resources`?"),
+        "{}",
+        d[1].message
+    );
     assert_eq!(d[0].rule, Some(0));
 }
 
@@ -92,10 +115,17 @@ fn shadowed_rules() {
     );
     let shadowed: Vec<_> = d.iter().filter(|d| d.code == "shadowed-rule").collect();
     assert_eq!(
-        shadowed.iter().map(|d| (d.rule, d.origin.pos.line)).collect::<Vec<_>>(),
+        shadowed
+            .iter()
+            .map(|d| (d.rule, d.origin.pos.line))
+            .collect::<Vec<_>>(),
         vec![(Some(1), 7), (Some(3), 13)]
     );
-    assert!(shadowed[0].message.contains("rule 0 (p.yaml:5"), "{}", shadowed[0].message);
+    assert!(
+        shadowed[0].message.contains("rule 0 (p.yaml:5"),
+        "{}",
+        shadowed[0].message
+    );
     // The catch-all of the tail is not shadowed by anything narrower.
     assert!(!d.iter().any(|d| d.rule == Some(11)));
 }
@@ -110,9 +140,23 @@ fn credentials_logged_with_bodies() {
 - level: RequestResponse\n  verbs: [create]\n  resources: [{group: '', resources: [pods]}]\n",
     );
     let c: Vec<_> = d.iter().filter(|d| d.control == "MLG-AUD-003").collect();
-    assert_eq!(c.iter().map(|d| (d.code, d.rule)).collect::<Vec<_>>(), vec![("credential-bodies-logged", Some(0)), ("credential-bodies-logged", Some(1))]);
-    assert!(c[0].message.contains("secrets") && c[0].message.contains("in team-a"), "{}", c[0].message);
-    assert!(c[1].message.contains("serviceaccounts/token"), "{}", c[1].message);
+    assert_eq!(
+        c.iter().map(|d| (d.code, d.rule)).collect::<Vec<_>>(),
+        vec![
+            ("credential-bodies-logged", Some(0)),
+            ("credential-bodies-logged", Some(1))
+        ]
+    );
+    assert!(
+        c[0].message.contains("secrets") && c[0].message.contains("in team-a"),
+        "{}",
+        c[0].message
+    );
+    assert!(
+        c[1].message.contains("serviceaccounts/token"),
+        "{}",
+        c[1].message
+    );
 }
 
 #[test]
@@ -137,14 +181,30 @@ fn volume_risks() {
             ("system-noise-logged", Some(2)),
         ]
     );
-    assert!(d[1].message.contains("get ") || d[1].message.contains("list ") || d[1].message.contains("watch "), "{}", d[1].message);
+    assert!(
+        d[1].message.contains("get ")
+            || d[1].message.contains("list ")
+            || d[1].message.contains("watch "),
+        "{}",
+        d[1].message
+    );
     let classes: Vec<&str> = d[2..].iter().map(|d| d.message.as_str()).collect();
-    for class in ["(leases)", "(events)", "(health endpoints)", "(system watches)"] {
-        assert!(classes.iter().any(|m| m.contains(class)), "{class}: {classes:?}");
+    for class in [
+        "(leases)",
+        "(events)",
+        "(health endpoints)",
+        "(system watches)",
+    ] {
+        assert!(
+            classes.iter().any(|m| m.contains(class)),
+            "{class}: {classes:?}"
+        );
     }
     // Every code is documented in the CODES table.
     for x in &d {
-        assert!(CODES.iter().any(|(c, ctl, _)| *c == x.code && *ctl == x.control));
+        assert!(CODES
+            .iter()
+            .any(|(c, ctl, _)| *c == x.code && *ctl == x.control));
     }
 }
 
@@ -172,7 +232,10 @@ fn generated_policy_lints_clean() {
         assert!(d.is_empty(), "{d:#?}\n{text}");
     }
     assert!("team-a".parse::<NamespaceClass>().is_err());
-    assert!("team-a=secret".parse::<NamespaceClass>().unwrap_err().contains("phi"));
+    assert!("team-a=secret"
+        .parse::<NamespaceClass>()
+        .unwrap_err()
+        .contains("phi"));
     assert!("Team=phi".parse::<NamespaceClass>().is_err());
 }
 

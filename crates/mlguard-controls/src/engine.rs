@@ -231,7 +231,7 @@ pub fn scan(inv: &Inventory, opts: &ScanOptions<'_>) -> (Report, Catalog) {
         findings,
         errors,
         notes,
-        context: serde_json::Map::new(),
+        context: std::mem::take(&mut ctx.context),
     };
     (report, catalog)
 }

@@ -403,7 +403,8 @@ input was one. Exit codes: 0 answered, 2 input error.")]
         /// txt or json.
         #[arg(long, default_value = "txt", env = "MLGUARD_FORMAT")]
         format: String,
-    },    /// Find what in a policy does not do what it says (MLG-AUD-002), logs credentials with
+    },
+    /// Find what in a policy does not do what it says (MLG-AUD-002), logs credentials with
     /// their contents (MLG-AUD-003) or makes the log needlessly large (MLG-AUD-004).
     #[command(after_help = "Examples:
   mlguard audit policy lint examples/platform/cluster/audit-policy.yaml
@@ -420,10 +421,20 @@ line and column, and what to change. Exit codes: 0 nothing at or above --fail-on
         format: String,
         /// Exit 1 when a diagnostic's control is at or above this severity: critical, high,
         /// medium, low, or none.
-        #[arg(long, value_name = "SEVERITY", default_value = "high", env = "MLGUARD_FAIL_ON")]
+        #[arg(
+            long,
+            value_name = "SEVERITY",
+            default_value = "high",
+            env = "MLGUARD_FAIL_ON"
+        )]
         fail_on: String,
         /// Write the result to PATH instead of stdout.
-        #[arg(short = 'o', long = "output", value_name = "PATH", env = "MLGUARD_OUTPUT")]
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "PATH",
+            env = "MLGUARD_OUTPUT"
+        )]
         output: Option<String>,
     },
     /// Write a production audit policy for ML namespaces: None for system noise, Metadata for
@@ -441,7 +452,12 @@ With --estimate, the policy goes to -o (or stdout) and the volume estimate to st
         #[arg(long, value_name = "NAME=CLASS", action = clap::ArgAction::Append, env = "MLGUARD_NAMESPACE", value_delimiter = ',')]
         namespace: Vec<String>,
         /// Write the policy to PATH instead of stdout.
-        #[arg(short = 'o', long = "output", value_name = "PATH", env = "MLGUARD_OUTPUT")]
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "PATH",
+            env = "MLGUARD_OUTPUT"
+        )]
         output: Option<String>,
         /// Replay this audit log (JSON lines) through the generated policy and print the
         /// volume estimate to stderr.
@@ -468,7 +484,12 @@ with their line number (exit 2), after the estimate.")]
         #[arg(long, default_value = "txt", env = "MLGUARD_FORMAT")]
         format: String,
         /// Write the result to PATH instead of stdout.
-        #[arg(short = 'o', long = "output", value_name = "PATH", env = "MLGUARD_OUTPUT")]
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "PATH",
+            env = "MLGUARD_OUTPUT"
+        )]
         output: Option<String>,
         /// No progress bar.
         #[arg(short, long, env = "MLGUARD_QUIET")]

@@ -233,7 +233,9 @@ fn run_lint(path: &str, format: &str, fail_on: &str, output: Option<&str>) -> Re
                 })
             })
             .collect();
-        serde_json::to_string_pretty(&serde_json::json!({"policy": path, "rules": policy.rules.len(), "diagnostics": v}))? + "\n"
+        serde_json::to_string_pretty(
+            &serde_json::json!({"policy": path, "rules": policy.rules.len(), "diagnostics": v}),
+        )? + "\n"
     } else {
         let mut s = String::new();
         for d in &diags {
@@ -243,7 +245,11 @@ fn run_lint(path: &str, format: &str, fail_on: &str, output: Option<&str>) -> Re
         s.push_str(&if diags.is_empty() {
             format!("{path}: {} rules, no problems found\n", policy.rules.len())
         } else {
-            format!("{path}: {} rules, {} problems\n", policy.rules.len(), diags.len())
+            format!(
+                "{path}: {} rules, {} problems\n",
+                policy.rules.len(),
+                diags.len()
+            )
         });
         s
     };
@@ -258,12 +264,16 @@ fn run_lint(path: &str, format: &str, fail_on: &str, output: Option<&str>) -> Re
 fn run_generate(namespaces: &[String], output: Option<&str>, estimate: Option<&str>) -> Result<u8> {
     let ns: Vec<NamespaceClass> = namespaces
         .iter()
-        .map(|s| s.parse().map_err(|e: String| anyhow::anyhow!("--namespace {e}")))
+        .map(|s| {
+            s.parse()
+                .map_err(|e: String| anyhow::anyhow!("--namespace {e}"))
+        })
         .collect::<Result<_>>()?;
     let text = generate(&ns);
     // The generated policy must read back and lint clean: a failure here is a bug, not input.
-    let policy = Policy::parse("<generated>", &text)
-        .map_err(|e| anyhow::anyhow!("internal error: the generated policy does not read back: {e:?}"))?;
+    let policy = Policy::parse("<generated>", &text).map_err(|e| {
+        anyhow::anyhow!("internal error: the generated policy does not read back: {e:?}")
+    })?;
     crate::output::write_to(output.map(Path::new), text.as_bytes())?;
     if let Some(log) = estimate {
         let (body, code) = run_estimate(&policy, log, "txt", false)?;
@@ -341,7 +351,9 @@ fn run_estimate(policy: &Policy, log: &str, format: &str, quiet: bool) -> Result
 }
 
 fn per_day(est: &Estimate, n: u64) -> serde_json::Value {
-    est.per_day(n).map_or(serde_json::Value::Null, |x| serde_json::json!(x.round() as u64))
+    est.per_day(n).map_or(serde_json::Value::Null, |x| {
+        serde_json::json!(x.round() as u64)
+    })
 }
 
 fn estimate_json(policy: &Policy, log: &str, est: &Estimate) -> serde_json::Value {
@@ -358,7 +370,13 @@ fn estimate_json(policy: &Policy, log: &str, est: &Estimate) -> serde_json::Valu
             })
         })
         .collect();
-    let logged: u64 = est.rules.iter().zip(&policy.rules).filter(|(_, r)| r.level != mlguard_audit::Level::None).map(|(v, _)| v.events).sum();
+    let logged: u64 = est
+        .rules
+        .iter()
+        .zip(&policy.rules)
+        .filter(|(_, r)| r.level != mlguard_audit::Level::None)
+        .map(|(v, _)| v.events)
+        .sum();
     let logged_bytes: u64 = est.rules.iter().map(|v| v.bytes).sum();
     serde_json::json!({
         "log": log,
@@ -425,9 +443,17 @@ fn estimate_text(policy: &Policy, log: &str, est: &Estimate, secs: f64) -> Strin
             r.origin.pos.line,
             r.level.as_str(),
             v.events,
-            if r.level == mlguard_audit::Level::None { "-".to_owned() } else { human_bytes(v.bytes as f64) },
+            if r.level == mlguard_audit::Level::None {
+                "-".to_owned()
+            } else {
+                human_bytes(v.bytes as f64)
+            },
             day(v.events, false),
-            if r.level == mlguard_audit::Level::None { "-".to_owned() } else { day(v.bytes, true) },
+            if r.level == mlguard_audit::Level::None {
+                "-".to_owned()
+            } else {
+                day(v.bytes, true)
+            },
         ));
     }
     s.push_str(&format!(

@@ -148,14 +148,22 @@ fn lint_reports_codes_with_positions_and_exit_codes() {
     let o = run(&["audit", "policy", "lint", POLICY], None);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stdout(&o).contains("11 rules, no problems found"));
-    let o = run(&["audit", "policy", "lint", STAGING, "--format", "json"], None);
+    let o = run(
+        &["audit", "policy", "lint", STAGING, "--format", "json"],
+        None,
+    );
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     let got: Vec<(String, u64)> = v["diagnostics"]
         .as_array()
         .expect("list")
         .iter()
-        .map(|d| (d["code"].as_str().expect("code").to_owned(), d["line"].as_u64().expect("line")))
+        .map(|d| {
+            (
+                d["code"].as_str().expect("code").to_owned(),
+                d["line"].as_u64().expect("line"),
+            )
+        })
         .collect();
     for want in [
         ("unknown-field", 26),
@@ -166,19 +174,39 @@ fn lint_reports_codes_with_positions_and_exit_codes() {
         ("request-received-kept", 10),
         ("system-noise-logged", 36),
     ] {
-        assert!(got.contains(&(want.0.to_owned(), want.1)), "{want:?} in {got:?}");
+        assert!(
+            got.contains(&(want.0.to_owned(), want.1)),
+            "{want:?} in {got:?}"
+        );
     }
     // Text form: control, code, location and the source line.
     let o = run(&["audit", "policy", "lint", STAGING], None);
     let s = stdout(&o);
-    assert!(s.contains("critical[MLG-AUD-003/credential-bodies-logged]"), "{s}");
-    assert!(s.contains("--> examples/platform/team-b/audit-policy-staging.yaml:18:"), "{s}");
+    assert!(
+        s.contains("critical[MLG-AUD-003/credential-bodies-logged]"),
+        "{s}"
+    );
+    assert!(
+        s.contains("--> examples/platform/team-b/audit-policy-staging.yaml:18:"),
+        "{s}"
+    );
     assert!(s.contains("18 |     namespaces: [\"team-b*\"]"), "{s}");
     // Only low findings at --fail-on critical? No: AUD-003 is critical, so still 1; with
     // --fail-on none, 0.
-    let o = run(&["audit", "policy", "lint", STAGING, "--fail-on", "none"], None);
+    let o = run(
+        &["audit", "policy", "lint", STAGING, "--fail-on", "none"],
+        None,
+    );
     assert_eq!(o.status.code(), Some(0));
-    let o = run(&["audit", "policy", "lint", "examples/platform/team-a/rbac.yaml"], None);
+    let o = run(
+        &[
+            "audit",
+            "policy",
+            "lint",
+            "examples/platform/team-a/rbac.yaml",
+        ],
+        None,
+    );
     assert_eq!(o.status.code(), Some(2));
 }
 
@@ -189,17 +217,49 @@ fn generate_writes_a_policy_that_lints_clean_and_estimates() {
     let out = d.join("p.yaml");
     let out_s = out.to_str().expect("utf8");
     let o = run(
-        &["audit", "policy", "generate", "--namespace", "team-a=phi", "--namespace", "team-b=internal", "-o", out_s, "--estimate", LOG],
+        &[
+            "audit",
+            "policy",
+            "generate",
+            "--namespace",
+            "team-a=phi",
+            "--namespace",
+            "team-b=internal",
+            "-o",
+            out_s,
+            "--estimate",
+            LOG,
+        ],
         None,
     );
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let text = std::fs::read_to_string(&out).expect("policy");
     assert!(text.contains("namespaces: [\"team-a\"]"), "{text}");
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("37 events") && err.contains("EVENTS/DAY"), "{err}");
-    let o = run(&["audit", "policy", "lint", out_s, "--fail-on", "low"], None);
+    assert!(
+        err.contains("37 events") && err.contains("EVENTS/DAY"),
+        "{err}"
+    );
+    let o = run(
+        &["audit", "policy", "lint", out_s, "--fail-on", "low"],
+        None,
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
-    let o = run(&["audit", "policy", "generate", "--namespace", "team-a=secret"], None);
+    let o = run(
+        &[
+            "audit",
+            "policy",
+            "generate",
+            "--namespace",
+            "team-a=secret",
+        ],
+        None,
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a classification"));
     let _ = std::fs::remove_dir_all(&d);
@@ -207,21 +267,64 @@ fn generate_writes_a_policy_that_lints_clean_and_estimates() {
 
 #[test]
 fn estimate_replays_the_corpus_and_reports_bad_lines() {
-    let o = run(&["audit", "policy", "estimate", POLICY, "--estimate", LOG, "--format", "json"], None);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(
+        &[
+            "audit",
+            "policy",
+            "estimate",
+            POLICY,
+            "--estimate",
+            LOG,
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(v["events"], 37);
     assert_eq!(v["logBytes"], 22129);
     // Every event lands on some rule or is counted as unmatched or stage-omitted.
-    let per_rule: u64 = v["rules"].as_array().expect("rules").iter().map(|r| r["events"].as_u64().expect("n")).sum();
-    assert_eq!(per_rule + v["unmatched"]["events"].as_u64().expect("n") + v["stageOmitted"]["events"].as_u64().expect("n"), 37);
+    let per_rule: u64 = v["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|r| r["events"].as_u64().expect("n"))
+        .sum();
+    assert_eq!(
+        per_rule
+            + v["unmatched"]["events"].as_u64().expect("n")
+            + v["stageOmitted"]["events"].as_u64().expect("n"),
+        37
+    );
     assert!(v["spanSeconds"].as_f64().expect("span") > 0.0);
     // A broken line: reported with its number, exit 2, the rest still counted.
     let mut text = std::fs::read_to_string(root().join(LOG)).expect("corpus");
     text.push_str("{not json\n");
-    let o = run(&["audit", "policy", "estimate", POLICY, "--estimate", "-", "--format", "json"], Some(&text));
+    let o = run(
+        &[
+            "audit",
+            "policy",
+            "estimate",
+            POLICY,
+            "--estimate",
+            "-",
+            "--format",
+            "json",
+        ],
+        Some(&text),
+    );
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("-:38: not an audit event"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("-:38: not an audit event"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(v["events"], 37);
 }

@@ -89,6 +89,28 @@ fn example_platform_team_a_is_clean_and_team_b_violates_every_implemented_contro
     let by = ids_by_folder(&r);
     let implemented = implemented_controls();
     assert_eq!(implemented.len(), 36);
+    // Audit coverage evidence: the cluster policy meets every class in every ML namespace,
+    // team B's staging policy does not.
+    let cov = r["context"]["auditCoverage"]
+        .as_array()
+        .expect("auditCoverage");
+    assert_eq!(cov.len(), 2);
+    for p in cov {
+        let met: Vec<bool> = p["namespaces"]
+            .as_array()
+            .expect("namespaces")
+            .iter()
+            .flat_map(|n| n["classes"].as_array().expect("classes").iter())
+            .map(|c| c["met"].as_bool().expect("met"))
+            .collect();
+        assert_eq!(met.len(), 9, "3 namespaces x 3 classes");
+        let file = p["policy"].as_str().expect("policy");
+        if file.contains("cluster/") {
+            assert!(met.iter().all(|m| *m), "{p}");
+        } else {
+            assert!(met.iter().any(|m| !m), "{p}");
+        }
+    }
     assert_eq!(
         by.get("team-a"),
         None,

@@ -5,7 +5,7 @@
 //! classification. Findings point at the rule that decides (or the policy when none does).
 
 use super::Ctx;
-use mlguard_audit::coverage::gaps;
+use mlguard_audit::coverage::coverage;
 use mlguard_audit::lint::lint;
 use mlguard_audit::{Compiled, Policy};
 use mlguard_core::node::PathBuf;
@@ -42,6 +42,7 @@ pub fn run(ctx: &mut Ctx<'_>) -> Vec<InputError> {
         return Vec::new();
     }
     let mut errors = Vec::new();
+    let mut evidence = Vec::new();
     for idx in found {
         let o = &inv.objects[idx];
         let policy = match Policy::from_object(inv.file_of(o), o) {
@@ -59,16 +60,43 @@ pub fn run(ctx: &mut Ctx<'_>) -> Vec<InputError> {
         }
         let compiled = Compiled::new(&policy);
         let ml: Vec<String> = inv.ml_namespaces().map(|n| n.name.clone()).collect();
+        let mut namespaces = Vec::new();
         for ns in ml {
             ctx.eval(AUD[0]);
             let class = inv.classification(&ns);
-            for g in gaps(&compiled, &ns, class.is_regulated()) {
-                let at = g
-                    .rule
-                    .map_or(&policy.origin, |i| policy.rules[i].origin_of("level"));
-                emit(ctx, AUD[0], idx, at, g.message(&ns, class.as_str()));
+            let cov = coverage(&compiled, &ns, class.is_regulated());
+            let mut classes = Vec::new();
+            for c in cov {
+                classes.push(serde_json::json!({
+                    "class": c.class,
+                    "need": c.need.to_string(),
+                    "lowest": c.lowest.as_str(),
+                    "highest": c.highest.as_str(),
+                    "requests": c.requests,
+                    "met": c.met(),
+                }));
+                for g in c.gaps {
+                    let at = g
+                        .rule
+                        .map_or(&policy.origin, |i| policy.rules[i].origin_of("level"));
+                    emit(ctx, AUD[0], idx, at, g.message(&ns, class.as_str()));
+                }
             }
+            namespaces.push(serde_json::json!({
+                "namespace": ns,
+                "classification": class.as_str(),
+                "classes": classes,
+            }));
         }
+        evidence.push(serde_json::json!({
+            "policy": inv.file_of(o),
+            "rules": policy.rules.len(),
+            "namespaces": namespaces,
+        }));
     }
+    ctx.context.insert(
+        "auditCoverage".to_owned(),
+        serde_json::Value::Array(evidence),
+    );
     errors
 }

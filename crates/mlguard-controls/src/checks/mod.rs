@@ -37,6 +37,8 @@ pub struct Ctx<'a> {
     pub skipped: HashMap<String, String>,
     /// Input errors found by analyses (policies the API server would reject).
     pub input_errors: Vec<mlguard_core::InputError>,
+    /// Sections for the report's `context` (evidence beyond findings), by name.
+    pub context: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for Ctx<'_> {
@@ -58,6 +60,7 @@ impl<'a> Ctx<'a> {
             evaluated: HashMap::new(),
             skipped: HashMap::new(),
             input_errors: Vec::new(),
+            context: serde_json::Map::new(),
         }
     }
 
@@ -92,6 +95,7 @@ impl<'a> Ctx<'a> {
             evaluated: HashMap::new(),
             skipped: HashMap::new(),
             input_errors: Vec::new(),
+            context: serde_json::Map::new(),
         }
     }
 
@@ -105,6 +109,7 @@ impl<'a> Ctx<'a> {
             self.skipped.entry(k).or_insert(v);
         }
         self.input_errors.extend(other.input_errors);
+        self.context.extend(other.context);
     }
 
     /// The pod templates of object `idx` (templates are ordered by object).
