@@ -86,6 +86,13 @@ pub struct Estimate {
     pub stage_omitted: Volume,
     /// Events the policy logs at a higher level than recorded (their size is a lower bound).
     pub level_raised: u64,
+    /// Events recorded at each stage (indexed by [`Stage`] order: Panic, RequestReceived,
+    /// ResponseComplete, ResponseStarted).
+    pub stages: [u64; 4],
+    /// ResponseComplete events whose deciding rule keeps RequestReceived: when the log has no
+    /// RequestReceived events (it was recorded with that stage omitted), the policy would add
+    /// about this many more, of about these bytes (without the response body).
+    pub request_received_extra: Volume,
     /// Events read, and bytes of the log.
     pub events: u64,
     pub bytes: u64,
@@ -118,6 +125,11 @@ impl Estimate {
         self.stage_omitted.events += o.stage_omitted.events;
         self.stage_omitted.bytes += o.stage_omitted.bytes;
         self.level_raised += o.level_raised;
+        for (a, b) in self.stages.iter_mut().zip(o.stages) {
+            *a += b;
+        }
+        self.request_received_extra.events += o.request_received_extra.events;
+        self.request_received_extra.bytes += o.request_received_extra.bytes;
         self.events += o.events;
         self.bytes += o.bytes;
         self.first = min_opt(self.first, o.first);
@@ -134,6 +146,16 @@ impl Estimate {
         match (self.first, self.last) {
             (Some(a), Some(b)) if b > a => Some(b - a),
             _ => None,
+        }
+    }
+
+    /// Events (and bytes) the policy would add at RequestReceived that the log cannot show,
+    /// because it has none at that stage; zero when the log has some.
+    pub fn missing_request_received(&self) -> Volume {
+        if self.stages[Stage::RequestReceived as usize] > 0 {
+            Volume::default()
+        } else {
+            self.request_received_extra
         }
     }
 
@@ -198,9 +220,9 @@ pub fn parse_time(s: &str) -> Option<f64> {
     }
     let offset = match rest {
         "Z" | "z" => 0,
-        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) && &o[3..4] == ":" => {
-            let oh = num_str(&o[1..3])?;
-            let om = num_str(&o[4..6])?;
+        o if o.len() == 6 && matches!(o.as_bytes()[0], b'+' | b'-') && o.as_bytes()[3] == b':' => {
+            let oh = num_str(o.get(1..3)?)?;
+            let om = num_str(o.get(4..6)?)?;
             let v = oh * 3600 + om * 60;
             if o.starts_with('-') {
                 -v
@@ -283,6 +305,7 @@ fn account(compiled: &Compiled<'_>, line: u64, text: &[u8], acc: &mut Estimate) 
         return;
     };
     acc.events += 1;
+    acc.stages[stage as usize] += 1;
     let ts = e
         .stage_timestamp
         .as_deref()
@@ -318,6 +341,11 @@ fn account(compiled: &Compiled<'_>, line: u64, text: &[u8], acc: &mut Estimate) 
     }
     if d.level > recorded {
         acc.level_raised += 1;
+    }
+    if stage == Stage::ResponseComplete && !d.omit_stages.contains(&Stage::RequestReceived) {
+        let response = e.response_object.map_or(0, |r| r.get().len() as u64 + 18);
+        acc.request_received_extra.events += 1;
+        acc.request_received_extra.bytes += bytes.saturating_sub(response);
     }
     let v = &mut acc.rules[rule];
     v.events += 1;

@@ -387,6 +387,7 @@ fn estimate_json(policy: &Policy, log: &str, est: &Estimate) -> serde_json::Valu
         "unmatched": {"events": est.unmatched.events},
         "stageOmitted": {"events": est.stage_omitted.events},
         "levelRaised": est.level_raised,
+        "requestReceivedNotInLog": {"events": est.missing_request_received().events, "bytes": est.missing_request_received().bytes},
         "logged": {"events": logged, "bytes": logged_bytes,
                    "eventsPerDay": per_day(est, logged), "bytesPerDay": per_day(est, logged_bytes)},
         "errors": est.error_count,
@@ -467,6 +468,15 @@ fn estimate_text(policy: &Policy, log: &str, est: &Estimate, secs: f64) -> Strin
         "not logged: {} events match no rule, {} are at an omitted stage\n",
         est.unmatched.events, est.stage_omitted.events
     ));
+    let rr = est.missing_request_received();
+    if rr.events > 0 {
+        s.push_str(&format!(
+            "note: the log has no RequestReceived events, but the policy keeps that stage for {} of its events: expect about that many more ({}, {}/day) on top of the figures above\n",
+            rr.events,
+            human_bytes(rr.bytes as f64),
+            day(rr.bytes, true)
+        ));
+    }
     if est.level_raised > 0 {
         s.push_str(&format!(
             "note: {} events would be logged above their recorded level; the log lacks the bodies that adds, so their bytes are a lower bound\n",

@@ -303,6 +303,24 @@ fn estimate_replays_the_corpus_and_reports_bad_lines() {
         37
     );
     assert!(v["spanSeconds"].as_f64().expect("span") > 0.0);
+    // The corpus was recorded without RequestReceived events; the cluster policy omits that
+    // stage, team B's staging policy keeps it, which would add one event per request.
+    assert_eq!(v["requestReceivedNotInLog"]["events"], 0);
+    let o = run(
+        &[
+            "audit",
+            "policy",
+            "estimate",
+            STAGING,
+            "--estimate",
+            LOG,
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    let w: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(w["requestReceivedNotInLog"]["events"], 37);
     // A broken line: reported with its number, exit 2, the rest still counted.
     let mut text = std::fs::read_to_string(root().join(LOG)).expect("corpus");
     text.push_str("{not json\n");
