@@ -23,34 +23,9 @@ use std::time::Instant;
 const TARGET_REQUESTS: usize = 1_000_000;
 const TARGET_S: f64 = 1.0;
 
-/// xorshift64* (deterministic, no dependency).
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        Rng((z ^ (z >> 31)) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a>(&mut self, v: &'a [String]) -> &'a String {
-        &v[self.below(v.len())]
-    }
-    fn chance(&mut self, pct: usize) -> bool {
-        self.below(100) < pct
-    }
-}
+#[path = "../../../bench/common/rng.rs"]
+mod rng;
+use rng::Rng;
 
 struct Pools {
     users: Vec<String>,
