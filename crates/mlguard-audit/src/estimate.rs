@@ -362,23 +362,14 @@ pub fn replay(
     const BLOCK: usize = 8 << 20;
     let n = compiled.policy().rules.len();
     let mut total = Estimate::new(n);
-    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK * 2);
+    let mut buf: Vec<u8> = Vec::new();
     let mut line_base = 0u64;
     let mut read_total = 0u64;
     let mut eof = false;
     while !eof {
-        let start = buf.len();
-        buf.resize(start + BLOCK, 0);
-        let mut got = 0;
-        while got < BLOCK {
-            let k = reader.read(&mut buf[start + got..])?;
-            if k == 0 {
-                eof = true;
-                break;
-            }
-            got += k;
-        }
-        buf.truncate(start + got);
+        // Up to BLOCK more bytes, without zero-filling (small inputs stay small).
+        let got = (&mut reader).take(BLOCK as u64).read_to_end(&mut buf)?;
+        eof = got < BLOCK;
         read_total += got as u64;
         // Whole lines only, except at the end of the input.
         let cut = if eof {

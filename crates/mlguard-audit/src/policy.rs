@@ -449,7 +449,8 @@ fn read_rule(cx: &mut Cx<'_>, r: &At<'_>) -> Option<PolicyRule> {
                 None
             } else if !u.starts_with('/') {
                 Some("must start with `/`")
-            } else if u[..u.len() - 1].contains('*') {
+            } else if u.strip_suffix('*').unwrap_or(u).contains('*') {
+                // A `*` anywhere but last (by char: a multibyte last char is not cut).
                 Some("may only have `*` at the end")
             } else {
                 None
