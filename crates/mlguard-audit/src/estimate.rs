@@ -251,34 +251,52 @@ fn num_str(s: &str) -> Option<i64> {
     }
 }
 
-/// The request an event records.
-fn request_of(e: &Event<'_>) -> Request {
-    let s = |c: &Option<Cow<'_, str>>| c.as_deref().unwrap_or_default().to_owned();
-    let mut req = Request {
-        user: Some(s(&e.user.username)),
-        groups: e.user.groups.iter().map(|g| g.to_string()).collect(),
-        verb: e.verb.to_string(),
-        ..Request::default()
-    };
+fn set(dst: &mut String, src: Option<&str>) {
+    dst.clear();
+    dst.push_str(src.unwrap_or_default());
+}
+
+/// Make `req` the request an event records, reusing its buffers.
+fn fill_request(e: &Event<'_>, req: &mut Request) {
+    let user = req.user.get_or_insert_with(String::new);
+    set(user, e.user.username.as_deref());
+    req.groups.truncate(e.user.groups.len());
+    for (i, g) in e.user.groups.iter().enumerate() {
+        match req.groups.get_mut(i) {
+            Some(x) => set(x, Some(g)),
+            None => req.groups.push(g.to_string()),
+        }
+    }
+    set(&mut req.verb, Some(&e.verb));
     match &e.object_ref {
         Some(o) if o.resource.as_deref().is_some_and(|r| !r.is_empty()) => {
             req.resource_request = true;
-            req.resource = s(&o.resource);
-            req.namespace = s(&o.namespace);
-            req.name = s(&o.name);
-            req.api_group = s(&o.api_group);
-            req.subresource = s(&o.subresource);
+            set(&mut req.resource, o.resource.as_deref());
+            set(&mut req.namespace, o.namespace.as_deref());
+            set(&mut req.name, o.name.as_deref());
+            set(&mut req.api_group, o.api_group.as_deref());
+            set(&mut req.subresource, o.subresource.as_deref());
+            req.path.clear();
         }
         _ => {
+            req.resource_request = false;
+            for f in [
+                &mut req.resource,
+                &mut req.namespace,
+                &mut req.name,
+                &mut req.api_group,
+                &mut req.subresource,
+            ] {
+                f.clear();
+            }
             let uri = e.request_u_r_i.as_deref().unwrap_or_default();
-            req.path = uri.split('?').next().unwrap_or_default().to_owned();
+            set(&mut req.path, uri.split('?').next());
         }
     }
-    req
 }
 
-/// Account one line (1-based `line`) to `acc`.
-fn account(compiled: &Compiled<'_>, line: u64, text: &[u8], acc: &mut Estimate) {
+/// Account one line (1-based `line`) to `acc`; `req` is scratch space.
+fn account(compiled: &Compiled<'_>, line: u64, text: &[u8], acc: &mut Estimate, req: &mut Request) {
     let trimmed = text.trim_ascii();
     if trimmed.is_empty() {
         return;
@@ -314,8 +332,8 @@ fn account(compiled: &Compiled<'_>, line: u64, text: &[u8], acc: &mut Estimate) 
         .and_then(parse_time);
     acc.first = min_opt(acc.first, ts);
     acc.last = max_opt(acc.last, ts);
-    let req = request_of(&e);
-    let d = compiled.eval(&req);
+    fill_request(&e, req);
+    let d = compiled.eval(req);
     let size = trimmed.len() as u64 + 1;
     let Some(rule) = d.rule else {
         acc.unmatched.events += 1;
@@ -352,57 +370,136 @@ fn account(compiled: &Compiled<'_>, line: u64, text: &[u8], acc: &mut Estimate) 
     v.bytes += bytes;
 }
 
-/// Replay the JSON-lines log from `reader` through `compiled`. Lines are decided in parallel,
-/// block by block; `progress` is called with the bytes read so far.
+/// The index of the first `\n` in `b`, eight bytes at a time.
+pub fn find_newline(b: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = LO * b'\n' as u64;
+    let mut words = b.chunks_exact(8);
+    let mut at = 0;
+    for w in words.by_ref() {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) ^ NL;
+        // A zero byte in x is a newline in w.
+        if x.wrapping_sub(LO) & !x & HI != 0 {
+            break;
+        }
+        at += 8;
+    }
+    b[at..].iter().position(|&c| c == b'\n').map(|p| at + p)
+}
+
+/// Decide the lines of `block` (whole lines) in parallel: the estimate, with line numbers
+/// counted from 1 at the block's start, and the number of lines.
+fn process_block(compiled: &Compiled<'_>, block: &[u8]) -> (Estimate, u64) {
+    let n = compiled.policy().rules.len();
+    // Chunks of whole lines, a few per thread, so no thread waits long for the others.
+    let parts = rayon::current_num_threads() * 4;
+    let target = block.len() / parts + 1;
+    let mut chunks = Vec::with_capacity(parts + 1);
+    let mut start = 0;
+    while start < block.len() {
+        let mut end = (start + target).min(block.len());
+        if end < block.len() {
+            end = block[end..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(block.len(), |p| end + p + 1);
+        }
+        chunks.push(&block[start..end]);
+        start = end;
+    }
+    let parts: Vec<(Estimate, u64)> = chunks
+        .par_iter()
+        .map(|chunk| {
+            let mut acc = Estimate::new(n);
+            let mut req = Request::default();
+            let body = chunk.strip_suffix(b"\n").unwrap_or(chunk);
+            let mut count = 0;
+            let mut rest = body;
+            loop {
+                let (line, next) = match find_newline(rest) {
+                    Some(p) => (&rest[..p], Some(&rest[p + 1..])),
+                    None => (rest, None),
+                };
+                count += 1;
+                account(compiled, count, line, &mut acc, &mut req);
+                match next {
+                    Some(n) => rest = n,
+                    None => break,
+                }
+            }
+            (acc, count)
+        })
+        .collect();
+    let mut total = Estimate::new(n);
+    let mut base = 0;
+    for (mut part, count) in parts {
+        for e in &mut part.errors {
+            e.0 += base;
+        }
+        total = total.merge(part);
+        base += count;
+    }
+    (total, base)
+}
+
+/// Replay the JSON-lines log from `reader` through `compiled`. A reader thread reads blocks of
+/// whole lines while the blocks before are decided in parallel; `progress` is called with the
+/// bytes read so far.
 pub fn replay(
     compiled: &Compiled<'_>,
-    mut reader: impl Read,
+    reader: impl Read + Send,
     mut progress: impl FnMut(u64),
 ) -> std::io::Result<Estimate> {
-    const BLOCK: usize = 8 << 20;
+    const BLOCK: u64 = 8 << 20;
     let n = compiled.policy().rules.len();
-    let mut total = Estimate::new(n);
-    let mut buf: Vec<u8> = Vec::new();
-    let mut line_base = 0u64;
-    let mut read_total = 0u64;
-    let mut eof = false;
-    while !eof {
-        // Up to BLOCK more bytes, without zero-filling (small inputs stay small).
-        let got = (&mut reader).take(BLOCK as u64).read_to_end(&mut buf)?;
-        eof = got < BLOCK;
-        read_total += got as u64;
-        // Whole lines only, except at the end of the input.
-        let cut = if eof {
-            buf.len()
-        } else {
-            match buf.iter().rposition(|&b| b == b'\n') {
-                Some(p) => p + 1,
-                None => continue,
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<(Vec<u8>, u64)>>(2);
+        s.spawn(move || {
+            let mut reader = reader;
+            let mut carry: Vec<u8> = Vec::new();
+            loop {
+                let mut buf = std::mem::take(&mut carry);
+                // Room for a whole block, so reading never reallocates (nothing is zero-filled).
+                buf.reserve(BLOCK as usize);
+                let got = match (&mut reader).take(BLOCK).read_to_end(&mut buf) {
+                    Ok(g) => g as u64,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                };
+                let eof = got < BLOCK;
+                if !eof {
+                    // Whole lines only; the rest goes with the next block.
+                    match buf.iter().rposition(|&b| b == b'\n') {
+                        Some(p) => carry = buf.split_off(p + 1),
+                        None => {
+                            carry = buf;
+                            continue;
+                        }
+                    }
+                }
+                if tx.send(Ok((buf, got))).is_err() || eof {
+                    return;
+                }
             }
-        };
-        let lines: Vec<&[u8]> = buf[..cut].split(|&b| b == b'\n').collect::<Vec<_>>();
-        // `split` yields an empty piece after a final newline: not a line.
-        let lines = match lines.split_last() {
-            Some((&[], rest)) => rest.to_vec(),
-            _ => lines,
-        };
-        let count = lines.len() as u64;
-        let part = lines
-            .par_iter()
-            .enumerate()
-            .fold(
-                || Estimate::new(n),
-                |mut acc, (i, l)| {
-                    account(compiled, line_base + i as u64 + 1, l, &mut acc);
-                    acc
-                },
-            )
-            .reduce(|| Estimate::new(n), Estimate::merge);
-        total = total.merge(part);
-        line_base += count;
-        buf.drain(..cut);
-        progress(read_total);
-    }
-    total.bytes = read_total;
-    Ok(total)
+        });
+        let mut total = Estimate::new(n);
+        let mut read_total = 0u64;
+        let mut line_base = 0u64;
+        for msg in rx {
+            let (block, got) = msg?;
+            read_total += got;
+            let (mut part, count) = process_block(compiled, &block);
+            for e in &mut part.errors {
+                e.0 += line_base;
+            }
+            total = total.merge(part);
+            line_base += count;
+            progress(read_total);
+        }
+        total.bytes = read_total;
+        Ok(total)
+    })
 }

@@ -170,3 +170,22 @@ fn timestamps() {
         assert_eq!(parse_time(bad), None, "{bad}");
     }
 }
+
+#[test]
+fn newline_search_agrees_with_a_plain_scan() {
+    use mlguard_audit::estimate::find_newline;
+    let mut buf = vec![b'x'; 40];
+    assert_eq!(find_newline(&buf), None);
+    for i in 0..40 {
+        buf[i] = b'\n';
+        for start in 0..=i {
+            assert_eq!(find_newline(&buf[start..]), Some(i - start), "{i} {start}");
+        }
+        // Bytes that differ from `\n` in one bit, and high bytes, are not newlines.
+        buf[i] = b'\n' ^ 0x80;
+        assert_eq!(find_newline(&buf), None);
+        buf[i] = b'\x0b';
+        assert_eq!(find_newline(&buf), None);
+        buf[i] = b'x';
+    }
+}

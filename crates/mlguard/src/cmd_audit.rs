@@ -305,7 +305,7 @@ fn run_estimate(policy: &Policy, log: &str, format: &str, quiet: bool) -> Result
     let t0 = std::time::Instant::now();
     let (est, pb) = if log == "-" {
         let pb = progress(None, quiet);
-        let est = replay(&compiled, std::io::stdin().lock(), |n| {
+        let est = replay(&compiled, std::io::stdin(), |n| {
             if let Some(pb) = &pb {
                 pb.set_position(n);
             }
