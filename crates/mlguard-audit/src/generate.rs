@@ -23,6 +23,9 @@ pub fn is_regulated(class: &str) -> bool {
 pub struct NamespaceClass {
     pub name: String,
     pub classification: String,
+    /// Log writes of ML objects with request and response bodies: true for regulated
+    /// classifications, and when a tenant asks for it.
+    pub request_response: bool,
 }
 
 impl std::str::FromStr for NamespaceClass {
@@ -55,6 +58,7 @@ impl std::str::FromStr for NamespaceClass {
         Ok(NamespaceClass {
             name: name.to_owned(),
             classification: class.to_owned(),
+            request_response: is_regulated(class),
         })
     }
 }
@@ -135,7 +139,7 @@ rules:
 pub fn generate(namespaces: &[NamespaceClass]) -> String {
     let mut regulated: Vec<&str> = namespaces
         .iter()
-        .filter(|n| is_regulated(&n.classification))
+        .filter(|n| n.request_response)
         .map(|n| n.name.as_str())
         .collect();
     regulated.sort_unstable();
@@ -148,6 +152,9 @@ pub fn generate(namespaces: &[NamespaceClass]) -> String {
         out.push_str("# Namespaces:");
         for n in namespaces {
             let _ = write!(out, " {}={}", n.name, n.classification);
+            if n.request_response && !is_regulated(&n.classification) {
+                out.push_str("(RequestResponse)");
+            }
         }
         out.push('\n');
     }

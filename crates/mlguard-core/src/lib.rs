@@ -8,6 +8,7 @@
 //! Must not: judge anything (that is mlguard-controls), print anything, or talk to a cluster
 //! API. It is the only crate that reads input files.
 
+pub mod emit;
 pub mod inventory;
 pub mod load;
 pub mod node;

@@ -38,6 +38,40 @@ pub enum Command {
     /// Audit logging: audit policies with the API server's semantics.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// ML tenants: one MLTenant object per team, rendered into its namespaces, policies,
+    /// roles, quotas and audit rules.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Render MLTenant objects into the Kubernetes objects that set each team up: Namespaces,
+    /// NetworkPolicies, Roles and RoleBindings, ResourceQuota, LimitRange, Kueue LocalQueue,
+    /// SecretProviderClass; with -o DIR also the audit policy for their namespaces.
+    #[command(after_help = "Examples:
+  mlguard tenant render examples/tenants/               # all objects, one YAML stream
+  mlguard tenant render examples/tenants/ -o rendered/  # rendered/<tenant>.yaml + audit-policy.yaml
+  mlguard tenant render team-a.yaml | kubectl apply --server-side -f -
+
+The MLTenant format is in docs/tenants.md. An invalid tenant is an error with file, line and
+field (exit 2), and then nothing is rendered. Exit codes: 0 rendered, 2 input error.")]
+    Render {
+        /// MLTenant files or folders.
+        #[arg(required = true)]
+        paths: Vec<String>,
+        /// Write DIR/<tenant>.yaml per tenant and DIR/audit-policy.yaml instead of stdout.
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "DIR",
+            env = "MLGUARD_OUTPUT"
+        )]
+        output: Option<String>,
+        /// yaml or json (a JSON List).
+        #[arg(long, default_value = "yaml", env = "MLGUARD_FORMAT")]
+        format: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -444,6 +478,7 @@ line and column, and what to change. Exit codes: 0 nothing at or above --fail-on
   mlguard audit policy generate --namespace team-a=phi --namespace team-b=internal \
       --namespace team-b-serving=pii -o audit-policy.yaml
   mlguard audit policy generate --namespace team-a=phi --estimate /var/log/kubernetes/audit.log
+  mlguard audit policy generate --tenants examples/tenants/ -o audit-policy.yaml
 
 Classifications: public, internal, confidential, pii, phi, pci (pii, phi and pci are regulated).
 With --estimate, the policy goes to -o (or stdout) and the volume estimate to stderr.")]
@@ -459,6 +494,10 @@ With --estimate, the policy goes to -o (or stdout) and the volume estimate to st
             env = "MLGUARD_OUTPUT"
         )]
         output: Option<String>,
+        /// MLTenant files or folders whose namespaces the policy covers (merged with
+        /// --namespace).
+        #[arg(long, value_name = "FILES", action = clap::ArgAction::Append, env = "MLGUARD_TENANTS", value_delimiter = ',')]
+        tenants: Vec<String>,
         /// Replay this audit log (JSON lines) through the generated policy and print the
         /// volume estimate to stderr.
         #[arg(long, value_name = "LOG", env = "MLGUARD_ESTIMATE")]

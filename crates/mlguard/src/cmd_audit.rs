@@ -50,9 +50,10 @@ pub fn run(cmd: AuditCommand) -> Result<u8> {
         } => run_lint(&policy, &format, &fail_on, output.as_deref()),
         AuditPolicyCommand::Generate {
             namespace,
+            tenants,
             output,
             estimate,
-        } => run_generate(&namespace, output.as_deref(), estimate.as_deref()),
+        } => run_generate(&namespace, &tenants, output.as_deref(), estimate.as_deref()),
         AuditPolicyCommand::Estimate {
             policy,
             estimate,
@@ -261,14 +262,28 @@ fn run_lint(path: &str, format: &str, fail_on: &str, output: Option<&str>) -> Re
     })
 }
 
-fn run_generate(namespaces: &[String], output: Option<&str>, estimate: Option<&str>) -> Result<u8> {
-    let ns: Vec<NamespaceClass> = namespaces
+fn run_generate(
+    namespaces: &[String],
+    tenants: &[String],
+    output: Option<&str>,
+    estimate: Option<&str>,
+) -> Result<u8> {
+    let mut ns: Vec<NamespaceClass> = namespaces
         .iter()
         .map(|s| {
             s.parse()
                 .map_err(|e: String| anyhow::anyhow!("--namespace {e}"))
         })
         .collect::<Result<_>>()?;
+    if !tenants.is_empty() {
+        let t = match crate::cmd_tenant::read_tenants(tenants) {
+            Ok(t) => t,
+            Err(code) => return Ok(code),
+        };
+        for tenant in &t {
+            ns.extend(mlguard_tenant::audit_namespaces(tenant));
+        }
+    }
     let text = generate(&ns);
     // The generated policy must read back and lint clean: a failure here is a bug, not input.
     let policy = Policy::parse("<generated>", &text).map_err(|e| {

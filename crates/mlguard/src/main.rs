@@ -8,6 +8,7 @@ mod cmd_controls;
 mod cmd_netpol;
 mod cmd_rbac;
 mod cmd_scan;
+mod cmd_tenant;
 mod output;
 
 use clap::{CommandFactory, FromArgMatches};
@@ -66,6 +67,7 @@ fn main() -> ExitCode {
         cli::Command::Rbac(a) => cmd_rbac::run(a),
         cli::Command::Netpol(a) => cmd_netpol::run(a),
         cli::Command::Audit(a) => cmd_audit::run(a),
+        cli::Command::Tenant(a) => cmd_tenant::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
