@@ -2,7 +2,7 @@
 //! every object passes the scan's controls (the dogfooding tests hold it to that).
 
 use crate::spec::{
-    Classification, CollectiveMode, KeyProviderKind, MLTenant, PodSecurity, Quota, Role, Subjects,
+    Classification, CollectiveMode, KeyProviderKind, PodSecurity, Quota, Role, Subjects, Tenant,
     TenantNamespace,
 };
 use mlguard_audit::generate::NamespaceClass;
@@ -22,18 +22,18 @@ pub const JOB_LABELS: &[(&str, &str)] = &[
 /// The c10d rendezvous and the default torch.distributed master port.
 pub const COLLECTIVE_FIXED_PORTS: &[u16] = &[29400, 29500];
 
-fn labels(t: &MLTenant) -> Map<String, Value> {
+fn labels(t: &Tenant) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("app.kubernetes.io/managed-by".into(), MANAGED_BY.into());
     m.insert("mlguard.io/tenant".into(), t.name.clone().into());
     m
 }
 
-fn meta(t: &MLTenant, name: &str, ns: &str) -> Value {
+fn meta(t: &Tenant, name: &str, ns: &str) -> Value {
     json!({"name": name, "namespace": ns, "labels": labels(t)})
 }
 
-fn namespace(t: &MLTenant, ns: &TenantNamespace) -> Value {
+fn namespace(t: &Tenant, ns: &TenantNamespace) -> Value {
     let pss = ns
         .pod_security
         .or(t.spec.pod_security)
@@ -63,7 +63,7 @@ fn namespace(t: &MLTenant, ns: &TenantNamespace) -> Value {
     json!({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
 }
 
-fn netpol(t: &MLTenant, ns: &str, name: &str, spec: Value) -> Value {
+fn netpol(t: &Tenant, ns: &str, name: &str, spec: Value) -> Value {
     json!({
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -72,7 +72,7 @@ fn netpol(t: &MLTenant, ns: &str, name: &str, spec: Value) -> Value {
     })
 }
 
-fn network_policies(t: &MLTenant, ns: &TenantNamespace) -> Vec<Value> {
+fn network_policies(t: &Tenant, ns: &TenantNamespace) -> Vec<Value> {
     let n = &ns.name;
     let mut out = vec![
         netpol(
@@ -143,10 +143,10 @@ fn network_policies(t: &MLTenant, ns: &TenantNamespace) -> Vec<Value> {
                     None => {
                         let mut p = Map::new();
                         if let Some(s) = &e.namespace_selector {
-                            p.insert("namespaceSelector".into(), s.clone());
+                            p.insert("namespaceSelector".into(), json!(s));
                         }
                         if let Some(s) = &e.pod_selector {
-                            p.insert("podSelector".into(), s.clone());
+                            p.insert("podSelector".into(), json!(s));
                         }
                         Value::Object(p)
                     }
@@ -208,7 +208,7 @@ const WRITE: &[&str] = &[
     "get", "list", "watch", "create", "update", "patch", "delete",
 ];
 
-fn role(t: &MLTenant, ns: &str, name: &str, rules: Vec<Value>) -> Value {
+fn role(t: &Tenant, ns: &str, name: &str, rules: Vec<Value>) -> Value {
     json!({
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "Role",
@@ -258,7 +258,7 @@ fn subjects(s: &Subjects, ns: &str) -> Vec<Value> {
     out
 }
 
-fn rbac(t: &MLTenant, ns: &TenantNamespace) -> Vec<Value> {
+fn rbac(t: &Tenant, ns: &TenantNamespace) -> Vec<Value> {
     let regulated = t.spec.classification.is_regulated();
     let mut out = Vec::new();
     for (name, rules, who) in [
@@ -288,7 +288,7 @@ fn rbac(t: &MLTenant, ns: &TenantNamespace) -> Vec<Value> {
     out
 }
 
-fn quota(t: &MLTenant, ns: &TenantNamespace) -> Value {
+fn quota(t: &Tenant, ns: &TenantNamespace) -> Value {
     let q: &Quota = ns.quota.as_ref().unwrap_or(&t.spec.quota);
     let mut hard = Map::new();
     // Always bounded: no GPU quota would mean unlimited GPUs (MLG-QUOTA-001).
@@ -325,7 +325,7 @@ fn quota(t: &MLTenant, ns: &TenantNamespace) -> Value {
     })
 }
 
-fn limit_range(t: &MLTenant, ns: &TenantNamespace) -> Option<Value> {
+fn limit_range(t: &Tenant, ns: &TenantNamespace) -> Option<Value> {
     let l = t.spec.limits.as_ref()?;
     let pair = |cpu: &Option<String>, mem: &Option<String>| {
         let mut m = Map::new();
@@ -359,7 +359,7 @@ fn limit_range(t: &MLTenant, ns: &TenantNamespace) -> Option<Value> {
     }))
 }
 
-fn local_queue(t: &MLTenant, ns: &TenantNamespace) -> Option<Value> {
+fn local_queue(t: &Tenant, ns: &TenantNamespace) -> Option<Value> {
     let k = t.spec.kueue.as_ref()?;
     if ns.role != Role::Training {
         return None;
@@ -376,7 +376,7 @@ fn local_queue(t: &MLTenant, ns: &TenantNamespace) -> Option<Value> {
 /// is one the driver serves (Vault). The other providers are reached by mlguard itself (AWS
 /// KMS through the pod's cloud identity, PKCS#11 through the module, age and Secret through a
 /// mounted Secret) and need no object here.
-fn secret_provider(t: &MLTenant, ns: &TenantNamespace) -> Option<Value> {
+fn secret_provider(t: &Tenant, ns: &TenantNamespace) -> Option<Value> {
     let kp = t.spec.key_provider.as_ref()?;
     if kp.kind != KeyProviderKind::Vault || ns.role == Role::Notebooks {
         return None;
@@ -397,7 +397,7 @@ fn secret_provider(t: &MLTenant, ns: &TenantNamespace) -> Option<Value> {
     }))
 }
 
-fn peer_authentication(t: &MLTenant, ns: &TenantNamespace) -> Option<Value> {
+fn peer_authentication(t: &Tenant, ns: &TenantNamespace) -> Option<Value> {
     t.spec.network.mtls?;
     Some(json!({
         "apiVersion": "security.istio.io/v1",
@@ -408,7 +408,7 @@ fn peer_authentication(t: &MLTenant, ns: &TenantNamespace) -> Option<Value> {
 }
 
 /// Every object of the tenant, namespace by namespace, Namespaces first.
-pub fn render(t: &MLTenant) -> Vec<Value> {
+pub fn render(t: &Tenant) -> Vec<Value> {
     let mut out: Vec<Value> = t
         .spec
         .namespaces
@@ -428,7 +428,7 @@ pub fn render(t: &MLTenant) -> Vec<Value> {
 }
 
 /// The tenant's namespaces for the audit policy, with the level their writes need.
-pub fn audit_namespaces(t: &MLTenant) -> Vec<NamespaceClass> {
+pub fn audit_namespaces(t: &Tenant) -> Vec<NamespaceClass> {
     let c: Classification = t.spec.classification;
     let bodies =
         c.is_regulated() || t.spec.audit.writes == Some(crate::spec::AuditWrites::RequestResponse);

@@ -6,15 +6,19 @@
 //! CIDRs, quantities, port ranges, subjects), and across tenants that no namespace belongs to
 //! two of them.
 
+use kube::CustomResource;
 use mlguard_core::{At, InputError, Object};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub const API_VERSION: &str = "mlguard.io/v1alpha1";
 pub const KIND: &str = "MLTenant";
 
 /// Data classification (`mlguard.io/data-classification`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Classification {
     Public,
@@ -42,7 +46,9 @@ impl Classification {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Framework {
     Hipaa,
@@ -61,7 +67,9 @@ impl Framework {
 }
 
 /// What a namespace is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Training,
@@ -80,7 +88,7 @@ impl Role {
 }
 
 /// Pod Security Standards level enforced on the namespace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum PodSecurity {
     #[default]
@@ -99,7 +107,7 @@ impl PodSecurity {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TenantNamespace {
     pub name: String,
@@ -114,7 +122,7 @@ pub struct TenantNamespace {
 }
 
 /// Who holds a role.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Subjects {
     #[serde(default)]
@@ -132,7 +140,7 @@ impl Subjects {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Members {
     /// Run and manage ML workloads; read logs. No Secrets, no exec in regulated namespaces.
@@ -148,7 +156,7 @@ pub struct Members {
 
 /// Resource quota of a namespace. GPU keys are always `requests.` keys (extended resources
 /// have no `limits.` quota).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Quota {
     /// Whole GPUs (`requests.nvidia.com/gpu`); 0 when absent, so GPU use is always bounded.
@@ -172,7 +180,7 @@ pub struct Quota {
 }
 
 /// LimitRange for containers: defaults and maxima.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Limits {
     #[serde(default)]
@@ -189,7 +197,7 @@ pub struct Limits {
     pub max_memory: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Kueue {
     /// The ClusterQueue the tenant's LocalQueue points at.
@@ -200,7 +208,7 @@ pub struct Kueue {
 }
 
 /// How replicas of a training job talk to each other (NCCL, Gloo, c10d).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum CollectiveMode {
     /// Every TCP port (NCCL picks ephemeral ports).
@@ -210,7 +218,7 @@ pub enum CollectiveMode {
     PortRange,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Collective {
     #[serde(default)]
@@ -222,23 +230,50 @@ pub struct Collective {
     pub to: Option<u16>,
 }
 
+/// A Kubernetes label selector.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LabelSelector {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub match_labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub match_expressions: Vec<LabelSelectorRequirement>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LabelSelectorRequirement {
+    pub key: String,
+    pub operator: SelectorOperator,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum SelectorOperator {
+    In,
+    NotIn,
+    Exists,
+    DoesNotExist,
+}
+
 /// Where models and data live: an address block, or pods in the cluster (MinIO).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StorageEndpoint {
     #[serde(default)]
     pub cidr: Option<String>,
-    /// A label selector (matchLabels/matchExpressions) of namespaces.
-    #[serde(default)]
-    pub namespace_selector: Option<serde_json::Value>,
-    #[serde(default)]
-    pub pod_selector: Option<serde_json::Value>,
+    /// Namespaces whose pods serve the storage (with `podSelector`: those pods only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_selector: Option<LabelSelector>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_selector: Option<LabelSelector>,
     /// TCP ports; empty: all.
     #[serde(default)]
     pub ports: Vec<u16>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Network {
     #[serde(default)]
@@ -254,14 +289,14 @@ pub struct Network {
     pub mtls: Option<Mesh>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Mesh {
     Istio,
 }
 
 /// Where model keys come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum KeyProviderKind {
     Vault,
@@ -283,7 +318,7 @@ impl KeyProviderKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KeyProvider {
     #[serde(rename = "type")]
@@ -295,14 +330,14 @@ pub struct KeyProvider {
 }
 
 /// Audit logging of the tenant's ML objects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "PascalCase")]
 pub enum AuditWrites {
     Request,
     RequestResponse,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Audit {
     /// Level for writes of ML objects; default by classification (RequestResponse when
@@ -311,7 +346,19 @@ pub struct Audit {
     pub writes: Option<AuditWrites>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// An ML team on a shared cluster: its namespaces, members, classification, quota, network
+/// needs, model key provider and audit level. Rendered into the objects that set the team up
+/// (docs/tenants.md) and kept by `mlguard operator`.
+#[derive(CustomResource, Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[kube(
+    group = "mlguard.io",
+    version = "v1alpha1",
+    kind = "MLTenant",
+    shortname = "mlt",
+    status = "MLTenantStatus",
+    printcolumn = r#"{"name":"Classification","type":"string","jsonPath":".spec.classification"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MLTenantSpec {
     pub classification: Classification,
@@ -336,9 +383,34 @@ pub struct MLTenantSpec {
     pub pod_security: Option<PodSecurity>,
 }
 
+/// What the operator reports on a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct MLTenantStatus {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+}
+
+/// A status condition (`Ready`, `Degraded`), as Kubernetes conditions are written.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    pub reason: String,
+    pub message: String,
+    pub last_transition_time: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+}
+
 /// A tenant as read: its name, spec, and where it was written.
 #[derive(Debug, Clone)]
-pub struct MLTenant {
+pub struct Tenant {
     pub name: String,
     pub spec: MLTenantSpec,
     pub file: String,
@@ -381,7 +453,7 @@ fn node_at<'a>(root: At<'a>, path: &str) -> At<'a> {
 }
 
 /// Read the MLTenant objects of loaded files. Objects of other kinds are ignored.
-pub fn read(objects: &[(String, Object)]) -> (Vec<MLTenant>, Vec<InputError>) {
+pub fn read(objects: &[(String, Object)]) -> (Vec<Tenant>, Vec<InputError>) {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for (file, o) in objects {
@@ -437,7 +509,7 @@ pub fn read(objects: &[(String, Object)]) -> (Vec<MLTenant>, Vec<InputError>) {
         let before = errors.len();
         validate(file, &spec_at, &spec, &mut errors);
         if errors.len() == before {
-            out.push(MLTenant {
+            out.push(Tenant {
                 name: o.name.clone(),
                 spec,
                 file: file.clone(),
@@ -446,7 +518,7 @@ pub fn read(objects: &[(String, Object)]) -> (Vec<MLTenant>, Vec<InputError>) {
         }
     }
     // A namespace belongs to one tenant.
-    let mut owner: BTreeMap<&str, &MLTenant> = BTreeMap::new();
+    let mut owner: BTreeMap<&str, &Tenant> = BTreeMap::new();
     for t in &out {
         for (i, ns) in t.spec.namespaces.iter().enumerate() {
             if let Some(prev) = owner.insert(&ns.name, t) {

@@ -72,6 +72,24 @@ field (exit 2), and then nothing is rendered. Exit codes: 0 rendered, 2 input er
         #[arg(long, default_value = "yaml", env = "MLGUARD_FORMAT")]
         format: String,
     },
+    /// Print the MLTenant CustomResourceDefinition: the schema generated from mlguard's types,
+    /// with CEL validation rules for what the schema cannot say.
+    #[command(after_help = "Examples:
+  mlguard tenant crd | kubectl apply --server-side -f -
+  mlguard tenant crd --format json -o mltenant-crd.json")]
+    Crd {
+        /// Write to PATH instead of stdout.
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "PATH",
+            env = "MLGUARD_OUTPUT"
+        )]
+        output: Option<String>,
+        /// yaml or json.
+        #[arg(long, default_value = "yaml", env = "MLGUARD_FORMAT")]
+        format: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -4,11 +4,11 @@ use crate::cli::TenantCommand;
 use crate::exit;
 use anyhow::{bail, Context, Result};
 use mlguard_core::emit::to_yaml_stream;
-use mlguard_tenant::MLTenant;
+use mlguard_tenant::Tenant;
 use std::path::Path;
 
 /// Read the MLTenant objects under `paths`. Input errors are printed; then `Err(exit code)`.
-pub fn read_tenants(paths: &[String]) -> std::result::Result<Vec<MLTenant>, u8> {
+pub fn read_tenants(paths: &[String]) -> std::result::Result<Vec<Tenant>, u8> {
     let loaded = mlguard_core::load(paths, &mlguard_core::LoadOptions::default());
     let mut errors = loaded.errors.clone();
     let objects: Vec<(String, mlguard_core::Object)> = loaded
@@ -43,11 +43,23 @@ pub fn read_tenants(paths: &[String]) -> std::result::Result<Vec<MLTenant>, u8> 
 }
 
 pub fn run(cmd: TenantCommand) -> Result<u8> {
-    let TenantCommand::Render {
-        paths,
-        output,
-        format,
-    } = cmd;
+    let (paths, output, format) = match cmd {
+        TenantCommand::Render {
+            paths,
+            output,
+            format,
+        } => (paths, output, format),
+        TenantCommand::Crd { output, format } => {
+            let crd = mlguard_tenant::crd::crd();
+            let body = match format.as_str() {
+                "yaml" => mlguard_core::emit::to_yaml(&crd),
+                "json" => serde_json::to_string_pretty(&crd)? + "\n",
+                _ => bail!("unknown --format `{format}` (yaml or json)"),
+            };
+            crate::output::write_to(output.as_deref().map(Path::new), body.as_bytes())?;
+            return Ok(exit::CLEAN);
+        }
+    };
     if !matches!(format.as_str(), "yaml" | "json") {
         bail!("unknown --format `{format}` (yaml or json)");
     }

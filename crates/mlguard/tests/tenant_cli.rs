@@ -374,3 +374,17 @@ fn bad_tenants_exit_2_with_file_line_and_field_and_render_nothing() {
     let _ = std::fs::remove_dir_all(&d);
     let _ = root();
 }
+
+#[test]
+fn crd_prints_as_yaml_and_json_alike() {
+    let y = run(&["tenant", "crd"], None);
+    assert_eq!(y.status.code(), Some(0), "{}", err(&y));
+    let j = run(&["tenant", "crd", "--format", "json"], None);
+    let json: serde_json::Value = serde_json::from_slice(&j.stdout).expect("json");
+    let text = String::from_utf8_lossy(&y.stdout);
+    let (objs, errs, _) = mlguard_core::load::load_text("crd.yaml", &text, &Default::default());
+    assert!(errs.is_empty(), "{errs:?}");
+    assert_eq!(objs[0].root.to_json(), json);
+    assert_eq!(json["metadata"]["name"], "mltenants.mlguard.io");
+    assert!(text.contains("x-kubernetes-validations"));
+}
