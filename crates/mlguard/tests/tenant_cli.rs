@@ -388,3 +388,90 @@ fn crd_prints_as_yaml_and_json_alike() {
     assert_eq!(json["metadata"]["name"], "mltenants.mlguard.io");
     assert!(text.contains("x-kubernetes-validations"));
 }
+
+/// Every rendered core object, and the CRD, validates strictly against the Kubernetes 1.33
+/// and 1.37 schemas shipped by the PyPI package kubernetes-validate
+/// (scripts/requirements-test.txt). Custom resources it has no schema for are listed.
+#[test]
+fn rendered_objects_validate_against_the_kubernetes_schemas() {
+    let required = std::env::var("MLGUARD_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
+    let python = std::env::var_os("MLGUARD_TEST_PYTHON")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { root().join(p) });
+    let validate = python
+        .as_ref()
+        .and_then(|p| p.parent().map(|b| b.join("kubernetes-validate")));
+    let usable = validate.as_ref().is_some_and(|v| {
+        std::process::Command::new(v)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let Some(validate) = validate.filter(|_| usable) else {
+        assert!(
+            !required,
+            "MLGUARD_REQUIRE_TOOLS=1 but kubernetes-validate is not next to MLGUARD_TEST_PYTHON"
+        );
+        eprintln!("skipping: kubernetes-validate not available");
+        return;
+    };
+    let d = tmpdir("kv");
+    let rendered = d.join("rendered");
+    let o = run(
+        &[
+            "tenant",
+            "render",
+            "examples/tenants",
+            "-o",
+            rendered.to_str().expect("utf8"),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let crd = d.join("crd.yaml");
+    let o = run(&["tenant", "crd", "-o", crd.to_str().expect("utf8")], None);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let mut files = vec![crd.clone()];
+    for t in ["genomics", "recsys", "fraud"] {
+        files.push(rendered.join(format!("{t}.yaml")));
+    }
+    // A broken object must fail, so the check can fail.
+    let broken = d.join("broken.yaml");
+    std::fs::write(&broken, "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: q, namespace: a}\nspec: {hard: {cpu: 1}, hardd: {}}\n").expect("write");
+    let o = std::process::Command::new(&validate)
+        .args(["--strict", "-k", "1.33.0"])
+        .arg(&broken)
+        .output()
+        .expect("run");
+    assert!(
+        !o.status.success(),
+        "a misspelled field must fail strict validation"
+    );
+    for version in ["1.33.0", "1.37.0"] {
+        let o = std::process::Command::new(&validate)
+            .args(["--strict", "-k", version])
+            .args(&files)
+            .output()
+            .expect("run kubernetes-validate");
+        let out = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(o.status.success(), "{version}:\n{out}");
+        for line in out.lines().filter(|l| l.starts_with("WARN")) {
+            assert!(
+                ["SecretProviderClass", "PeerAuthentication", "LocalQueue"]
+                    .iter()
+                    .any(|k| line.contains(&format!("kind {k} "))),
+                "{version}: unexpected warning {line}"
+            );
+        }
+        let valid = out
+            .lines()
+            .filter(|l| l.starts_with("INFO") && l.contains(" passed for resource "))
+            .count();
+        assert!(valid >= 40, "{version}: {valid} objects validated:\n{out}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
