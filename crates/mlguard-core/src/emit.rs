@@ -30,26 +30,28 @@ fn plain_ok(s: &str) -> bool {
         return false;
     }
     // Words YAML 1.1 or 1.2 would read as booleans, nulls or numbers.
-    let lower = s.to_ascii_lowercase();
-    if matches!(
-        lower.as_str(),
-        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~" | ".inf" | ".nan"
-    ) {
+    const RESERVED: &[&str] = &[
+        "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", ".inf", ".nan",
+    ];
+    if s.len() <= 5 && RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s)) {
         return false;
     }
-    let numeric = s.bytes().all(|b| {
-        b.is_ascii_digit()
-            || matches!(
-                b,
-                b'.' | b'-' | b'+' | b'e' | b'E' | b'_' | b':' | b'x' | b'o'
-            )
-    });
-    !(numeric && s.bytes().any(|b| b.is_ascii_digit()))
+    // Anything that starts like a number (decimal, hex, octal, float, sexagesimal, `.5`,
+    // `+1`) is quoted: the YAML schemas differ on what they read as numbers.
+    let b = s.as_bytes();
+    let numberish = b[0].is_ascii_digit()
+        || (matches!(b[0], b'+' | b'-' | b'.') && b.get(1).is_some_and(u8::is_ascii_digit));
+    !numberish
 }
 
 /// A YAML double-quoted scalar, with every character YAML does not allow raw escaped.
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
+    quote_into(&mut out, s);
+    out
+}
+
+fn quote_into(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -68,67 +70,117 @@ pub fn quote(s: &str) -> String {
         }
     }
     out.push('"');
-    out
 }
 
-fn scalar(v: &Value) -> Option<String> {
-    Some(match v {
-        Value::Null => "null".to_owned(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) if plain_ok(s) => s.clone(),
-        Value::String(s) => quote(s),
-        Value::Array(a) if a.is_empty() => "[]".to_owned(),
-        Value::Object(o) if o.is_empty() => "{}".to_owned(),
-        _ => return None,
-    })
-}
-
-fn key(k: &str) -> String {
-    if plain_ok(k) && !k.contains(' ') {
-        k.to_owned()
-    } else {
-        quote(k)
+fn is_scalar(v: &Value) -> bool {
+    match v {
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => true,
     }
 }
 
-fn write(out: &mut String, v: &Value, indent: usize) {
-    let pad = " ".repeat(indent);
+/// Write scalar `v` (see [`is_scalar`]).
+fn scalar_into(out: &mut String, v: &Value) {
     match v {
-        Value::Object(o) if !o.is_empty() => {
-            for (k, x) in o {
-                match scalar(x) {
-                    Some(s) => {
-                        let _ = writeln!(out, "{pad}{}: {s}", key(k));
-                    }
-                    None => {
-                        let _ = writeln!(out, "{pad}{}:", key(k));
-                        // Lists under a key are not indented further (kubectl style).
-                        let inner = if x.is_array() { indent } else { indent + 2 };
-                        write(out, x, inner);
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::String(s) if plain_ok(s) => out.push_str(s),
+        Value::String(s) => quote_into(out, s),
+        Value::Array(_) => out.push_str("[]"),
+        Value::Object(_) => out.push_str("{}"),
+    }
+}
+
+fn key_into(out: &mut String, k: &str) {
+    if plain_ok(k) && !k.contains(' ') {
+        out.push_str(k);
+    } else {
+        quote_into(out, k);
+    }
+}
+
+/// The writer: `dash` is a pending `- ` (at that indent) for the first line of a list item.
+struct W {
+    out: String,
+    dash: Option<usize>,
+}
+
+const SPACES: &str = "                                                                ";
+
+impl W {
+    fn pad(&mut self, n: usize) {
+        let mut n = n;
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            self.out.push_str(&SPACES[..k]);
+            n -= k;
+        }
+    }
+
+    /// Start a line at `indent`, or after the pending `- `.
+    fn start(&mut self, indent: usize) {
+        match self.dash.take() {
+            Some(i) => {
+                self.pad(i);
+                self.out.push_str("- ");
+            }
+            None => self.pad(indent),
+        }
+    }
+
+    fn value(&mut self, v: &Value, indent: usize) {
+        match v {
+            Value::Object(o) if !o.is_empty() => {
+                for (k, x) in o {
+                    self.start(indent);
+                    key_into(&mut self.out, k);
+                    match is_scalar(x) {
+                        true => {
+                            self.out.push_str(": ");
+                            scalar_into(&mut self.out, x);
+                            self.out.push('\n');
+                        }
+                        false => {
+                            self.out.push_str(":\n");
+                            // Lists under a key are not indented further (kubectl style).
+                            let inner = if x.is_array() { indent } else { indent + 2 };
+                            self.value(x, inner);
+                        }
                     }
                 }
             }
-        }
-        Value::Array(a) if !a.is_empty() => {
-            for x in a {
-                match scalar(x) {
-                    Some(s) => {
-                        let _ = writeln!(out, "{pad}- {s}");
-                    }
-                    None => {
-                        // The first line of the item goes after `- `.
-                        let mut inner = String::new();
-                        write(&mut inner, x, indent + 2);
-                        let body = &inner[indent + 2..];
-                        let _ = write!(out, "{pad}- {body}");
+            Value::Array(a) if !a.is_empty() => {
+                for x in a {
+                    match is_scalar(x) {
+                        true => {
+                            self.start(indent);
+                            self.out.push_str("- ");
+                            scalar_into(&mut self.out, x);
+                            self.out.push('\n');
+                        }
+                        false => {
+                            // The item's first line goes after `- `.
+                            if let Some(i) = self.dash.take() {
+                                // A list directly in a list item: `- - ...`.
+                                self.pad(i);
+                                self.out.push_str("- ");
+                                self.dash = Some(0);
+                            } else {
+                                self.dash = Some(indent);
+                            }
+                            self.value(x, indent + 2);
+                        }
                     }
                 }
             }
-        }
-        _ => {
-            if let Some(s) = scalar(v) {
-                let _ = writeln!(out, "{pad}{s}");
+            _ => {
+                self.start(indent);
+                scalar_into(&mut self.out, v);
+                self.out.push('\n');
             }
         }
     }
@@ -136,9 +188,12 @@ fn write(out: &mut String, v: &Value, indent: usize) {
 
 /// One YAML document (without the `---` separator) for `v`.
 pub fn to_yaml(v: &Value) -> String {
-    let mut out = String::new();
-    write(&mut out, v, 0);
-    out
+    let mut w = W {
+        out: String::new(),
+        dash: None,
+    };
+    w.value(v, 0);
+    w.out
 }
 
 /// A multi-document YAML stream, documents separated by `---`.
@@ -174,6 +229,51 @@ mod tests {
             "metadata": {"name": "x", "labels": {"a.io/b": "true", "n": "0755", "e": "", "y": "yes", "c": "a: b", "h": "x #y", "u": "ünï", "nl": "a\nb", "q": "\"", "k8s": "1.33"}},
             "data": {"list": [1, "2", null, true, {"a": [], "b": {}}, [["x"], {"y": [{"z": 1}]}]], "neg": -3, "f": 1.5, "star": "*", "dash": "-x", "colon": "x:"}
         }));
+    }
+
+    /// Random documents of awkward strings (YAML indicators, numbers, booleans, spaces,
+    /// unicode, control characters) and nesting read back unchanged.
+    #[test]
+    fn random_values_read_back_unchanged() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        const PIECES: &[&str] = &[
+            "a", "Z", "0", "1", "-", ":", " ", "#", "'", "\"", "\\", "\n", "\t", "*", "&", "!",
+            "|", ">", "%", "@", "`", "?", ",", "[", "]", "{", "}", ".", "e", "x", "o", "_", "~",
+            "é", "\u{2028}", "\u{7f}", "true", "null", "0x1F", "1e3", ".inf", "yes", "No", "=",
+            "+", "/", "(", ")",
+        ];
+        fn value(next: &mut impl FnMut(usize) -> usize, depth: usize) -> Value {
+            let s = |next: &mut dyn FnMut(usize) -> usize| -> String {
+                (0..next(6)).map(|_| PIECES[next(PIECES.len())]).collect()
+            };
+            match if depth > 3 { next(4) } else { next(7) } {
+                0 => Value::String(s(next)),
+                1 => json!(next(1000) as i64 - 500),
+                2 => json!(next(2) == 0),
+                3 => Value::Null,
+                4 => Value::Array((0..next(4)).map(|_| value(next, depth + 1)).collect()),
+                _ => {
+                    let mut m = serde_json::Map::new();
+                    for _ in 0..next(4) {
+                        m.insert(s(next), value(next, depth + 1));
+                    }
+                    Value::Object(m)
+                }
+            }
+        }
+        for _ in 0..2000 {
+            let mut doc = serde_json::Map::new();
+            doc.insert("apiVersion".into(), "v1".into());
+            doc.insert("kind".into(), "ConfigMap".into());
+            doc.insert("data".into(), value(&mut next, 0));
+            round_trip(&Value::Object(doc));
+        }
     }
 
     #[test]
