@@ -1,0 +1,277 @@
+//! mlguard-operator: keeps each MLTenant's rendered objects applied.
+//!
+//! Owns: the reconcile of one MLTenant ([`reconcile`]): validate it as `mlguard tenant render`
+//! does (a Degraded condition and nothing applied when it is invalid), render it, server-side
+//! apply every object with field manager `mlguard` and an owner reference to the tenant
+//! (Namespaces excepted: deleting a tenant must never delete a team's data), and write the
+//! status (Ready / Degraded, observedGeneration); the finalizer that runs cleanup; the
+//! Controller wiring that re-reconciles when an owned object drifts or is deleted ([`run`]).
+//!
+//! Must not: decide what a tenant renders into (mlguard-tenant does) or judge objects
+//! (mlguard-controls does).
+//!
+//! Still to come with the tenant issue: leader election, Kubernetes events, metrics,
+//! `mlguard operator manifests`, and the loopback fake API server suite.
+
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::{Api, Client, ResourceExt};
+use mlguard_tenant::spec::{Condition, MLTenant, MLTenantStatus};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const FIELD_MANAGER: &str = "mlguard";
+pub const FINALIZER: &str = "mlguard.io/cleanup";
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("{0} has no plural known to mlguard")]
+    UnknownKind(String),
+    #[error("MLTenant without a name or uid")]
+    Unnamed,
+    #[error("finalizer: {0}")]
+    Finalizer(String),
+}
+
+/// What reconcile needs.
+#[derive(Clone)]
+pub struct Context {
+    pub client: Client,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").finish_non_exhaustive()
+    }
+}
+
+/// The API resource of a rendered object's apiVersion and kind.
+pub fn api_resource(api_version: &str, kind: &str) -> Result<ApiResource, Error> {
+    let plural = match kind {
+        "Namespace" => "namespaces",
+        "NetworkPolicy" => "networkpolicies",
+        "Role" => "roles",
+        "RoleBinding" => "rolebindings",
+        "ResourceQuota" => "resourcequotas",
+        "LimitRange" => "limitranges",
+        "LocalQueue" => "localqueues",
+        "SecretProviderClass" => "secretproviderclasses",
+        "PeerAuthentication" => "peerauthentications",
+        _ => return Err(Error::UnknownKind(format!("{api_version} {kind}"))),
+    };
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    Ok(ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(group, version, kind),
+        plural,
+    ))
+}
+
+/// One object to apply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    pub resource: ApiResource,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub object: Value,
+}
+
+/// Read the tenant as `mlguard tenant render` reads a file (same validation), from its JSON.
+fn read_tenant(t: &MLTenant) -> Result<mlguard_tenant::Tenant, Vec<String>> {
+    let name = t.name_any();
+    let doc = json!({
+        "apiVersion": mlguard_tenant::spec::API_VERSION,
+        "kind": mlguard_tenant::spec::KIND,
+        "metadata": {"name": name},
+        "spec": t.spec,
+    });
+    let file = format!("mltenant/{name}");
+    let text = doc.to_string();
+    let (objs, errs, _) =
+        mlguard_core::load::load_text(&file, &text, &mlguard_core::LoadOptions::default());
+    if !errs.is_empty() {
+        return Err(errs.iter().map(ToString::to_string).collect());
+    }
+    let pairs: Vec<_> = objs.into_iter().map(|o| (file.clone(), o)).collect();
+    let (mut ts, errs) = mlguard_tenant::read(&pairs);
+    if !errs.is_empty() {
+        return Err(errs
+            .iter()
+            .map(|e| {
+                let field = e
+                    .field
+                    .as_deref()
+                    .map(|f| format!("{f}: "))
+                    .unwrap_or_default();
+                format!("{field}{}", e.message)
+            })
+            .collect());
+    }
+    ts.pop().ok_or_else(|| vec!["no tenant read".to_owned()])
+}
+
+/// The objects of `t`, with owner references, in apply order (Namespaces first). Pure.
+pub fn plan(t: &MLTenant) -> Result<Vec<Planned>, Vec<String>> {
+    let tenant = read_tenant(t)?;
+    let owner = match (t.metadata.name.as_deref(), t.metadata.uid.as_deref()) {
+        (Some(name), Some(uid)) => Some(json!({
+            "apiVersion": mlguard_tenant::spec::API_VERSION,
+            "kind": mlguard_tenant::spec::KIND,
+            "name": name,
+            "uid": uid,
+            "controller": true,
+            "blockOwnerDeletion": true,
+        })),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    for mut obj in mlguard_tenant::render(&tenant) {
+        let api_version = obj["apiVersion"].as_str().unwrap_or_default().to_owned();
+        let kind = obj["kind"].as_str().unwrap_or_default().to_owned();
+        let resource = api_resource(&api_version, &kind).map_err(|e| vec![e.to_string()])?;
+        let name = obj["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let namespace = obj["metadata"]["namespace"].as_str().map(str::to_owned);
+        // Namespaces hold the team's data: never garbage-collected with the tenant.
+        if kind != "Namespace" {
+            if let Some(o) = &owner {
+                obj["metadata"]["ownerReferences"] = json!([o]);
+            }
+        }
+        out.push(Planned {
+            resource,
+            namespace,
+            name,
+            object: obj,
+        });
+    }
+    Ok(out)
+}
+
+fn now() -> String {
+    // RFC 3339 in UTC, seconds precision, from the system clock.
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
+/// The status for an outcome: Ready True, or Degraded with its reason and message.
+pub fn status(generation: Option<i64>, outcome: Result<usize, (&str, String)>) -> MLTenantStatus {
+    let t = now();
+    let cond = |kind: &str, status: &str, reason: &str, message: String| Condition {
+        kind: kind.to_owned(),
+        status: status.to_owned(),
+        reason: reason.to_owned(),
+        message,
+        last_transition_time: t.clone(),
+        observed_generation: generation,
+    };
+    let conditions = match outcome {
+        Ok(n) => vec![
+            cond("Ready", "True", "Applied", format!("{n} objects applied")),
+            cond("Degraded", "False", "Applied", String::new()),
+        ],
+        Err((reason, message)) => vec![
+            cond("Ready", "False", reason, message.clone()),
+            cond("Degraded", "True", reason, message),
+        ],
+    };
+    MLTenantStatus {
+        conditions,
+        observed_generation: generation,
+    }
+}
+
+async fn write_status(client: &Client, name: &str, st: &MLTenantStatus) -> Result<(), Error> {
+    let api: Api<MLTenant> = Api::all(client.clone());
+    api.patch_status(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": st})),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Apply what `t` renders into, and write its status. Invalid tenants are Degraded and
+/// nothing is applied.
+pub async fn apply(t: &MLTenant, client: &Client) -> Result<Action, Error> {
+    let name = t.metadata.name.clone().ok_or(Error::Unnamed)?;
+    let generation = t.metadata.generation;
+    let planned = match plan(t) {
+        Ok(p) => p,
+        Err(errs) => {
+            write_status(
+                client,
+                &name,
+                &status(generation, Err(("Invalid", errs.join("; ")))),
+            )
+            .await?;
+            // Nothing to retry until the spec changes.
+            return Ok(Action::await_change());
+        }
+    };
+    let pp = PatchParams::apply(FIELD_MANAGER).force();
+    for p in &planned {
+        let api: Api<DynamicObject> = match &p.namespace {
+            Some(ns) => Api::namespaced_with(client.clone(), ns, &p.resource),
+            None => Api::all_with(client.clone(), &p.resource),
+        };
+        if let Err(e) = api.patch(&p.name, &pp, &Patch::Apply(&p.object)).await {
+            let msg = format!("applying {} {}: {e}", p.resource.kind, p.name);
+            write_status(
+                client,
+                &name,
+                &status(generation, Err(("ApplyFailed", msg))),
+            )
+            .await?;
+            return Err(e.into());
+        }
+    }
+    write_status(client, &name, &status(generation, Ok(planned.len()))).await?;
+    // Re-check periodically as well as on every change of an owned object.
+    Ok(Action::requeue(Duration::from_secs(300)))
+}
+
+/// Reconcile one tenant: apply, or on deletion clean up (owned objects are garbage-collected
+/// through their owner references; Namespaces are kept) and release the finalizer.
+pub async fn reconcile(t: Arc<MLTenant>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let api: Api<MLTenant> = Api::all(ctx.client.clone());
+    kube::runtime::finalizer(&api, FINALIZER, t, |event| async {
+        match event {
+            kube::runtime::finalizer::Event::Apply(t) => apply(&t, &ctx.client).await,
+            kube::runtime::finalizer::Event::Cleanup(_) => Ok(Action::await_change()),
+        }
+    })
+    .await
+    .map_err(|e| Error::Finalizer(e.to_string()))
+}
+
+/// Back off after an error.
+pub fn error_policy(_t: Arc<MLTenant>, _e: &Error, _ctx: Arc<Context>) -> Action {
+    Action::requeue(Duration::from_secs(15))
+}
