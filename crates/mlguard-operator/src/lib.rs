@@ -10,9 +10,14 @@
 //! Must not: decide what a tenant renders into (mlguard-tenant does) or judge objects
 //! (mlguard-controls does).
 //!
-//! Still to come with the tenant issue: leader election, Kubernetes events, metrics,
-//! `mlguard operator manifests`, and the loopback fake API server suite.
+//! Also: the install manifests ([`manifests`]) and the health endpoints.
+//!
+//! Still to come with the tenant issue: leader election, Kubernetes events, metrics, and the
+//! loopback fake API server suite that runs [`run`] end to end.
 
+pub mod manifests;
+
+use futures::StreamExt;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::{Api, Client, ResourceExt};
@@ -27,7 +32,7 @@ pub const FINALIZER: &str = "mlguard.io/cleanup";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    #[error("Kubernetes API: {0}")]
+    #[error("Kubernetes API")]
     Kube(#[from] kube::Error),
     #[error("{0} has no plural known to mlguard")]
     UnknownKind(String),
@@ -35,6 +40,8 @@ pub enum Error {
     Unnamed,
     #[error("finalizer: {0}")]
     Finalizer(String),
+    #[error("starting the async runtime: {0}")]
+    Runtime(String),
 }
 
 /// What reconcile needs.
@@ -274,4 +281,88 @@ pub async fn reconcile(t: Arc<MLTenant>, ctx: Arc<Context>) -> Result<Action, Er
 /// Back off after an error.
 pub fn error_policy(_t: Arc<MLTenant>, _e: &Error, _ctx: Arc<Context>) -> Action {
     Action::requeue(Duration::from_secs(15))
+}
+
+/// Serve `/healthz` and `/readyz` (200 `ok`; anything else 404) on `addr` until the process
+/// ends. A plain HTTP/1.1 responder: the kubelet's probes are its only clients.
+pub async fn serve_health(addr: std::net::SocketAddr) -> std::io::Result<()> {
+    serve_health_on(tokio::net::TcpListener::bind(addr).await?).await
+}
+
+/// [`serve_health`] on a bound listener.
+pub async fn serve_health_on(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    loop {
+        let (mut sock, _) = listener.accept().await?;
+        tokio::spawn(async move {
+            let mut buf = [0u8; 1024];
+            let n = match tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf)).await {
+                Ok(Ok(n)) => n,
+                _ => return,
+            };
+            let head = String::from_utf8_lossy(&buf[..n]);
+            let path = head.split_whitespace().nth(1).unwrap_or_default();
+            let resp: &[u8] = if head.starts_with("GET ")
+                && (path == "/healthz" || path == "/readyz")
+            {
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+            } else {
+                b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            };
+            let _ = sock.write_all(resp).await;
+        });
+    }
+}
+
+/// Run the controller until SIGTERM or Ctrl-C: reconcile every MLTenant, and again whenever
+/// an object it owns changes or is deleted (drift repair), and every 5 minutes.
+pub async fn run(client: Client) -> Result<(), Error> {
+    use k8s_openapi::api::core::v1::{LimitRange, ResourceQuota};
+    use k8s_openapi::api::networking::v1::NetworkPolicy;
+    use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+    use kube::runtime::{watcher, Controller};
+    let tenants: Api<MLTenant> = Api::all(client.clone());
+    // Fail early, with a clear error, when the CRD is not installed.
+    tenants
+        .list(&kube::api::ListParams::default().limit(1))
+        .await?;
+    let wc = watcher::Config::default;
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+    });
+    Controller::new(tenants, wc())
+        .owns(Api::<NetworkPolicy>::all(client.clone()), wc())
+        .owns(Api::<Role>::all(client.clone()), wc())
+        .owns(Api::<RoleBinding>::all(client.clone()), wc())
+        .owns(Api::<ResourceQuota>::all(client.clone()), wc())
+        .owns(Api::<LimitRange>::all(client.clone()), wc())
+        .shutdown_on_signal()
+        .run(reconcile, error_policy, ctx)
+        .for_each(|res| async move {
+            match res {
+                Ok((obj, _)) => tracing::info!(tenant = %obj.name, "reconciled"),
+                Err(e) => tracing::warn!(error = %e, "reconcile failed"),
+            }
+        })
+        .await;
+    Ok(())
+}
+
+/// `mlguard operator run`: the health endpoints and the controller, with the client from the
+/// environment (in-cluster service account, or KUBECONFIG / ~/.kube/config).
+pub fn main(health_addr: std::net::SocketAddr) -> Result<(), Error> {
+    let _ = tracing_subscriber::fmt().with_target(false).try_init();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Runtime(e.to_string()))?;
+    rt.block_on(async move {
+        let client = Client::try_default().await?;
+        tokio::spawn(async move {
+            if let Err(e) = serve_health(health_addr).await {
+                tracing::error!(error = %e, %health_addr, "health endpoints stopped");
+            }
+        });
+        run(client).await
+    })
 }

@@ -187,5 +187,99 @@ async fn a_server_error_is_degraded_and_returned_for_backoff() {
             .contains("etcd timeout"),
         "{c}"
     );
-    assert!(err.to_string().contains("etcd timeout"), "{err}");
+    let chain = format!(
+        "{err}: {}",
+        std::error::Error::source(&err)
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    );
+    assert!(chain.contains("etcd timeout"), "{chain}");
+}
+
+#[tokio::test]
+async fn health_endpoints_answer_probes_only() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(mlguard_operator::serve_health_on(listener));
+    for (path, want) in [
+        ("/healthz", "200 OK"),
+        ("/readyz", "200 OK"),
+        ("/metrics", "404"),
+    ] {
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        s.write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").as_bytes())
+            .await
+            .expect("write");
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.expect("read");
+        assert!(
+            out.starts_with(&format!("HTTP/1.1 {want}")),
+            "{path}: {out}"
+        );
+    }
+}
+
+#[test]
+fn install_manifests_are_least_privilege() {
+    use mlguard_operator::manifests::{manifests, pinned};
+    let image = format!("registry.example.com/mlguard@sha256:{}", "a".repeat(64));
+    assert!(pinned(&image) && !pinned("mlguard:latest") && !pinned("x@sha256:abc"));
+    let objs = manifests(&image);
+    let kinds: Vec<&str> = objs
+        .iter()
+        .map(|o| o["kind"].as_str().expect("kind"))
+        .collect();
+    for k in [
+        "CustomResourceDefinition",
+        "Namespace",
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Deployment",
+        "NetworkPolicy",
+    ] {
+        assert!(kinds.contains(&k), "{k}");
+    }
+    let role = objs
+        .iter()
+        .find(|o| o["kind"] == "ClusterRole")
+        .expect("role");
+    for r in role["rules"].as_array().expect("rules") {
+        let list = |k: &str| {
+            r[k].as_array()
+                .map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        assert!(
+            !list("verbs").contains(&"*")
+                && !list("resources").contains(&"*")
+                && !list("apiGroups").contains(&"*"),
+            "{r}"
+        );
+        assert!(!list("resources").contains(&"secrets"), "no Secrets: {r}");
+        assert!(!list("verbs").contains(&"delete"), "no delete: {r}");
+        if list("verbs").contains(&"escalate") || list("verbs").contains(&"bind") {
+            assert_eq!(
+                list("resourceNames"),
+                vec!["mlguard-viewer", "mlguard-engineer", "mlguard-admin"],
+                "{r}"
+            );
+        }
+    }
+    let dep = objs
+        .iter()
+        .find(|o| o["kind"] == "Deployment")
+        .expect("deployment");
+    let c = &dep["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(
+        dep["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"],
+        true
+    );
+    assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert_eq!(c["image"], image.as_str());
 }

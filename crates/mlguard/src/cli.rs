@@ -42,6 +42,49 @@ pub enum Command {
     /// roles, quotas and audit rules.
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// The MLTenant operator: run it, or print what installs it.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Run the controller: reconcile every MLTenant with server-side apply, repair drift,
+    /// report Ready/Degraded. Uses the in-cluster service account, or KUBECONFIG.
+    #[command(after_help = "Examples:
+  mlguard operator run
+  KUBECONFIG=~/.kube/dev mlguard operator run --health-addr 127.0.0.1:8080")]
+    Run {
+        /// Address of the /healthz and /readyz endpoints.
+        #[arg(
+            long,
+            value_name = "ADDR",
+            default_value = "0.0.0.0:8080",
+            env = "MLGUARD_HEALTH_ADDR"
+        )]
+        health_addr: std::net::SocketAddr,
+    },
+    /// Print the install manifests: the MLTenant CRD, the mlguard-system namespace, a
+    /// ServiceAccount, a least-privilege ClusterRole and binding, the Deployment and its
+    /// NetworkPolicies.
+    #[command(after_help = "Examples:
+  mlguard operator manifests --image registry.example.com/mlguard@sha256:<digest> | kubectl apply --server-side -f -")]
+    Manifests {
+        /// The mlguard image, pinned by digest (`repo@sha256:...`).
+        #[arg(long, value_name = "IMAGE", env = "MLGUARD_IMAGE")]
+        image: String,
+        /// Write to PATH instead of stdout.
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "PATH",
+            env = "MLGUARD_OUTPUT"
+        )]
+        output: Option<String>,
+        /// yaml or json (a v1 List).
+        #[arg(long, default_value = "yaml", env = "MLGUARD_FORMAT")]
+        format: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,6 +6,7 @@ mod cli;
 mod cmd_audit;
 mod cmd_controls;
 mod cmd_netpol;
+mod cmd_operator;
 mod cmd_rbac;
 mod cmd_scan;
 mod cmd_tenant;
@@ -68,6 +69,7 @@ fn main() -> ExitCode {
         cli::Command::Netpol(a) => cmd_netpol::run(a),
         cli::Command::Audit(a) => cmd_audit::run(a),
         cli::Command::Tenant(a) => cmd_tenant::run(a),
+        cli::Command::Operator(a) => cmd_operator::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -475,3 +475,62 @@ fn rendered_objects_validate_against_the_kubernetes_schemas() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// The operator's install manifests validate strictly against the Kubernetes schemas and scan
+/// clean at every severity; an image not pinned by digest is refused.
+#[test]
+fn operator_manifests_validate_and_scan_clean() {
+    let d = tmpdir("opm");
+    let f = d.join("operator.yaml");
+    let image = format!(
+        "registry.example.com/mlguard/mlguard@sha256:{}",
+        "a".repeat(64)
+    );
+    let o = run(
+        &[
+            "operator",
+            "manifests",
+            "--image",
+            &image,
+            "-o",
+            f.to_str().expect("utf8"),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let o = run(
+        &["scan", f.to_str().expect("utf8"), "--fail-on", "low"],
+        None,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let o = run(
+        &["operator", "manifests", "--image", "mlguard:latest"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("not pinned by digest"), "{}", err(&o));
+    if let Some(python) = std::env::var_os("MLGUARD_TEST_PYTHON") {
+        let p = PathBuf::from(python);
+        let p = if p.is_absolute() { p } else { root().join(p) };
+        let kv = p.parent().map(|b| b.join("kubernetes-validate"));
+        if let Some(kv) = kv.filter(|k| k.exists()) {
+            let o = std::process::Command::new(kv)
+                .args(["--strict", "-k", "1.33.0"])
+                .arg(&f)
+                .output()
+                .expect("run");
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+        } else {
+            assert!(
+                std::env::var("MLGUARD_REQUIRE_TOOLS").map_or(true, |v| v != "1"),
+                "kubernetes-validate missing"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
