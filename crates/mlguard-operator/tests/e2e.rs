@@ -1,0 +1,140 @@
+//! End to end against a real cluster. Ignored by default; run with
+//!
+//! ```sh
+//! MLGUARD_E2E_KUBECONFIG=~/.kube/config cargo test -p mlguard-operator --test e2e -- --ignored
+//! ```
+//!
+//! It needs cluster-admin on a disposable cluster (kind, k3d...): it installs the MLTenant CRD,
+//! runs the controller in-process, creates a tenant, waits for Ready, deletes an owned
+//! NetworkPolicy and waits for it to come back (drift repair), then deletes the tenant and
+//! checks that its policies are garbage-collected while its namespace stays.
+
+use kube::api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Api, Client, Config};
+use mlguard_tenant::spec::MLTenant;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+async fn client() -> Option<Client> {
+    let path = std::env::var_os("MLGUARD_E2E_KUBECONFIG")?;
+    let kc = Kubeconfig::read_from(path).expect("kubeconfig");
+    let cfg = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .expect("config");
+    Some(Client::try_from(cfg).expect("client"))
+}
+
+async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test]
+#[ignore = "needs a real cluster: set MLGUARD_E2E_KUBECONFIG and pass --ignored"]
+async fn tenant_lifecycle_on_a_real_cluster() {
+    let Some(client) = client().await else {
+        eprintln!("MLGUARD_E2E_KUBECONFIG is not set: nothing to do");
+        return;
+    };
+    let pp = PatchParams::apply("mlguard-e2e").force();
+    let crds = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("apiextensions.k8s.io", "v1", "CustomResourceDefinition"),
+        "customresourcedefinitions",
+    );
+    let crd_api: Api<DynamicObject> = Api::all_with(client.clone(), &crds);
+    crd_api
+        .patch(
+            "mltenants.mlguard.io",
+            &pp,
+            &Patch::Apply(&mlguard_tenant::crd::crd()),
+        )
+        .await
+        .expect("install the CRD");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let controller = tokio::spawn(mlguard_operator::run(client.clone()));
+
+    let name = format!("e2e-{}", std::process::id());
+    let ns = format!("{name}-train");
+    let tenants: Api<MLTenant> = Api::all(client.clone());
+    let tenant = json!({
+        "apiVersion": "mlguard.io/v1alpha1", "kind": "MLTenant", "metadata": {"name": name},
+        "spec": {"classification": "internal", "namespaces": [{"name": ns, "role": "training"}],
+                 "members": {"engineers": {"groups": ["ml-e2e"]}}},
+    });
+    tenants
+        .patch(&name, &pp, &Patch::Apply(&tenant))
+        .await
+        .expect("create the tenant");
+    wait_for("Ready", Duration::from_secs(120), || {
+        let tenants = tenants.clone();
+        let name = name.clone();
+        async move {
+            tenants.get_status(&name).await.is_ok_and(|t| {
+                t.status.is_some_and(|s| {
+                    s.conditions
+                        .iter()
+                        .any(|c| c.kind == "Ready" && c.status == "True")
+                })
+            })
+        }
+    })
+    .await;
+
+    let np_res = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("networking.k8s.io", "v1", "NetworkPolicy"),
+        "networkpolicies",
+    );
+    let nps: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &np_res);
+    nps.get("default-deny").await.expect("default-deny applied");
+    nps.delete("default-deny", &DeleteParams::default())
+        .await
+        .expect("delete");
+    wait_for("drift repair", Duration::from_secs(120), || {
+        let nps = nps.clone();
+        async move { nps.get("default-deny").await.is_ok() }
+    })
+    .await;
+
+    tenants
+        .delete(&name, &DeleteParams::foreground())
+        .await
+        .expect("delete the tenant");
+    wait_for("the tenant gone", Duration::from_secs(120), || {
+        let tenants = tenants.clone();
+        let name = name.clone();
+        async move { tenants.get_opt(&name).await.is_ok_and(|t| t.is_none()) }
+    })
+    .await;
+    wait_for("owned policies collected", Duration::from_secs(120), || {
+        let nps = nps.clone();
+        async move { nps.get_opt("default-deny").await.is_ok_and(|n| n.is_none()) }
+    })
+    .await;
+    let namespaces: Api<DynamicObject> = Api::all_with(
+        client.clone(),
+        &ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("", "v1", "Namespace"),
+            "namespaces",
+        ),
+    );
+    namespaces
+        .get(&ns)
+        .await
+        .expect("the namespace stays with the team's data");
+    namespaces
+        .delete(&ns, &DeleteParams::default())
+        .await
+        .expect("clean up the namespace");
+    controller.abort();
+}
