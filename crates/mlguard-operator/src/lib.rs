@@ -12,10 +12,14 @@
 //!
 //! Also: the install manifests ([`manifests`]) and the health endpoints.
 //!
-//! Still to come with the tenant issue: leader election, Kubernetes events, metrics, and the
-//! loopback fake API server suite that runs [`run`] end to end.
+//! Kubernetes events on each tenant (Applied, Invalid, ApplyFailed) and Prometheus metrics
+//! ([`metrics`]) on the health address.
+//!
+//! Still to come with the tenant issue: leader election, and the loopback fake API server
+//! suite that runs [`run`] end to end.
 
 pub mod manifests;
+pub mod metrics;
 
 use futures::StreamExt;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
@@ -48,6 +52,44 @@ pub enum Error {
 #[derive(Clone)]
 pub struct Context {
     pub client: Client,
+    pub metrics: Arc<metrics::Metrics>,
+    /// Publishes Kubernetes events on the tenant; `None` sends none.
+    pub recorder: Option<kube::runtime::events::Recorder>,
+}
+
+impl Context {
+    pub fn new(client: Client) -> Self {
+        let reporter = kube::runtime::events::Reporter {
+            controller: "mlguard-operator".to_owned(),
+            instance: std::env::var("POD_NAME").ok(),
+        };
+        Context {
+            recorder: Some(kube::runtime::events::Recorder::new(
+                client.clone(),
+                reporter,
+            )),
+            client,
+            metrics: Arc::new(metrics::Metrics::new()),
+        }
+    }
+
+    async fn event(&self, t: &MLTenant, warning: bool, reason: &str, note: String) {
+        let Some(r) = &self.recorder else { return };
+        let ev = kube::runtime::events::Event {
+            type_: if warning {
+                kube::runtime::events::EventType::Warning
+            } else {
+                kube::runtime::events::EventType::Normal
+            },
+            reason: reason.to_owned(),
+            note: Some(note),
+            action: "Reconcile".to_owned(),
+            secondary: None,
+        };
+        if let Err(e) = r.publish(&ev, &kube::Resource::object_ref(t, &())).await {
+            tracing::warn!(error = %e, "publishing an event failed");
+        }
+    }
 }
 
 impl std::fmt::Debug for Context {
@@ -226,18 +268,24 @@ async fn write_status(client: &Client, name: &str, st: &MLTenantStatus) -> Resul
 
 /// Apply what `t` renders into, and write its status. Invalid tenants are Degraded and
 /// nothing is applied.
-pub async fn apply(t: &MLTenant, client: &Client) -> Result<Action, Error> {
+pub async fn apply(t: &MLTenant, ctx: &Context) -> Result<Action, Error> {
+    let start = std::time::Instant::now();
+    let client = &ctx.client;
     let name = t.metadata.name.clone().ok_or(Error::Unnamed)?;
     let generation = t.metadata.generation;
     let planned = match plan(t) {
         Ok(p) => p,
         Err(errs) => {
+            let msg = errs.join("; ");
             write_status(
                 client,
                 &name,
-                &status(generation, Err(("Invalid", errs.join("; ")))),
+                &status(generation, Err(("Invalid", msg.clone()))),
             )
             .await?;
+            ctx.event(t, true, "Invalid", msg).await;
+            ctx.metrics
+                .record("invalid", start.elapsed().as_secs_f64(), None);
             // Nothing to retry until the spec changes.
             return Ok(Action::await_change());
         }
@@ -253,13 +301,28 @@ pub async fn apply(t: &MLTenant, client: &Client) -> Result<Action, Error> {
             write_status(
                 client,
                 &name,
-                &status(generation, Err(("ApplyFailed", msg))),
+                &status(generation, Err(("ApplyFailed", msg.clone()))),
             )
             .await?;
+            ctx.event(t, true, "ApplyFailed", msg).await;
+            ctx.metrics
+                .record("error", start.elapsed().as_secs_f64(), None);
             return Err(e.into());
         }
     }
     write_status(client, &name, &status(generation, Ok(planned.len()))).await?;
+    ctx.event(
+        t,
+        false,
+        "Applied",
+        format!("{} objects applied", planned.len()),
+    )
+    .await;
+    ctx.metrics.record(
+        "applied",
+        start.elapsed().as_secs_f64(),
+        Some(planned.len()),
+    );
     // Re-check periodically as well as on every change of an owned object.
     Ok(Action::requeue(Duration::from_secs(300)))
 }
@@ -270,7 +333,7 @@ pub async fn reconcile(t: Arc<MLTenant>, ctx: Arc<Context>) -> Result<Action, Er
     let api: Api<MLTenant> = Api::all(ctx.client.clone());
     kube::runtime::finalizer(&api, FINALIZER, t, |event| async {
         match event {
-            kube::runtime::finalizer::Event::Apply(t) => apply(&t, &ctx.client).await,
+            kube::runtime::finalizer::Event::Apply(t) => apply(&t, &ctx).await,
             kube::runtime::finalizer::Event::Cleanup(_) => Ok(Action::await_change()),
         }
     })
@@ -283,17 +346,24 @@ pub fn error_policy(_t: Arc<MLTenant>, _e: &Error, _ctx: Arc<Context>) -> Action
     Action::requeue(Duration::from_secs(15))
 }
 
-/// Serve `/healthz` and `/readyz` (200 `ok`; anything else 404) on `addr` until the process
+/// Serve `/healthz` and `/readyz` (200 `ok`), `/metrics`, and 404 otherwise, on `addr` until the process
 /// ends. A plain HTTP/1.1 responder: the kubelet's probes are its only clients.
-pub async fn serve_health(addr: std::net::SocketAddr) -> std::io::Result<()> {
-    serve_health_on(tokio::net::TcpListener::bind(addr).await?).await
+pub async fn serve_health(
+    addr: std::net::SocketAddr,
+    metrics: Arc<metrics::Metrics>,
+) -> std::io::Result<()> {
+    serve_health_on(tokio::net::TcpListener::bind(addr).await?, metrics).await
 }
 
-/// [`serve_health`] on a bound listener.
-pub async fn serve_health_on(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+/// [`serve_health`] on a bound listener; `/metrics` serves the OpenMetrics text.
+pub async fn serve_health_on(
+    listener: tokio::net::TcpListener,
+    metrics: Arc<metrics::Metrics>,
+) -> std::io::Result<()> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     loop {
         let (mut sock, _) = listener.accept().await?;
+        let metrics = metrics.clone();
         tokio::spawn(async move {
             let mut buf = [0u8; 1024];
             let n = match tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf)).await {
@@ -302,14 +372,21 @@ pub async fn serve_health_on(listener: tokio::net::TcpListener) -> std::io::Resu
             };
             let head = String::from_utf8_lossy(&buf[..n]);
             let path = head.split_whitespace().nth(1).unwrap_or_default();
-            let resp: &[u8] = if head.starts_with("GET ")
-                && (path == "/healthz" || path == "/readyz")
-            {
-                b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
-            } else {
-                b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            let get = head.starts_with("GET ");
+            let (status, ctype, body) = match path {
+                "/healthz" | "/readyz" if get => ("200 OK", "text/plain", "ok".to_owned()),
+                "/metrics" if get => (
+                    "200 OK",
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    metrics.encode(),
+                ),
+                _ => ("404 Not Found", "text/plain", String::new()),
             };
-            let _ = sock.write_all(resp).await;
+            let resp = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = sock.write_all(resp.as_bytes()).await;
         });
     }
 }
@@ -317,6 +394,12 @@ pub async fn serve_health_on(listener: tokio::net::TcpListener) -> std::io::Resu
 /// Run the controller until SIGTERM or Ctrl-C: reconcile every MLTenant, and again whenever
 /// an object it owns changes or is deleted (drift repair), and every 5 minutes.
 pub async fn run(client: Client) -> Result<(), Error> {
+    run_with(Arc::new(Context::new(client))).await
+}
+
+/// [`run`] with a given context (its metrics are the ones the health address serves).
+pub async fn run_with(ctx: Arc<Context>) -> Result<(), Error> {
+    let client = ctx.client.clone();
     use k8s_openapi::api::core::v1::{LimitRange, ResourceQuota};
     use k8s_openapi::api::networking::v1::NetworkPolicy;
     use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
@@ -327,9 +410,6 @@ pub async fn run(client: Client) -> Result<(), Error> {
         .list(&kube::api::ListParams::default().limit(1))
         .await?;
     let wc = watcher::Config::default;
-    let ctx = Arc::new(Context {
-        client: client.clone(),
-    });
     Controller::new(tenants, wc())
         .owns(Api::<NetworkPolicy>::all(client.clone()), wc())
         .owns(Api::<Role>::all(client.clone()), wc())
@@ -358,11 +438,13 @@ pub fn main(health_addr: std::net::SocketAddr) -> Result<(), Error> {
         .map_err(|e| Error::Runtime(e.to_string()))?;
     rt.block_on(async move {
         let client = Client::try_default().await?;
+        let ctx = Arc::new(Context::new(client));
+        let metrics = ctx.metrics.clone();
         tokio::spawn(async move {
-            if let Err(e) = serve_health(health_addr).await {
+            if let Err(e) = serve_health(health_addr, metrics).await {
                 tracing::error!(error = %e, %health_addr, "health endpoints stopped");
             }
         });
-        run(client).await
+        run_with(ctx).await
     })
 }

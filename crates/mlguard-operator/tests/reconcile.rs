@@ -7,9 +7,10 @@ use http::{Request, Response};
 use http_body_util::BodyExt;
 use kube::client::Body;
 use kube::Client;
-use mlguard_operator::{apply, plan, FIELD_MANAGER};
+use mlguard_operator::{apply, plan, Context, FIELD_MANAGER};
 use mlguard_tenant::spec::MLTenant;
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 fn tenant(spec: Value) -> MLTenant {
     serde_json::from_value(json!({
@@ -78,7 +79,7 @@ async fn applies_every_object_then_reports_ready() {
     let t = good();
     let expected = plan(&t).expect("plan");
     let server = tokio::spawn(serve(handle, None));
-    let action = apply(&t, &client).await.expect("apply");
+    let action = apply(&t, &ctx(&client)).await.expect("apply");
     drop(client);
     let seen = server.await.expect("server");
     assert_eq!(
@@ -144,7 +145,9 @@ async fn an_invalid_tenant_applies_nothing_and_is_degraded() {
     }));
     assert!(plan(&t).is_err());
     let server = tokio::spawn(serve(handle, None));
-    apply(&t, &client).await.expect("degraded is not an error");
+    apply(&t, &ctx(&client))
+        .await
+        .expect("degraded is not an error");
     drop(client);
     let seen = server.await.expect("server");
     assert_eq!(seen.len(), 1, "only the status");
@@ -169,7 +172,9 @@ async fn a_server_error_is_degraded_and_returned_for_backoff() {
     let client = Client::new(svc, "default");
     let t = good();
     let server = tokio::spawn(serve(handle, Some(2)));
-    let err = apply(&t, &client).await.expect_err("the error is returned");
+    let err = apply(&t, &ctx(&client))
+        .await
+        .expect_err("the error is returned");
     drop(client);
     let seen = server.await.expect("server");
     assert_eq!(
@@ -197,17 +202,20 @@ async fn a_server_error_is_degraded_and_returned_for_backoff() {
 }
 
 #[tokio::test]
-async fn health_endpoints_answer_probes_only() {
+async fn health_endpoints_answer_probes_and_metrics() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(mlguard_operator::serve_health_on(listener));
+    let metrics = Arc::new(mlguard_operator::metrics::Metrics::new());
+    metrics.record("applied", 0.02, Some(46));
+    tokio::spawn(mlguard_operator::serve_health_on(listener, metrics));
     for (path, want) in [
         ("/healthz", "200 OK"),
         ("/readyz", "200 OK"),
-        ("/metrics", "404"),
+        ("/metrics", "200 OK"),
+        ("/", "404"),
     ] {
         let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
         s.write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").as_bytes())
@@ -219,6 +227,14 @@ async fn health_endpoints_answer_probes_only() {
             out.starts_with(&format!("HTTP/1.1 {want}")),
             "{path}: {out}"
         );
+        if path == "/metrics" {
+            assert!(
+                out.contains("mlguard_operator_reconciles_total{outcome=\"applied\"} 1"),
+                "{out}"
+            );
+            assert!(out.contains("mlguard_operator_applied_objects 46"), "{out}");
+            assert!(out.trim_end().ends_with("# EOF"), "{out}");
+        }
     }
 }
 
@@ -282,4 +298,42 @@ fn install_manifests_are_least_privilege() {
     assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
     assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
     assert_eq!(c["image"], image.as_str());
+}
+
+fn ctx(client: &Client) -> Context {
+    Context {
+        client: client.clone(),
+        metrics: Arc::new(mlguard_operator::metrics::Metrics::new()),
+        recorder: None,
+    }
+}
+
+#[tokio::test]
+async fn a_kubernetes_event_tells_what_happened() {
+    let (svc, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = Client::new(svc, "default");
+    let t = good();
+    let n = plan(&t).expect("plan").len();
+    let server = tokio::spawn(serve(handle, None));
+    let ctx = Context::new(client);
+    apply(&t, &ctx).await.expect("apply");
+    drop(ctx);
+    let seen = server.await.expect("server");
+    assert_eq!(seen.len(), n + 2, "the applies, the status, then one event");
+    let (parts, body) = seen.last().expect("event");
+    assert_eq!(parts.method, http::Method::POST);
+    assert!(
+        parts.uri.path().contains("/apis/events.k8s.io/v1/"),
+        "{}",
+        parts.uri
+    );
+    assert_eq!(body["reason"], "Applied");
+    assert_eq!(body["type"], "Normal");
+    assert_eq!(body["regarding"]["kind"], "MLTenant");
+    assert_eq!(body["regarding"]["name"], "fraud");
+    assert_eq!(body["reportingController"], "mlguard-operator");
+    assert!(body["note"]
+        .as_str()
+        .expect("note")
+        .contains(&format!("{n} objects applied")));
 }
