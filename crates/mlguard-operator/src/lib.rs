@@ -255,7 +255,32 @@ pub fn status(generation: Option<i64>, outcome: Result<usize, (&str, String)>) -
     }
 }
 
-async fn write_status(client: &Client, name: &str, st: &MLTenantStatus) -> Result<(), Error> {
+/// The status to write given the current one: a condition keeps its lastTransitionTime while
+/// its status does not change; `None` when nothing changed, so an idle tenant costs no write
+/// (and no watch event that would wake the controller again).
+pub fn settle(current: Option<&MLTenantStatus>, mut new: MLTenantStatus) -> Option<MLTenantStatus> {
+    if let Some(cur) = current {
+        for c in &mut new.conditions {
+            if let Some(old) = cur
+                .conditions
+                .iter()
+                .find(|o| o.kind == c.kind && o.status == c.status)
+            {
+                c.last_transition_time.clone_from(&old.last_transition_time);
+            }
+        }
+        if *cur == new {
+            return None;
+        }
+    }
+    Some(new)
+}
+
+async fn write_status(client: &Client, t: &MLTenant, st: &MLTenantStatus) -> Result<(), Error> {
+    let Some(st) = settle(t.status.as_ref(), st.clone()) else {
+        return Ok(());
+    };
+    let name = t.metadata.name.as_deref().ok_or(Error::Unnamed)?;
     let api: Api<MLTenant> = Api::all(client.clone());
     api.patch_status(
         name,
@@ -271,7 +296,7 @@ async fn write_status(client: &Client, name: &str, st: &MLTenantStatus) -> Resul
 pub async fn apply(t: &MLTenant, ctx: &Context) -> Result<Action, Error> {
     let start = std::time::Instant::now();
     let client = &ctx.client;
-    let name = t.metadata.name.clone().ok_or(Error::Unnamed)?;
+    t.metadata.name.as_deref().ok_or(Error::Unnamed)?;
     let generation = t.metadata.generation;
     let planned = match plan(t) {
         Ok(p) => p,
@@ -279,7 +304,7 @@ pub async fn apply(t: &MLTenant, ctx: &Context) -> Result<Action, Error> {
             let msg = errs.join("; ");
             write_status(
                 client,
-                &name,
+                t,
                 &status(generation, Err(("Invalid", msg.clone()))),
             )
             .await?;
@@ -300,7 +325,7 @@ pub async fn apply(t: &MLTenant, ctx: &Context) -> Result<Action, Error> {
             let msg = format!("applying {} {}: {e}", p.resource.kind, p.name);
             write_status(
                 client,
-                &name,
+                t,
                 &status(generation, Err(("ApplyFailed", msg.clone()))),
             )
             .await?;
@@ -310,7 +335,7 @@ pub async fn apply(t: &MLTenant, ctx: &Context) -> Result<Action, Error> {
             return Err(e.into());
         }
     }
-    write_status(client, &name, &status(generation, Ok(planned.len()))).await?;
+    write_status(client, t, &status(generation, Ok(planned.len()))).await?;
     ctx.event(
         t,
         false,

@@ -1,0 +1,549 @@
+//! A fake Kubernetes API server on loopback, for running the real controller end to end.
+//!
+//! Plain HTTP/1.1 (one request per connection), JSON only. It keeps objects in memory by
+//! (group/version, plural, namespace, name) and implements what the operator uses: list and
+//! watch (chunked stream of ADDED/MODIFIED/DELETED events from a resourceVersion), get,
+//! server-side apply (PATCH `application/apply-patch+yaml`, creating or replacing and recording
+//! the field manager), merge patch of `/status`, JSON patch (the finalizer's), delete (with
+//! finalizers blocking it: deletionTimestamp is set and the object stays until they are
+//! gone; then dependents are garbage-collected through their owner references), event creation,
+//! and 409 Conflict for a JSON patch whose `test` fails.
+
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::broadcast;
+
+type Key = (String, String, String, String); // (apiPrefix, plural, namespace, name)
+
+#[derive(Default)]
+struct State {
+    objects: BTreeMap<Key, Value>,
+    rv: u64,
+    next_uid: u64,
+    /// Requests by (method, plural), for assertions.
+    pub requests: BTreeMap<(String, String), usize>,
+}
+
+#[derive(Clone)]
+pub struct FakeApi {
+    state: Arc<Mutex<State>>,
+    events: broadcast::Sender<(String, String, String, Value)>, // (prefix, plural, type, object)
+    pub url: String,
+}
+
+struct Path {
+    prefix: String,
+    plural: String,
+    namespace: String,
+    name: Option<String>,
+    status: bool,
+}
+
+fn parse_path(p: &str) -> Option<Path> {
+    let parts: Vec<&str> = p.trim_matches('/').split('/').collect();
+    let (prefix, rest) = match parts.first()? {
+        &"api" => (format!("api/{}", parts.get(1)?), &parts[2..]),
+        &"apis" => (
+            format!("apis/{}/{}", parts.get(1)?, parts.get(2)?),
+            &parts[3..],
+        ),
+        _ => return None,
+    };
+    let (namespace, rest) = if rest.first() == Some(&"namespaces") && rest.len() >= 3 {
+        (rest[1].to_owned(), &rest[2..])
+    } else {
+        (String::new(), rest)
+    };
+    let plural = rest.first()?.to_string();
+    let name = rest.get(1).map(|s| (*s).to_owned());
+    let status = rest.get(2) == Some(&"status");
+    Some(Path {
+        prefix,
+        plural,
+        namespace,
+        name,
+        status,
+    })
+}
+
+fn query(q: &str, key: &str) -> Option<String> {
+    q.split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn merge(a: &mut Value, b: &Value) {
+    match (a, b) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                if v.is_null() {
+                    a.remove(k);
+                } else {
+                    merge(a.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (a, b) => *a = b.clone(),
+    }
+}
+
+impl FakeApi {
+    pub async fn start() -> FakeApi {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (events, _) = broadcast::channel(1 << 16);
+        let api = FakeApi {
+            state: Arc::default(),
+            events,
+            url,
+        };
+        let srv = api.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let srv = srv.clone();
+                tokio::spawn(async move {
+                    let _ = srv.handle(sock).await;
+                });
+            }
+        });
+        api
+    }
+
+    /// A kube client for this server.
+    pub fn client(&self) -> kube::Client {
+        let cfg = kube::Config::new(self.url.parse().expect("url"));
+        kube::Client::try_from(cfg).expect("client")
+    }
+
+    pub fn get(&self, prefix: &str, plural: &str, ns: &str, name: &str) -> Option<Value> {
+        let st = self.state.lock().expect("lock");
+        st.objects
+            .get(&(prefix.into(), plural.into(), ns.into(), name.into()))
+            .cloned()
+    }
+
+    pub fn count(&self, prefix: &str, plural: &str) -> usize {
+        let st = self.state.lock().expect("lock");
+        st.objects
+            .keys()
+            .filter(|k| k.0 == prefix && k.1 == plural)
+            .count()
+    }
+
+    pub fn requests(&self, method: &str, plural: &str) -> usize {
+        let st = self.state.lock().expect("lock");
+        st.requests
+            .get(&(method.to_owned(), plural.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn all(&self, prefix: &str, plural: &str) -> Vec<Value> {
+        let st = self.state.lock().expect("lock");
+        st.objects
+            .iter()
+            .filter(|(k, _)| k.0 == prefix && k.1 == plural)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// Store (create or replace) an object as a client would, emitting the watch event.
+    pub fn put(&self, prefix: &str, plural: &str, obj: Value) -> Value {
+        let mut st = self.state.lock().expect("lock");
+        self.store(&mut st, prefix, plural, obj, None)
+    }
+
+    fn store(
+        &self,
+        st: &mut State,
+        prefix: &str,
+        plural: &str,
+        mut obj: Value,
+        manager: Option<&str>,
+    ) -> Value {
+        let ns = obj["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let name = obj["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let key = (prefix.to_owned(), plural.to_owned(), ns, name);
+        st.rv += 1;
+        let old = st.objects.get(&key).cloned();
+        let kind = if old.is_some() { "MODIFIED" } else { "ADDED" };
+        let meta = obj["metadata"].as_object_mut().expect("metadata");
+        match &old {
+            Some(o) => {
+                for k in [
+                    "uid",
+                    "creationTimestamp",
+                    "finalizers",
+                    "deletionTimestamp",
+                ] {
+                    if !meta.contains_key(k) {
+                        if let Some(v) = o["metadata"].get(k) {
+                            meta.insert(k.into(), v.clone());
+                        }
+                    }
+                }
+                let gen = o["metadata"]["generation"].as_i64().unwrap_or(1);
+                let changed = o.get("spec") != obj.get("spec");
+                obj["metadata"]["generation"] = json!(if changed { gen + 1 } else { gen });
+                if obj.get("status").is_none() {
+                    if let Some(s) = o.get("status") {
+                        obj["status"] = s.clone();
+                    }
+                }
+            }
+            None => {
+                st.next_uid += 1;
+                meta.insert("uid".into(), json!(format!("uid-{}", st.next_uid)));
+                meta.insert("creationTimestamp".into(), json!("2026-11-27T00:00:00Z"));
+                meta.insert("generation".into(), json!(1));
+            }
+        }
+        if let Some(m) = manager {
+            obj["metadata"]["managedFields"] =
+                json!([{"manager": m, "operation": "Apply", "apiVersion": obj["apiVersion"]}]);
+        }
+        // A write that changes nothing is a no-op, as on the API server: same resourceVersion,
+        // no watch event.
+        if let Some(o) = &old {
+            let mut a = o.clone();
+            a["metadata"]["resourceVersion"] = Value::Null;
+            let mut b = obj.clone();
+            b["metadata"]["resourceVersion"] = Value::Null;
+            if manager.is_none() {
+                b["metadata"]["managedFields"] = a["metadata"]["managedFields"].clone();
+            }
+            if a == b {
+                st.rv -= 1;
+                return o.clone();
+            }
+        }
+        obj["metadata"]["resourceVersion"] = json!(st.rv.to_string());
+        if let Some(m) = manager {
+            obj["metadata"]["managedFields"] =
+                json!([{"manager": m, "operation": "Apply", "apiVersion": obj["apiVersion"]}]);
+        }
+        st.objects.insert(key, obj.clone());
+        let _ = self.events.send((
+            prefix.to_owned(),
+            plural.to_owned(),
+            kind.to_owned(),
+            obj.clone(),
+        ));
+        obj
+    }
+
+    /// Delete an object: with finalizers, mark it; else remove it and collect its dependents.
+    pub fn delete(&self, prefix: &str, plural: &str, ns: &str, name: &str) -> Option<Value> {
+        let mut st = self.state.lock().expect("lock");
+        self.delete_locked(&mut st, prefix, plural, ns, name)
+    }
+
+    fn delete_locked(
+        &self,
+        st: &mut State,
+        prefix: &str,
+        plural: &str,
+        ns: &str,
+        name: &str,
+    ) -> Option<Value> {
+        let key = (
+            prefix.to_owned(),
+            plural.to_owned(),
+            ns.to_owned(),
+            name.to_owned(),
+        );
+        let obj = st.objects.get(&key)?.clone();
+        let has_finalizers = obj["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty());
+        if has_finalizers {
+            let mut o = obj;
+            o["metadata"]["deletionTimestamp"] = json!("2026-11-27T00:00:01Z");
+            return Some(self.store(st, prefix, plural, o, None));
+        }
+        st.objects.remove(&key);
+        st.rv += 1;
+        let mut gone = obj.clone();
+        gone["metadata"]["resourceVersion"] = json!(st.rv.to_string());
+        let _ = self.events.send((
+            prefix.to_owned(),
+            plural.to_owned(),
+            "DELETED".to_owned(),
+            gone,
+        ));
+        // Garbage collection of dependents.
+        let uid = obj["metadata"]["uid"].clone();
+        let deps: Vec<Key> = st
+            .objects
+            .iter()
+            .filter(|(_, v)| {
+                v["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|r| r["uid"] == uid))
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in deps {
+            self.delete_locked(st, &k.0, &k.1, &k.2, &k.3);
+        }
+        Some(obj)
+    }
+
+    async fn handle(&self, sock: TcpStream) -> std::io::Result<()> {
+        let mut r = BufReader::new(sock);
+        let mut line = String::new();
+        r.read_line(&mut line).await?;
+        let mut it = line.split_whitespace();
+        let method = it.next().unwrap_or_default().to_owned();
+        let target = it.next().unwrap_or_default().to_owned();
+        let mut len = 0usize;
+        let mut ctype = String::new();
+        loop {
+            let mut h = String::new();
+            r.read_line(&mut h).await?;
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                match k.to_ascii_lowercase().as_str() {
+                    "content-length" => len = v.trim().parse().unwrap_or(0),
+                    "content-type" => ctype = v.trim().to_owned(),
+                    _ => {}
+                }
+            }
+        }
+        let mut body = vec![0u8; len];
+        r.read_exact(&mut body).await?;
+        let mut sock = r.into_inner();
+        let (path, q) = target.split_once('?').unwrap_or((&target, ""));
+        let Some(p) = parse_path(path) else {
+            return respond(&mut sock, 404, &json!({"kind": "Status", "code": 404})).await;
+        };
+        {
+            let mut st = self.state.lock().expect("lock");
+            *st.requests
+                .entry((method.clone(), p.plural.clone()))
+                .or_default() += 1;
+        }
+        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        match (method.as_str(), &p.name) {
+            ("GET", None) if query(q, "watch").as_deref() == Some("true") => {
+                self.watch(sock, &p, q).await
+            }
+            ("GET", None) => {
+                let list = {
+                    let st = self.state.lock().expect("lock");
+                    let items: Vec<Value> = st
+                        .objects
+                        .iter()
+                        .filter(|(k, _)| {
+                            k.0 == p.prefix
+                                && k.1 == p.plural
+                                && (p.namespace.is_empty() || k.2 == p.namespace)
+                        })
+                        .map(|(_, v)| v.clone())
+                        .collect();
+                    json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": st.rv.to_string()}, "items": items})
+                };
+                respond(&mut sock, 200, &list).await
+            }
+            ("GET", Some(name)) => match self.get(&p.prefix, &p.plural, &p.namespace, name) {
+                Some(o) => respond(&mut sock, 200, &o).await,
+                None => respond(&mut sock, 404, &not_found(name)).await,
+            },
+            ("POST", None) => {
+                // Events (and creations): store as given.
+                let mut o = body;
+                if o["metadata"]["name"].is_null() {
+                    o["metadata"]["name"] = json!(format!("ev-{}", rand_suffix()));
+                }
+                if !p.namespace.is_empty() {
+                    o["metadata"]["namespace"] = json!(p.namespace);
+                }
+                let stored = {
+                    let mut st = self.state.lock().expect("lock");
+                    self.store(&mut st, &p.prefix, &p.plural, o, None)
+                };
+                respond(&mut sock, 201, &stored).await
+            }
+            ("PATCH", Some(name)) => {
+                let result = {
+                    let mut st = self.state.lock().expect("lock");
+                    let key = (
+                        p.prefix.clone(),
+                        p.plural.clone(),
+                        p.namespace.clone(),
+                        name.clone(),
+                    );
+                    let current = st.objects.get(&key).cloned();
+                    let result = if ctype.starts_with("application/apply-patch") {
+                        let mut o = body;
+                        if !p.namespace.is_empty() {
+                            o["metadata"]["namespace"] = json!(p.namespace);
+                        }
+                        if let Some(c) = &current {
+                            // Apply replaces the manager's fields; keep status and finalizers.
+                            if let Some(f) = c["metadata"].get("finalizers") {
+                                o["metadata"]["finalizers"] = f.clone();
+                            }
+                        }
+                        let m = query(q, "fieldManager").unwrap_or_default();
+                        Ok(self.store(&mut st, &p.prefix, &p.plural, o, Some(&m)))
+                    } else if let Some(mut c) = current {
+                        if ctype.starts_with("application/json-patch") {
+                            // As the API server's JSON patch library does, a `test` for null
+                            // passes on a missing path.
+                            let ops: Vec<Value> = body
+                                .as_array()
+                                .cloned()
+                                .unwrap_or_default()
+                                .into_iter()
+                                .filter(|op| {
+                                    !(op["op"] == "test"
+                                        && op["value"].is_null()
+                                        && op["path"]
+                                            .as_str()
+                                            .is_some_and(|p| c.pointer(p).is_none()))
+                                })
+                                .collect();
+                            let patch: Result<json_patch::Patch, _> =
+                                serde_json::from_value(Value::Array(ops));
+                            match patch
+                                .map_err(|_| ())
+                                .and_then(|pt| json_patch::patch(&mut c, &pt).map_err(|_| ()))
+                            {
+                                Ok(()) => {
+                                    let stored = self.store(&mut st, &p.prefix, &p.plural, c, None);
+                                    // Finalizers gone on a deleting object: it goes.
+                                    let deleting =
+                                        !stored["metadata"]["deletionTimestamp"].is_null();
+                                    let none_left = stored["metadata"]["finalizers"]
+                                        .as_array()
+                                        .is_none_or(|a| a.is_empty());
+                                    if deleting && none_left {
+                                        self.delete_locked(
+                                            &mut st,
+                                            &p.prefix,
+                                            &p.plural,
+                                            &p.namespace,
+                                            name,
+                                        );
+                                    }
+                                    Ok(stored)
+                                }
+                                Err(_) => Err(409),
+                            }
+                        } else {
+                            // Merge patch (status or object).
+                            if p.status {
+                                let s = body.get("status").cloned().unwrap_or(Value::Null);
+                                merge(&mut c["status"], &s);
+                            } else {
+                                merge(&mut c, &body);
+                            }
+                            Ok(self.store(&mut st, &p.prefix, &p.plural, c, None))
+                        }
+                    } else {
+                        Err(404)
+                    };
+                    result
+                };
+                match result {
+                    Ok(o) => respond(&mut sock, 200, &o).await,
+                    Err(409) => respond(&mut sock, 409, &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409, "message": "the object has been modified"})).await,
+                    Err(c) => respond(&mut sock, c, &not_found(name)).await,
+                }
+            }
+            ("DELETE", Some(name)) => match self.delete(&p.prefix, &p.plural, &p.namespace, name) {
+                Some(o) => respond(&mut sock, 200, &o).await,
+                None => respond(&mut sock, 404, &not_found(name)).await,
+            },
+            _ => respond(&mut sock, 405, &json!({"kind": "Status", "code": 405})).await,
+        }
+    }
+
+    async fn watch(&self, mut sock: TcpStream, p: &Path, q: &str) -> std::io::Result<()> {
+        let mut rx = self.events.subscribe();
+        let from: u64 = query(q, "resourceVersion")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let timeout = query(q, "timeoutSeconds")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(290u64);
+        sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n").await?;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(timeout);
+        loop {
+            let ev = tokio::select! {
+                ev = rx.recv() => ev,
+                () = tokio::time::sleep_until(deadline) => break,
+            };
+            let (prefix, plural, kind, obj) = match ev {
+                Ok(e) => e,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => break,
+            };
+            if prefix != p.prefix || plural != p.plural {
+                continue;
+            }
+            if !p.namespace.is_empty() && obj["metadata"]["namespace"] != json!(p.namespace) {
+                continue;
+            }
+            let rv: u64 = obj["metadata"]["resourceVersion"]
+                .as_str()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if rv <= from {
+                continue;
+            }
+            let line = json!({"type": kind, "object": obj}).to_string() + "\n";
+            let chunk = format!("{:x}\r\n{line}\r\n", line.len());
+            if sock.write_all(chunk.as_bytes()).await.is_err() {
+                return Ok(());
+            }
+        }
+        sock.write_all(b"0\r\n\r\n").await
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+fn not_found(name: &str) -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404, "message": format!("{name} not found")})
+}
+
+async fn respond(sock: &mut TcpStream, code: u16, body: &Value) -> std::io::Result<()> {
+    let text = body.to_string();
+    let reason = match code {
+        200 => "OK",
+        201 => "Created",
+        404 => "Not Found",
+        409 => "Conflict",
+        _ => "Error",
+    };
+    let head = format!(
+        "HTTP/1.1 {code} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        text.len()
+    );
+    sock.write_all(head.as_bytes()).await?;
+    sock.write_all(text.as_bytes()).await
+}
