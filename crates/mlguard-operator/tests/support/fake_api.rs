@@ -46,9 +46,9 @@ struct Path {
 
 fn parse_path(p: &str) -> Option<Path> {
     let parts: Vec<&str> = p.trim_matches('/').split('/').collect();
-    let (prefix, rest) = match parts.first()? {
-        &"api" => (format!("api/{}", parts.get(1)?), &parts[2..]),
-        &"apis" => (
+    let (prefix, rest) = match *parts.first()? {
+        "api" => (format!("api/{}", parts.get(1)?), &parts[2..]),
+        "apis" => (
             format!("apis/{}/{}", parts.get(1)?, parts.get(2)?),
             &parts[3..],
         ),
@@ -304,36 +304,67 @@ impl FakeApi {
         Some(obj)
     }
 
+    /// Serve one connection: requests one after another (keep-alive) until the client closes
+    /// it; a watch streams until it ends and then closes.
     async fn handle(&self, sock: TcpStream) -> std::io::Result<()> {
         let mut r = BufReader::new(sock);
-        let mut line = String::new();
-        r.read_line(&mut line).await?;
-        let mut it = line.split_whitespace();
-        let method = it.next().unwrap_or_default().to_owned();
-        let target = it.next().unwrap_or_default().to_owned();
-        let mut len = 0usize;
-        let mut ctype = String::new();
         loop {
-            let mut h = String::new();
-            r.read_line(&mut h).await?;
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
+            let mut line = String::new();
+            if r.read_line(&mut line).await? == 0 {
+                return Ok(());
             }
-            if let Some((k, v)) = h.split_once(':') {
-                match k.to_ascii_lowercase().as_str() {
-                    "content-length" => len = v.trim().parse().unwrap_or(0),
-                    "content-type" => ctype = v.trim().to_owned(),
-                    _ => {}
+            let mut it = line.split_whitespace();
+            let method = it.next().unwrap_or_default().to_owned();
+            let target = it.next().unwrap_or_default().to_owned();
+            let mut len = 0usize;
+            let mut ctype = String::new();
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).await? == 0 {
+                    return Ok(());
+                }
+                let h = h.trim_end();
+                if h.is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = h.split_once(':') {
+                    match k.to_ascii_lowercase().as_str() {
+                        "content-length" => len = v.trim().parse().unwrap_or(0),
+                        "content-type" => ctype = v.trim().to_owned(),
+                        _ => {}
+                    }
                 }
             }
+            let mut body = vec![0u8; len];
+            r.read_exact(&mut body).await?;
+            let is_watch = target
+                .split_once('?')
+                .is_some_and(|(_, q)| query(q, "watch").as_deref() == Some("true"));
+            if is_watch {
+                return self
+                    .request(r.into_inner(), &method, &target, &ctype, body)
+                    .await;
+            }
+            self.request(r.get_mut(), &method, &target, &ctype, body)
+                .await?;
         }
-        let mut body = vec![0u8; len];
-        r.read_exact(&mut body).await?;
-        let mut sock = r.into_inner();
+    }
+
+    async fn request<S: std::borrow::BorrowMut<TcpStream>>(
+        &self,
+        mut conn: S,
+        method: &str,
+        target: &str,
+        ctype: &str,
+        body: Vec<u8>,
+    ) -> std::io::Result<()> {
+        let sock: &mut TcpStream = conn.borrow_mut();
+        let method = method.to_owned();
+        let target = target.to_owned();
+        let ctype = ctype.to_owned();
         let (path, q) = target.split_once('?').unwrap_or((&target, ""));
         let Some(p) = parse_path(path) else {
-            return respond(&mut sock, 404, &json!({"kind": "Status", "code": 404})).await;
+            return respond(sock, 404, &json!({"kind": "Status", "code": 404})).await;
         };
         {
             let mut st = self.state.lock().expect("lock");
@@ -361,11 +392,11 @@ impl FakeApi {
                         .collect();
                     json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": st.rv.to_string()}, "items": items})
                 };
-                respond(&mut sock, 200, &list).await
+                respond(sock, 200, &list).await
             }
             ("GET", Some(name)) => match self.get(&p.prefix, &p.plural, &p.namespace, name) {
-                Some(o) => respond(&mut sock, 200, &o).await,
-                None => respond(&mut sock, 404, &not_found(name)).await,
+                Some(o) => respond(sock, 200, &o).await,
+                None => respond(sock, 404, &not_found(name)).await,
             },
             ("POST", None) => {
                 // Events (and creations): store as given.
@@ -380,7 +411,7 @@ impl FakeApi {
                     let mut st = self.state.lock().expect("lock");
                     self.store(&mut st, &p.prefix, &p.plural, o, None)
                 };
-                respond(&mut sock, 201, &stored).await
+                respond(sock, 201, &stored).await
             }
             ("PATCH", Some(name)) => {
                 let result = {
@@ -465,20 +496,20 @@ impl FakeApi {
                     result
                 };
                 match result {
-                    Ok(o) => respond(&mut sock, 200, &o).await,
-                    Err(409) => respond(&mut sock, 409, &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409, "message": "the object has been modified"})).await,
-                    Err(c) => respond(&mut sock, c, &not_found(name)).await,
+                    Ok(o) => respond(sock, 200, &o).await,
+                    Err(409) => respond(sock, 409, &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409, "message": "the object has been modified"})).await,
+                    Err(c) => respond(sock, c, &not_found(name)).await,
                 }
             }
             ("DELETE", Some(name)) => match self.delete(&p.prefix, &p.plural, &p.namespace, name) {
-                Some(o) => respond(&mut sock, 200, &o).await,
-                None => respond(&mut sock, 404, &not_found(name)).await,
+                Some(o) => respond(sock, 200, &o).await,
+                None => respond(sock, 404, &not_found(name)).await,
             },
-            _ => respond(&mut sock, 405, &json!({"kind": "Status", "code": 405})).await,
+            _ => respond(sock, 405, &json!({"kind": "Status", "code": 405})).await,
         }
     }
 
-    async fn watch(&self, mut sock: TcpStream, p: &Path, q: &str) -> std::io::Result<()> {
+    async fn watch(&self, sock: &mut TcpStream, p: &Path, q: &str) -> std::io::Result<()> {
         let mut rx = self.events.subscribe();
         let from: u64 = query(q, "resourceVersion")
             .and_then(|v| v.parse().ok())
@@ -541,7 +572,7 @@ async fn respond(sock: &mut TcpStream, code: u16, body: &Value) -> std::io::Resu
         _ => "Error",
     };
     let head = format!(
-        "HTTP/1.1 {code} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        "HTTP/1.1 {code} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
         text.len()
     );
     sock.write_all(head.as_bytes()).await?;
