@@ -545,15 +545,7 @@ pub fn read(objects: &[(String, Object)]) -> (Vec<Tenant>, Vec<InputError>) {
     }
 }
 
-/// A DNS-1123 label (namespace names).
-pub fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
+pub use mlguard_audit::probe::is_dns_label;
 
 /// A Kubernetes quantity (`500m`, `16Gi`, `1.5`, `2e3`).
 pub fn is_quantity(s: &str) -> bool {
