@@ -15,32 +15,8 @@ use std::io::{self, Write};
 const API_VERSION: &str = "wgpolicyk8s.io/v1alpha2";
 const SOURCE: &str = "mlguard";
 
-/// A YAML double-quoted scalar. Escapes `"` and `\`, and writes every character YAML does not
-/// allow raw in a quoted scalar (C0/C1 controls, DEL, the line breaks U+0085, U+2028, U+2029,
-/// the BOM, U+FFFE/U+FFFF) as `\xNN` or `\uNNNN`; tab, newline and carriage return as `\t`,
-/// `\n`, `\r`.
-pub(crate) fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || ('\u{7f}'..='\u{9f}').contains(&c) => {
-                let _ = write!(out, "\\x{:02X}", c as u32);
-            }
-            '\u{2028}' | '\u{2029}' | '\u{FEFF}' | '\u{FFFE}' | '\u{FFFF}' => {
-                let _ = write!(out, "\\u{:04X}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+/// A YAML double-quoted scalar (mlguard-core's, shared with every YAML mlguard writes).
+pub(crate) use mlguard_core::emit::quote;
 
 fn plural_objects(n: usize) -> String {
     format!("{n} {}", if n == 1 { "object" } else { "objects" })

@@ -394,25 +394,7 @@ fn crd_prints_as_yaml_and_json_alike() {
 /// (scripts/requirements-test.txt). Custom resources it has no schema for are listed.
 #[test]
 fn rendered_objects_validate_against_the_kubernetes_schemas() {
-    let required = std::env::var("MLGUARD_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
-    let python = std::env::var_os("MLGUARD_TEST_PYTHON")
-        .map(PathBuf::from)
-        .map(|p| if p.is_absolute() { p } else { root().join(p) });
-    let validate = python
-        .as_ref()
-        .and_then(|p| p.parent().map(|b| b.join("kubernetes-validate")));
-    let usable = validate.as_ref().is_some_and(|v| {
-        std::process::Command::new(v)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    let Some(validate) = validate.filter(|_| usable) else {
-        assert!(
-            !required,
-            "MLGUARD_REQUIRE_TOOLS=1 but kubernetes-validate is not next to MLGUARD_TEST_PYTHON"
-        );
-        eprintln!("skipping: kubernetes-validate not available");
+    let Some(validate) = kubernetes_validate() else {
         return;
     };
     let d = tmpdir("kv");
@@ -514,23 +496,37 @@ fn operator_manifests_validate_and_scan_clean() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(err(&o).contains("not pinned by digest"), "{}", err(&o));
-    if let Some(python) = std::env::var_os("MLGUARD_TEST_PYTHON") {
-        let p = PathBuf::from(python);
-        let p = if p.is_absolute() { p } else { root().join(p) };
-        let kv = p.parent().map(|b| b.join("kubernetes-validate"));
-        if let Some(kv) = kv.filter(|k| k.exists()) {
-            let o = std::process::Command::new(kv)
-                .args(["--strict", "-k", "1.33.0"])
-                .arg(&f)
-                .output()
-                .expect("run");
-            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
-        } else {
-            assert!(
-                std::env::var("MLGUARD_REQUIRE_TOOLS").map_or(true, |v| v != "1"),
-                "kubernetes-validate missing"
-            );
-        }
+    if let Some(kv) = kubernetes_validate() {
+        let o = std::process::Command::new(kv)
+            .args(["--strict", "-k", "1.33.0"])
+            .arg(&f)
+            .output()
+            .expect("run");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     }
     let _ = std::fs::remove_dir_all(&d);
+}
+
+/// kubernetes-validate next to MLGUARD_TEST_PYTHON (scripts/requirements-test.txt), or `None`
+/// to skip; with MLGUARD_REQUIRE_TOOLS=1 a missing tool fails the test instead.
+fn kubernetes_validate() -> Option<PathBuf> {
+    let required = std::env::var("MLGUARD_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
+    let found = std::env::var_os("MLGUARD_TEST_PYTHON")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { root().join(p) })
+        .and_then(|p| p.parent().map(|b| b.join("kubernetes-validate")))
+        .filter(|v| {
+            std::process::Command::new(v)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+    if found.is_none() {
+        assert!(
+            !required,
+            "MLGUARD_REQUIRE_TOOLS=1 but kubernetes-validate is not next to MLGUARD_TEST_PYTHON"
+        );
+        eprintln!("skipping: kubernetes-validate not available");
+    }
+    found
 }
