@@ -10,14 +10,14 @@
 //! Must not: decide what a tenant renders into (mlguard-tenant does) or judge objects
 //! (mlguard-controls does).
 //!
-//! Also: the install manifests ([`manifests`]) and the health endpoints.
+//! Also: leader election with a Lease ([`leader`]), the install manifests ([`manifests`])
+//! and the health endpoints.
 //!
 //! Kubernetes events on each tenant (Applied, Invalid, ApplyFailed) and Prometheus metrics
 //! ([`metrics`]) on the health address.
 //!
-//! Still to come with the tenant issue: leader election, and the loopback fake API server
-//! suite that runs [`run`] end to end.
 
+pub mod leader;
 pub mod manifests;
 pub mod metrics;
 
@@ -32,6 +32,8 @@ use std::time::Duration;
 
 pub const FIELD_MANAGER: &str = "mlguard";
 pub const FINALIZER: &str = "mlguard.io/cleanup";
+/// How long the controller waits for more changes of a tenant before reconciling it.
+pub const DEBOUNCE: Duration = Duration::from_millis(500);
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -46,6 +48,8 @@ pub enum Error {
     Finalizer(String),
     #[error("starting the async runtime: {0}")]
     Runtime(String),
+    #[error("lost the leader-election Lease; exiting so that a restart makes this replica a candidate again")]
+    LeaseLost,
 }
 
 /// What reconcile needs.
@@ -55,6 +59,11 @@ pub struct Context {
     pub metrics: Arc<metrics::Metrics>,
     /// Publishes Kubernetes events on the tenant; `None` sends none.
     pub recorder: Option<kube::runtime::events::Recorder>,
+    /// Failures in a row per tenant, for exponential backoff.
+    pub backoff: Arc<Backoff>,
+    /// Every MLTenant, from the controller's cache (set by [`run_with`]): a namespace that
+    /// two tenants claim goes to the older one, and the newer is Degraded.
+    pub tenants: Arc<std::sync::OnceLock<kube::runtime::reflector::Store<MLTenant>>>,
 }
 
 impl Context {
@@ -68,8 +77,18 @@ impl Context {
                 client.clone(),
                 reporter,
             )),
+            ..Context::quiet(client)
+        }
+    }
+
+    /// A context that publishes no events.
+    pub fn quiet(client: Client) -> Self {
+        Context {
             client,
             metrics: Arc::new(metrics::Metrics::new()),
+            recorder: None,
+            backoff: Arc::default(),
+            tenants: Arc::default(),
         }
     }
 
@@ -276,9 +295,10 @@ pub fn settle(current: Option<&MLTenantStatus>, mut new: MLTenantStatus) -> Opti
     Some(new)
 }
 
-async fn write_status(client: &Client, t: &MLTenant, st: &MLTenantStatus) -> Result<(), Error> {
+/// Write the status when it changed; whether it did.
+async fn write_status(client: &Client, t: &MLTenant, st: &MLTenantStatus) -> Result<bool, Error> {
     let Some(st) = settle(t.status.as_ref(), st.clone()) else {
-        return Ok(());
+        return Ok(false);
     };
     let name = t.metadata.name.as_deref().ok_or(Error::Unnamed)?;
     let api: Api<MLTenant> = Api::all(client.clone());
@@ -288,7 +308,7 @@ async fn write_status(client: &Client, t: &MLTenant, st: &MLTenantStatus) -> Res
         &Patch::Merge(json!({"status": st})),
     )
     .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Apply what `t` renders into, and write its status. Invalid tenants are Degraded and
@@ -298,23 +318,32 @@ pub async fn apply(t: &MLTenant, ctx: &Context) -> Result<Action, Error> {
     let client = &ctx.client;
     t.metadata.name.as_deref().ok_or(Error::Unnamed)?;
     let generation = t.metadata.generation;
+    // Degraded for a reason only a change can fix: nothing applied, no retry until then.
+    let refuse = |reason: &'static str, msg: String| async move {
+        if write_status(client, t, &status(generation, Err((reason, msg.clone())))).await? {
+            ctx.event(t, true, reason, msg).await;
+        }
+        ctx.metrics
+            .record("invalid", start.elapsed().as_secs_f64(), None);
+        ctx.backoff.succeeded(&t.name_any());
+        Ok::<_, Error>(Action::await_change())
+    };
     let planned = match plan(t) {
         Ok(p) => p,
-        Err(errs) => {
-            let msg = errs.join("; ");
-            write_status(
-                client,
-                t,
-                &status(generation, Err(("Invalid", msg.clone()))),
-            )
-            .await?;
-            ctx.event(t, true, "Invalid", msg).await;
-            ctx.metrics
-                .record("invalid", start.elapsed().as_secs_f64(), None);
-            // Nothing to retry until the spec changes.
-            return Ok(Action::await_change());
-        }
+        Err(errs) => return refuse("Invalid", errs.join("; ")).await,
     };
+    if let Some(store) = ctx.tenants.get() {
+        let conflicts = namespace_conflicts(t, &store.state());
+        if !conflicts.is_empty() {
+            return refuse("NamespaceConflict", conflicts.join("; ")).await;
+        }
+    }
+    let below = quota_below_usage(client, &planned).await?;
+    if !below.is_empty() {
+        // Re-checked when usage falls: usage is not watched, so poll.
+        refuse("QuotaBelowUsage", below.join("; ")).await?;
+        return Ok(Action::requeue(Duration::from_secs(60)));
+    }
     let pp = PatchParams::apply(FIELD_MANAGER).force();
     for p in &planned {
         let api: Api<DynamicObject> = match &p.namespace {
@@ -335,14 +364,18 @@ pub async fn apply(t: &MLTenant, ctx: &Context) -> Result<Action, Error> {
             return Err(e.into());
         }
     }
-    write_status(client, t, &status(generation, Ok(planned.len()))).await?;
-    ctx.event(
-        t,
-        false,
-        "Applied",
-        format!("{} objects applied", planned.len()),
-    )
-    .await;
+    // An event when the status changes (new generation, or back to Ready), not on every
+    // periodic or drift-triggered reconcile.
+    if write_status(client, t, &status(generation, Ok(planned.len()))).await? {
+        ctx.event(
+            t,
+            false,
+            "Applied",
+            format!("{} objects applied", planned.len()),
+        )
+        .await;
+    }
+    ctx.backoff.succeeded(&t.name_any());
     ctx.metrics.record(
         "applied",
         start.elapsed().as_secs_f64(),
@@ -350,6 +383,68 @@ pub async fn apply(t: &MLTenant, ctx: &Context) -> Result<Action, Error> {
     );
     // Re-check periodically as well as on every change of an owned object.
     Ok(Action::requeue(Duration::from_secs(300)))
+}
+
+/// The namespaces of `t` that an older tenant (by creation time, then name) also claims.
+/// Pure.
+pub fn namespace_conflicts(t: &MLTenant, all: &[Arc<MLTenant>]) -> Vec<String> {
+    let key = |x: &MLTenant| (x.metadata.creation_timestamp.clone(), x.name_any());
+    let mine = key(t);
+    let mut out = Vec::new();
+    for other in all {
+        if other.name_any() == t.name_any() || key(other) > mine {
+            continue;
+        }
+        for ns in &t.spec.namespaces {
+            if other.spec.namespaces.iter().any(|o| o.name == ns.name) {
+                out.push(format!(
+                    "namespace `{}` already belongs to MLTenant `{}`",
+                    ns.name,
+                    other.name_any()
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The quota limits in `planned` below what their namespace already uses (from the live
+/// ResourceQuota's status): lowering a quota under usage is refused, not applied.
+async fn quota_below_usage(client: &Client, planned: &[Planned]) -> Result<Vec<String>, Error> {
+    use k8s_openapi::api::core::v1::ResourceQuota;
+    use mlguard_tenant::spec::quantity_value;
+    let mut out = Vec::new();
+    for p in planned
+        .iter()
+        .filter(|p| p.resource.kind == "ResourceQuota")
+    {
+        let Some(ns) = &p.namespace else { continue };
+        let api: Api<ResourceQuota> = Api::namespaced(client.clone(), ns);
+        let Some(live) = api.get_opt(&p.name).await? else {
+            continue;
+        };
+        let used = live.status.and_then(|s| s.used).unwrap_or_default();
+        let Some(hard) = p.object["spec"]["hard"].as_object() else {
+            continue;
+        };
+        for (k, v) in hard {
+            let (Some(h), Some(u)) = (
+                v.as_str().and_then(quantity_value),
+                used.get(k).and_then(|q| quantity_value(&q.0)),
+            ) else {
+                continue;
+            };
+            if h < u {
+                out.push(format!(
+                    "namespace `{ns}`: {k} {} is below the {} already in use",
+                    v.as_str().unwrap_or_default(),
+                    used[k].0
+                ));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Reconcile one tenant: apply, or on deletion clean up (owned objects are garbage-collected
@@ -366,9 +461,41 @@ pub async fn reconcile(t: Arc<MLTenant>, ctx: Arc<Context>) -> Result<Action, Er
     .map_err(|e| Error::Finalizer(e.to_string()))
 }
 
-/// Back off after an error.
-pub fn error_policy(_t: Arc<MLTenant>, _e: &Error, _ctx: Arc<Context>) -> Action {
-    Action::requeue(Duration::from_secs(15))
+/// Exponential backoff per tenant: 2 s after the first failure, doubling to 5 minutes, and
+/// reset by a reconcile that ends (applied, or Degraded for a reason only a change can fix).
+#[derive(Debug, Default)]
+pub struct Backoff {
+    failures: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+}
+
+impl Backoff {
+    pub const FIRST: Duration = Duration::from_secs(2);
+    pub const MAX: Duration = Duration::from_secs(300);
+
+    /// Record a failure of `tenant`; the delay before its next try.
+    pub fn failed(&self, tenant: &str) -> Duration {
+        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let n = f.entry(tenant.to_owned()).or_default();
+        *n = n.saturating_add(1);
+        Self::FIRST
+            .saturating_mul(1u32 << (*n - 1).min(16))
+            .min(Self::MAX)
+    }
+
+    pub fn succeeded(&self, tenant: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(tenant);
+    }
+}
+
+/// Back off after an error, exponentially per tenant.
+pub fn error_policy(t: Arc<MLTenant>, e: &Error, ctx: Arc<Context>) -> Action {
+    let name = t.name_any();
+    let delay = ctx.backoff.failed(&name);
+    tracing::warn!(tenant = %name, error = %e, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
 }
 
 /// Serve `/healthz` and `/readyz` (200 `ok`), `/metrics`, and 404 otherwise, on `addr` until the process
@@ -417,13 +544,67 @@ pub async fn serve_health_on(
 }
 
 /// Run the controller until SIGTERM or Ctrl-C: reconcile every MLTenant, and again whenever
-/// an object it owns changes or is deleted (drift repair), and every 5 minutes.
+/// an object it owns changes or is deleted (drift repair), and every 5 minutes; only while
+/// holding the leader-election Lease ([`leader`]).
 pub async fn run(client: Client) -> Result<(), Error> {
-    run_with(Arc::new(Context::new(client))).await
+    run_leading(
+        Arc::new(Context::new(client)),
+        leader::LeaseConfig::from_env(),
+    )
+    .await
 }
 
-/// [`run`] with a given context (its metrics are the ones the health address serves).
+/// Wait for the Lease, then run the controller until a signal (the Lease is released) or
+/// until the Lease is lost ([`Error::LeaseLost`]: the caller exits, and a restart makes this
+/// replica a candidate again).
+pub async fn run_leading(ctx: Arc<Context>, lease: leader::LeaseConfig) -> Result<(), Error> {
+    let elector = Arc::new(leader::Elector::new(ctx.client.clone(), lease));
+    elector.acquire().await;
+    let (lost_tx, lost_rx) = tokio::sync::oneshot::channel::<()>();
+    // Renewal stops with this future, however it ends (a dropped future must not leave a
+    // task renewing a Lease for a controller that no longer runs).
+    let holder = AbortOnDrop({
+        let elector = elector.clone();
+        tokio::spawn(async move {
+            elector.hold().await;
+            let _ = lost_tx.send(());
+        })
+    });
+    let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let trigger = {
+        let lost = lost.clone();
+        async move {
+            if lost_rx.await.is_ok() {
+                lost.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    };
+    let result = controller(ctx, Some(Box::pin(trigger))).await;
+    drop(holder);
+    if lost.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(Error::LeaseLost);
+    }
+    elector.release().await;
+    result
+}
+
+/// The controller without leader election (one replica, or tests), with a given context (its
+/// metrics are the ones the health address serves).
 pub async fn run_with(ctx: Arc<Context>) -> Result<(), Error> {
+    controller(ctx, None).await
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+type Trigger = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + Sync>>;
+
+async fn controller(ctx: Arc<Context>, stop: Option<Trigger>) -> Result<(), Error> {
     let client = ctx.client.clone();
     use k8s_openapi::api::core::v1::{LimitRange, ResourceQuota};
     use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -435,7 +616,15 @@ pub async fn run_with(ctx: Arc<Context>) -> Result<(), Error> {
         .list(&kube::api::ListParams::default().limit(1))
         .await?;
     let wc = watcher::Config::default;
-    Controller::new(tenants, wc())
+    let mut controller = Controller::new(tenants, wc());
+    let _ = ctx.tenants.set(controller.store());
+    if let Some(stop) = stop {
+        controller = controller.graceful_shutdown_on(stop);
+    }
+    // The first apply of a tenant's objects sends a burst of watch events, each a reason to
+    // reconcile it again: wait for the burst to end, and reconcile once.
+    controller
+        .with_config(kube::runtime::controller::Config::default().debounce(DEBOUNCE))
         .owns(Api::<NetworkPolicy>::all(client.clone()), wc())
         .owns(Api::<Role>::all(client.clone()), wc())
         .owns(Api::<RoleBinding>::all(client.clone()), wc())

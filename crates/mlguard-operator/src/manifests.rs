@@ -1,11 +1,13 @@
 //! What installs the operator: the CRD, its namespace, ServiceAccount, a least-privilege
-//! ClusterRole and binding, the Deployment (non-root, read-only root filesystem, probes) and
+//! ClusterRole and binding, the Role for its leader-election Lease, the Deployment (non-root, read-only root filesystem, probes) and
 //! the namespace's NetworkPolicies.
 
 use serde_json::{json, Value};
 
 pub const NAMESPACE: &str = "mlguard-system";
 pub const NAME: &str = "mlguard-operator";
+/// The Role that lets the operator hold its leader-election Lease.
+pub const LEASE_ROLE: &str = "mlguard-operator-leader-election";
 /// Port of the health endpoints (`/healthz`, `/readyz`).
 pub const HEALTH_PORT: u16 = 8080;
 
@@ -75,14 +77,33 @@ pub fn manifests(image: &str) -> Vec<Value> {
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": NAME},
         "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}],
     }));
+    // Leader election: the one Lease, in the operator's own namespace only.
+    out.push(json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": {"name": LEASE_ROLE, "namespace": NAMESPACE, "labels": labels()},
+        "rules": [
+            // `create` cannot be limited by name (the object does not exist yet).
+            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "update"],
+             "resourceNames": [NAME]},
+        ],
+    }));
+    out.push(json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": LEASE_ROLE, "namespace": NAMESPACE, "labels": labels()},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": LEASE_ROLE},
+        "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}],
+    }));
     let probe = |path: &str| json!({"httpGet": {"path": path, "port": HEALTH_PORT}, "periodSeconds": 10, "failureThreshold": 3});
     out.push(json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": labels()},
         "spec": {
-            // One replica until leader election lands: two would apply concurrently.
-            "replicas": 1,
+            // Two replicas: the Lease lets one reconcile; the other takes over within 15 s.
+            "replicas": 2,
             "selector": {"matchLabels": {"app.kubernetes.io/name": NAME}},
             "template": {
                 "metadata": {"labels": labels()},
@@ -99,6 +120,11 @@ pub fn manifests(image: &str) -> Vec<Value> {
                         "image": image,
                         "args": ["operator", "run", "--health-addr", format!("0.0.0.0:{HEALTH_PORT}")],
                         "ports": [{"name": "health", "containerPort": HEALTH_PORT}],
+                        // The Lease holder's identity and namespace.
+                        "env": [
+                            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                            {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                        ],
                         "livenessProbe": probe("/healthz"),
                         "readinessProbe": probe("/readyz"),
                         "resources": {

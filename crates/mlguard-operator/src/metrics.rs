@@ -15,6 +15,7 @@ pub struct Metrics {
     reconciles: Family<Labels, Counter>,
     duration: Histogram,
     objects: Gauge,
+    total: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -55,6 +56,7 @@ impl Metrics {
             reconciles,
             duration,
             objects,
+            total: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -64,9 +66,16 @@ impl Metrics {
             .get_or_create(&vec![("outcome".to_owned(), outcome.to_owned())])
             .inc();
         self.duration.observe(seconds);
+        self.total
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Some(n) = applied {
             self.objects.set(i64::try_from(n).unwrap_or(i64::MAX));
         }
+    }
+
+    /// Reconciles recorded so far, of any outcome.
+    pub fn reconciles(&self) -> u64 {
+        self.total.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The OpenMetrics text exposition.

@@ -47,6 +47,16 @@ async fn serve(mut handle: Handle, fail_at: Option<usize>) -> Vec<(http::request
     while let Some((req, send)) = handle.next_request().await {
         let (parts, v) = body_json(req).await;
         let status_patch = parts.uri.path().ends_with("/status");
+        if parts.method == http::Method::GET {
+            // Reads (the live ResourceQuota before applying): nothing there yet.
+            send.send_response(
+                Response::builder()
+                    .status(404)
+                    .body(Body::from(serde_json::to_vec(&json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404})).expect("json")))
+                    .expect("response"),
+            );
+            continue;
+        }
         let resp = if Some(i) == fail_at && !status_patch {
             Response::builder()
                 .status(500)
@@ -301,11 +311,7 @@ fn install_manifests_are_least_privilege() {
 }
 
 fn ctx(client: &Client) -> Context {
-    Context {
-        client: client.clone(),
-        metrics: Arc::new(mlguard_operator::metrics::Metrics::new()),
-        recorder: None,
-    }
+    Context::quiet(client.clone())
 }
 
 #[tokio::test]
@@ -336,4 +342,309 @@ async fn a_kubernetes_event_tells_what_happened() {
         .as_str()
         .expect("note")
         .contains(&format!("{n} objects applied")));
+}
+
+/// Answer every request with `f(parts, body)` = (status code, response body); return what was
+/// asked, in order.
+async fn serve_fn(
+    mut handle: Handle,
+    f: impl Fn(&http::request::Parts, &Value) -> (u16, Value),
+) -> Vec<(http::request::Parts, Value)> {
+    let mut seen = Vec::new();
+    while let Some((req, send)) = handle.next_request().await {
+        let (parts, v) = body_json(req).await;
+        let (code, body) = f(&parts, &v);
+        send.send_response(
+            Response::builder()
+                .status(code)
+                .body(Body::from(serde_json::to_vec(&body).expect("json")))
+                .expect("response"),
+        );
+        seen.push((parts, v));
+    }
+    seen
+}
+
+fn status_body(code: u16, reason: &str, message: &str) -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason, "message": message, "code": code})
+}
+
+fn degraded(seen: &[(http::request::Parts, Value)]) -> Value {
+    let (parts, body) = seen
+        .iter()
+        .rev()
+        .find(|(p, _)| p.uri.path().ends_with("/status"))
+        .expect("a status write");
+    assert_eq!(parts.method, http::Method::PATCH);
+    body["status"]["conditions"][1].clone()
+}
+
+#[tokio::test]
+async fn a_conflict_is_degraded_and_retried_with_growing_backoff() {
+    let (svc, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = Client::new(svc, "default");
+    let t = good();
+    let server = tokio::spawn(serve_fn(handle, |parts, body| {
+        if parts.method == http::Method::GET {
+            (404, status_body(404, "NotFound", "none"))
+        } else if parts.uri.path().ends_with("/status") {
+            (200, serde_json::to_value(good()).expect("json"))
+        } else if body["kind"] == "NetworkPolicy" {
+            (
+                409,
+                status_body(
+                    409,
+                    "Conflict",
+                    "Operation cannot be fulfilled: the object has been modified",
+                ),
+            )
+        } else {
+            (200, body.clone())
+        }
+    }));
+    let ctx = Arc::new(ctx(&client));
+    let err = apply(&t, &ctx).await.expect_err("a conflict is an error");
+    assert!(format!("{:?}", err).contains("409"), "{err:?}");
+    let t = Arc::new(t);
+    let delays: Vec<String> = (0..10)
+        .map(|_| {
+            format!(
+                "{:?}",
+                mlguard_operator::error_policy(t.clone(), &err, ctx.clone())
+            )
+        })
+        .collect();
+    let secs = |s: u64| {
+        format!(
+            "{:?}",
+            kube::runtime::controller::Action::requeue(std::time::Duration::from_secs(s))
+        )
+    };
+    assert_eq!(delays[0], secs(2));
+    assert_eq!(delays[1], secs(4));
+    assert_eq!(delays[2], secs(8));
+    assert_eq!(delays[9], secs(300), "capped at 5 minutes");
+    drop(ctx);
+    drop(client);
+    let seen = server.await.expect("server");
+    let c = degraded(&seen);
+    assert_eq!(c["reason"], "ApplyFailed");
+    assert!(
+        c["message"]
+            .as_str()
+            .expect("msg")
+            .contains("NetworkPolicy"),
+        "{c}"
+    );
+    // Nothing after the failing apply but the status.
+    let failed = seen
+        .iter()
+        .position(|(_, b)| b["kind"] == "NetworkPolicy")
+        .expect("the conflicting apply");
+    assert!(seen[failed + 1..]
+        .iter()
+        .all(|(p, _)| p.uri.path().ends_with("/status")));
+}
+
+#[tokio::test]
+async fn success_resets_the_backoff() {
+    let (svc, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = Client::new(svc, "default");
+    let ctx = Arc::new(ctx(&client));
+    let t = Arc::new(good());
+    let e = mlguard_operator::Error::Unnamed;
+    mlguard_operator::error_policy(t.clone(), &e, ctx.clone());
+    mlguard_operator::error_policy(t.clone(), &e, ctx.clone());
+    let server = tokio::spawn(serve(handle, None));
+    apply(&t, &ctx).await.expect("apply");
+    drop(ctx.clone());
+    let first = format!("{:?}", mlguard_operator::error_policy(t, &e, ctx.clone()));
+    drop(ctx);
+    drop(client);
+    server.await.expect("server");
+    assert_eq!(
+        first,
+        format!(
+            "{:?}",
+            kube::runtime::controller::Action::requeue(mlguard_operator::Backoff::FIRST)
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_spec_change_is_applied_and_observed_at_its_generation() {
+    let (svc, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = Client::new(svc, "default");
+    // Ready at generation 3; the spec changed (generation 4, a second namespace).
+    let before = mlguard_operator::status(Some(3), Ok(5));
+    let mut t = tenant(json!({
+        "classification": "pci",
+        "namespaces": [{"name": "fraud-train", "role": "training"}, {"name": "fraud-serve", "role": "serving"}],
+        "members": {"engineers": {"groups": ["ml-fraud"]}},
+    }));
+    t.metadata.generation = Some(4);
+    t.status = Some(before.clone());
+    let server = tokio::spawn(serve(handle, None));
+    apply(&t, &ctx(&client)).await.expect("apply");
+    drop(client);
+    let seen = server.await.expect("server");
+    assert!(seen
+        .iter()
+        .any(|(p, b)| b["kind"] == "Namespace" && p.uri.path().ends_with("/fraud-serve")));
+    let (_, body) = seen.last().expect("status");
+    assert_eq!(body["status"]["observedGeneration"], 4);
+    let ready = &body["status"]["conditions"][0];
+    assert_eq!(ready["observedGeneration"], 4);
+    assert_eq!(
+        ready["lastTransitionTime"],
+        json!(before.conditions[0].last_transition_time),
+        "still Ready: the transition time stays"
+    );
+}
+
+#[tokio::test]
+async fn an_unchanged_tenant_writes_no_status() {
+    let (svc, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = Client::new(svc, "default");
+    let mut t = good();
+    let n = plan(&t).expect("plan").len();
+    t.status = Some(mlguard_operator::status(Some(3), Ok(n)));
+    let server = tokio::spawn(serve(handle, None));
+    apply(&t, &ctx(&client)).await.expect("apply");
+    drop(client);
+    let seen = server.await.expect("server");
+    assert_eq!(seen.len(), n, "the (no-op) applies only");
+    assert!(seen.iter().all(|(p, _)| !p.uri.path().ends_with("/status")));
+}
+
+#[tokio::test]
+async fn a_new_tenant_gets_the_finalizer_before_anything_is_applied() {
+    let (svc, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = Client::new(svc, "default");
+    let server = tokio::spawn(serve_fn(handle, |_, _| {
+        let mut t = serde_json::to_value(good()).expect("json");
+        t["metadata"]["finalizers"] = json!([mlguard_operator::FINALIZER]);
+        (200, t)
+    }));
+    mlguard_operator::reconcile(Arc::new(good()), Arc::new(ctx(&client)))
+        .await
+        .expect("reconcile");
+    drop(client);
+    let seen = server.await.expect("server");
+    assert_eq!(seen.len(), 1, "only the finalizer patch: {seen:?}");
+    let (parts, body) = &seen[0];
+    assert_eq!(parts.method, http::Method::PATCH);
+    assert!(
+        parts.uri.path().ends_with("/mltenants/fraud"),
+        "{}",
+        parts.uri
+    );
+    assert!(
+        body.to_string().contains(mlguard_operator::FINALIZER),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_tenant_releases_the_finalizer_and_applies_nothing() {
+    let (svc, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = Client::new(svc, "default");
+    let mut t = good();
+    t.metadata.finalizers = Some(vec![mlguard_operator::FINALIZER.to_owned()]);
+    t.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        "2026-11-27T00:00:00Z".parse().expect("time"),
+    ));
+    let server = tokio::spawn(serve_fn(handle, |_, _| {
+        (200, serde_json::to_value(good()).expect("json"))
+    }));
+    mlguard_operator::reconcile(Arc::new(t), Arc::new(ctx(&client)))
+        .await
+        .expect("reconcile");
+    drop(client);
+    let seen = server.await.expect("server");
+    assert_eq!(seen.len(), 1, "only the finalizer's removal: {seen:?}");
+    let (parts, body) = &seen[0];
+    assert_eq!(
+        parts
+            .headers
+            .get("content-type")
+            .and_then(|h| h.to_str().ok()),
+        Some("application/json-patch+json")
+    );
+    assert!(body.to_string().contains("remove"), "{body}");
+}
+
+#[tokio::test]
+async fn a_quota_below_usage_is_degraded_and_nothing_is_applied() {
+    let (svc, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = Client::new(svc, "default");
+    let t = tenant(json!({
+        "classification": "internal",
+        "namespaces": [{"name": "fraud-train", "role": "training"}],
+        "members": {"engineers": {"groups": ["ml-fraud"]}},
+        "quota": {"gpus": 4},
+    }));
+    let server = tokio::spawn(serve_fn(handle, |parts, _| {
+        if parts.method == http::Method::GET {
+            (
+                200,
+                json!({"apiVersion": "v1", "kind": "ResourceQuota",
+                "metadata": {"name": "mlguard-quota", "namespace": "fraud-train"},
+                "status": {"used": {"requests.nvidia.com/gpu": "6"}}}),
+            )
+        } else {
+            (200, serde_json::to_value(good()).expect("json"))
+        }
+    }));
+    let action = apply(&t, &ctx(&client)).await.expect("apply");
+    drop(client);
+    let seen = server.await.expect("server");
+    assert!(
+        seen.iter()
+            .all(|(p, _)| p.method == http::Method::GET || p.uri.path().ends_with("/status")),
+        "nothing applied: {seen:?}"
+    );
+    let c = degraded(&seen);
+    assert_eq!(c["reason"], "QuotaBelowUsage");
+    let msg = c["message"].as_str().expect("message");
+    assert!(
+        msg.contains("fraud-train") && msg.contains("requests.nvidia.com/gpu") && msg.contains('6'),
+        "{msg}"
+    );
+    assert_eq!(
+        format!("{action:?}"),
+        format!(
+            "{:?}",
+            kube::runtime::controller::Action::requeue(std::time::Duration::from_secs(60))
+        )
+    );
+}
+
+#[test]
+fn a_namespace_claimed_by_an_older_tenant_is_a_conflict_for_the_newer_only() {
+    let with = |name: &str, created: &str, ns: &[&str]| {
+        let mut t = tenant(json!({
+            "classification": "internal",
+            "namespaces": ns.iter().map(|n| json!({"name": n, "role": "training"})).collect::<Vec<_>>(),
+            "members": {"engineers": {"groups": ["g"]}},
+        }));
+        t.metadata.name = Some(name.to_owned());
+        t.metadata.creation_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            created.parse().expect("time"),
+        ));
+        Arc::new(t)
+    };
+    let old = with(
+        "vision",
+        "2026-01-01T00:00:00Z",
+        &["shared", "vision-train"],
+    );
+    let new = with("nlp", "2026-06-01T00:00:00Z", &["nlp-train", "shared"]);
+    let other = with("speech", "2025-01-01T00:00:00Z", &["speech-train"]);
+    let all = vec![old.clone(), new.clone(), other];
+    assert!(mlguard_operator::namespace_conflicts(&old, &all).is_empty());
+    assert_eq!(
+        mlguard_operator::namespace_conflicts(&new, &all),
+        vec!["namespace `shared` already belongs to MLTenant `vision`".to_owned()]
+    );
 }

@@ -582,6 +582,39 @@ pub fn is_quantity(s: &str) -> bool {
     })
 }
 
+/// The value of a Kubernetes quantity (`500m` is 0.5, `16Gi` is 17179869184), for
+/// comparisons; `None` when it is not one.
+pub fn quantity_value(s: &str) -> Option<f64> {
+    if !is_quantity(s) {
+        return None;
+    }
+    let end = s
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '+' | '-')))
+        .unwrap_or(s.len());
+    let (num, suffix) = s.split_at(end);
+    let n: f64 = num.parse().ok()?;
+    let k: f64 = match suffix {
+        "" => 1.0,
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024f64,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "Pi" => 1024f64.powi(5),
+        "Ei" => 1024f64.powi(6),
+        e => 10f64.powi(e[1..].parse().ok()?),
+    };
+    Some(n * k)
+}
+
 /// Groups no tenant may bind (they reach everyone): MLG-RBAC-005.
 const FORBIDDEN_GROUPS: &[&str] = &[
     "system:authenticated",

@@ -1,13 +1,16 @@
 //! A fake Kubernetes API server on loopback, for running the real controller end to end.
 //!
-//! Plain HTTP/1.1 (one request per connection), JSON only. It keeps objects in memory by
+//! Plain HTTP/1.1 (keep-alive), JSON only. It keeps objects in memory by
 //! (group/version, plural, namespace, name) and implements what the operator uses: list and
 //! watch (chunked stream of ADDED/MODIFIED/DELETED events from a resourceVersion), get,
 //! server-side apply (PATCH `application/apply-patch+yaml`, creating or replacing and recording
 //! the field manager), merge patch of `/status`, JSON patch (the finalizer's), delete (with
-//! finalizers blocking it: deletionTimestamp is set and the object stays until they are
+//! replace (PUT, with the resourceVersion as a precondition), create (409 AlreadyExists when
+//! the name is taken), finalizers blocking it: deletionTimestamp is set and the object stays until they are
 //! gone; then dependents are garbage-collected through their owner references), event creation,
-//! and 409 Conflict for a JSON patch whose `test` fails.
+//! 409 Conflict for a JSON patch whose `test` fails or a write whose resourceVersion is stale,
+//! the status subresource (writes to an MLTenant leave its status alone), and a watch that
+//! falls behind ends with 410 Expired, as the API server's does.
 
 #![allow(dead_code)]
 
@@ -409,9 +412,59 @@ impl FakeApi {
                 }
                 let stored = {
                     let mut st = self.state.lock().expect("lock");
-                    self.store(&mut st, &p.prefix, &p.plural, o, None)
+                    let key = (
+                        p.prefix.clone(),
+                        p.plural.clone(),
+                        p.namespace.clone(),
+                        o["metadata"]["name"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    );
+                    if st.objects.contains_key(&key) {
+                        None
+                    } else {
+                        Some(self.store(&mut st, &p.prefix, &p.plural, o, None))
+                    }
                 };
-                respond(sock, 201, &stored).await
+                match stored {
+                    Some(o) => respond(sock, 201, &o).await,
+                    None => respond(sock, 409, &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "AlreadyExists", "code": 409, "message": "already exists"})).await,
+                }
+            }
+            ("PUT", Some(name)) => {
+                // Replace, with the body's resourceVersion as a precondition.
+                let result = {
+                    let mut st = self.state.lock().expect("lock");
+                    let key = (
+                        p.prefix.clone(),
+                        p.plural.clone(),
+                        p.namespace.clone(),
+                        name.clone(),
+                    );
+                    match st.objects.get(&key).cloned() {
+                        None => Err(404),
+                        Some(c)
+                            if body["metadata"]["resourceVersion"].is_string()
+                                && c["metadata"]["resourceVersion"]
+                                    != body["metadata"]["resourceVersion"] =>
+                        {
+                            Err(409)
+                        }
+                        Some(_) => {
+                            let mut o = body;
+                            if !p.namespace.is_empty() {
+                                o["metadata"]["namespace"] = json!(p.namespace);
+                            }
+                            Ok(self.store(&mut st, &p.prefix, &p.plural, o, None))
+                        }
+                    }
+                };
+                match result {
+                    Ok(o) => respond(sock, 200, &o).await,
+                    Err(409) => respond(sock, 409, &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409, "message": "the object has been modified; please apply your changes to the latest version and try again"})).await,
+                    Err(c) => respond(sock, c, &not_found(name)).await,
+                }
             }
             ("PATCH", Some(name)) => {
                 let result = {
@@ -423,7 +476,31 @@ impl FakeApi {
                         name.clone(),
                     );
                     let current = st.objects.get(&key).cloned();
-                    let result = if ctype.starts_with("application/apply-patch") {
+                    // A resourceVersion in the body is a precondition: 409 when stale.
+                    let stale = match (&current, body["metadata"]["resourceVersion"].as_str()) {
+                        (Some(c), Some(rv)) => {
+                            c["metadata"]["resourceVersion"].as_str() != Some(rv)
+                        }
+                        _ => false,
+                    };
+                    // The status subresource: writes to the object leave status alone.
+                    let keep_status = (!p.status
+                        && STATUS_SUBRESOURCE.contains(&p.plural.as_str()))
+                    .then(|| current_status(&current));
+                    let keep = |o: &mut Value| {
+                        if let Some(s) = &keep_status {
+                            if s.is_null() {
+                                if let Some(m) = o.as_object_mut() {
+                                    m.remove("status");
+                                }
+                            } else {
+                                o["status"] = s.clone();
+                            }
+                        }
+                    };
+                    let result = if stale {
+                        Err(409)
+                    } else if ctype.starts_with("application/apply-patch") {
                         let mut o = body;
                         if !p.namespace.is_empty() {
                             o["metadata"]["namespace"] = json!(p.namespace);
@@ -434,6 +511,7 @@ impl FakeApi {
                                 o["metadata"]["finalizers"] = f.clone();
                             }
                         }
+                        keep(&mut o);
                         let m = query(q, "fieldManager").unwrap_or_default();
                         Ok(self.store(&mut st, &p.prefix, &p.plural, o, Some(&m)))
                     } else if let Some(mut c) = current {
@@ -460,6 +538,7 @@ impl FakeApi {
                                 .and_then(|pt| json_patch::patch(&mut c, &pt).map_err(|_| ()))
                             {
                                 Ok(()) => {
+                                    keep(&mut c);
                                     let stored = self.store(&mut st, &p.prefix, &p.plural, c, None);
                                     // Finalizers gone on a deleting object: it goes.
                                     let deleting =
@@ -487,6 +566,7 @@ impl FakeApi {
                                 merge(&mut c["status"], &s);
                             } else {
                                 merge(&mut c, &body);
+                                keep(&mut c);
                             }
                             Ok(self.store(&mut st, &p.prefix, &p.plural, c, None))
                         }
@@ -526,7 +606,14 @@ impl FakeApi {
             };
             let (prefix, plural, kind, obj) = match ev {
                 Ok(e) => e,
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                // As the API server does when a watcher falls behind: an ERROR event with
+                // 410 Expired, then the end of the stream; the client lists again.
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    let line = json!({"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Expired", "code": 410, "message": "too old resource version"}}).to_string() + "\n";
+                    let chunk = format!("{:x}\r\n{line}\r\n", line.len());
+                    let _ = sock.write_all(chunk.as_bytes()).await;
+                    break;
+                }
                 Err(_) => break,
             };
             if prefix != p.prefix || plural != p.plural {
@@ -550,6 +637,15 @@ impl FakeApi {
         }
         sock.write_all(b"0\r\n\r\n").await
     }
+}
+
+/// Plurals served with a status subresource.
+const STATUS_SUBRESOURCE: &[&str] = &["mltenants"];
+
+fn current_status(current: &Option<Value>) -> Value {
+    current.as_ref().map_or(Value::Null, |c| {
+        c.get("status").cloned().unwrap_or(Value::Null)
+    })
 }
 
 fn rand_suffix() -> u64 {
