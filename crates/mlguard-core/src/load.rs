@@ -285,6 +285,42 @@ pub fn load_files(files: &[String], opts: &LoadOptions) -> Loaded {
     out
 }
 
+/// Read documents already in memory, each named as a file (a live cluster's lists): as
+/// [`load_files`] does, with their SHA-256 recorded.
+pub fn load_documents(docs: &[(String, String)], opts: &LoadOptions) -> Loaded {
+    let mut out = Loaded::default();
+    for (name, text) in docs {
+        let idx = out.files.len();
+        out.files.push(SourceFile {
+            path: name.clone(),
+            sha256: sha256_hex(text.as_bytes()),
+            size: text.len() as u64,
+        });
+        let (objects, errors, notes) = load_text(name, text, opts);
+        out.objects.extend(objects.into_iter().map(|mut o| {
+            o.file = idx;
+            o
+        }));
+        out.errors.extend(errors);
+        out.notes.extend(notes);
+    }
+    out
+}
+
+impl Loaded {
+    /// Add what `other` read after what this one did.
+    pub fn append(&mut self, other: Loaded) {
+        let base = self.files.len();
+        self.files.extend(other.files);
+        self.objects.extend(other.objects.into_iter().map(|mut o| {
+            o.file += base;
+            o
+        }));
+        self.errors.extend(other.errors);
+        self.notes.extend(other.notes);
+    }
+}
+
 /// Parse text that is already in memory (used for stdin, by tests and by fuzzing).
 pub fn load_text(
     name: &str,

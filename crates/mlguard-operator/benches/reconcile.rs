@@ -100,6 +100,9 @@ fn main() {
             last = now;
         }
         let quiet = start.elapsed().as_secs_f64();
+        if std::env::var_os("MLGUARD_BENCH_DEBUG").is_some() {
+            println!("  resourceVersion {}; events {:?}", api.resource_version(), api.event_counts());
+        }
         let writes_before = writes(&api);
         let (c0, t0) = (cpu_seconds(), Instant::now());
         tokio::time::sleep(Duration::from_secs(idle)).await;

@@ -11,7 +11,8 @@
 //! (mlguard-controls does).
 //!
 //! Also: leader election with a Lease ([`leader`]), the install manifests ([`manifests`])
-//! and the health endpoints.
+//! and the health endpoints; the snapshot of a live cluster that `mlguard scan --cluster`
+//! reads ([`snapshot`]).
 //!
 //! Kubernetes events on each tenant (Applied, Invalid, ApplyFailed) and Prometheus metrics
 //! ([`metrics`]) on the health address.
@@ -20,6 +21,7 @@
 pub mod leader;
 pub mod manifests;
 pub mod metrics;
+pub mod snapshot;
 
 use futures::StreamExt;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
@@ -33,7 +35,7 @@ use std::time::Duration;
 pub const FIELD_MANAGER: &str = "mlguard";
 pub const FINALIZER: &str = "mlguard.io/cleanup";
 /// How long the controller waits for more changes of a tenant before reconciling it.
-pub const DEBOUNCE: Duration = Duration::from_millis(500);
+pub const DEBOUNCE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -48,6 +50,8 @@ pub enum Error {
     Finalizer(String),
     #[error("starting the async runtime: {0}")]
     Runtime(String),
+    #[error("Kubernetes client configuration: {0}")]
+    Config(String),
     #[error("lost the leader-election Lease; exiting so that a restart makes this replica a candidate again")]
     LeaseLost,
 }

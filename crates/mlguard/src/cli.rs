@@ -143,12 +143,29 @@ field (exit 2), and then nothing is rendered. Exit codes: 0 rendered, 2 input er
   mlguard scan k8s/ --format sarif -o mlguard.sarif --format junit -o junit.xml
   mlguard scan k8s/ --framework hipaa
   mlguard scan k8s/ --controls acme-controls.yaml --exceptions exceptions.yaml --config mlguard.yaml
+  mlguard scan --cluster --kube-context prod-gpu /etc/kubernetes/audit-policy.yaml
 
 Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error (2 wins over 1).")]
 pub struct ScanArgs {
     /// Files or folders of manifests (YAML or JSON, searched recursively); `-` reads stdin.
-    #[arg(value_name = "PATH", required = true)]
+    #[arg(value_name = "PATH", required_unless_present = "cluster")]
     pub paths: Vec<String>,
+
+    /// Also read a live cluster through its API server (every kind the controls read that
+    /// the cluster serves; Secrets as metadata only). Files given as well are scanned with it
+    /// (the API server's audit Policy is a file, not an API object).
+    #[arg(long, env = "MLGUARD_CLUSTER")]
+    pub cluster: bool,
+
+    /// The kubeconfig context to read with --cluster (default: in-cluster, else the current
+    /// context of KUBECONFIG or ~/.kube/config).
+    #[arg(
+        long,
+        value_name = "CONTEXT",
+        requires = "cluster",
+        env = "MLGUARD_KUBE_CONTEXT"
+    )]
+    pub kube_context: Option<String>,
 
     /// Output format: table, json, sarif, junit, policyreport. Repeat with -o for several
     /// reports in one run; a format without -o goes to stdout.

@@ -16,6 +16,8 @@ use std::path::PathBuf;
 #[derive(Debug)]
 pub struct ScanPlan {
     pub paths: Vec<String>,
+    /// Read a live cluster too: `Some(context)` (`None` inside: the default one).
+    pub cluster: Option<Option<String>>,
     pub outputs: Vec<(Format, Option<PathBuf>)>,
     /// None: never fail on findings.
     pub fail_on: Option<Severity>,
@@ -172,6 +174,7 @@ impl ScanPlan {
             .unwrap_or(a.default_namespace);
         Ok(ScanPlan {
             paths: a.paths,
+            cluster: a.cluster.then_some(a.kube_context),
             outputs,
             fail_on,
             framework,
@@ -225,7 +228,39 @@ pub fn execute(plan: &ScanPlan) -> Result<u8> {
         *t = std::time::Instant::now();
     };
     let mut t = t0;
-    let loaded = mlguard_core::load(&plan.paths, &plan.load);
+    let mut loaded = mlguard_core::load(&plan.paths, &plan.load);
+    if let Some(context) = &plan.cluster {
+        let mut progress = |kind: &str, n: usize| {
+            if let Some(pb) = &pb {
+                pb.set_message(format!("read {n} {kind} objects from the cluster"));
+            }
+        };
+        let snap = match mlguard_operator::snapshot::read_cluster(context.as_deref(), &mut progress)
+        {
+            Ok(s) => s,
+            Err(e) => {
+                if let Some(pb) = &pb {
+                    pb.finish_and_clear();
+                }
+                let cause = std::error::Error::source(&e)
+                    .map(|c| format!(": {c}"))
+                    .unwrap_or_default();
+                eprintln!("error: cannot read the cluster: {e}{cause}");
+                return Ok(exit::ERROR);
+            }
+        };
+        if !plan.quiet && !snap.absent.is_empty() {
+            eprintln!(
+                "note: the cluster does not serve {} kinds mlguard reads (their CRDs are not installed): {}",
+                snap.absent.len(),
+                snap.absent.join(", ")
+            );
+        }
+        loaded.append(mlguard_core::load::load_documents(
+            &snap.documents,
+            &plan.load,
+        ));
+    }
     lap("read", &mut t);
     if let Some(pb) = &pb {
         pb.set_message(format!(

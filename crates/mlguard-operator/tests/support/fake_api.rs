@@ -6,20 +6,23 @@
 //! server-side apply (PATCH `application/apply-patch+yaml`, creating or replacing and recording
 //! the field manager), merge patch of `/status`, JSON patch (the finalizer's), delete (with
 //! replace (PUT, with the resourceVersion as a precondition), create (409 AlreadyExists when
-//! the name is taken), finalizers blocking it: deletionTimestamp is set and the object stays until they are
+//! the name is taken), discovery of the group/versions registered with `serve`, paged lists
+//! (`limit`/`continue`) and metadata-only lists (PartialObjectMetadataList), finalizers blocking it: deletionTimestamp is set and the object stays until they are
 //! gone; then dependents are garbage-collected through their owner references), event creation,
 //! 409 Conflict for a JSON patch whose `test` fails or a write whose resourceVersion is stale,
 //! the status subresource (writes to an MLTenant leave its status alone), and a watch that
-//! falls behind ends with 410 Expired, as the API server's does.
+//! from a resourceVersion replays what it missed from a watch cache (410 Expired when that is
+//! older than the cache), as the API server's does.
 
 #![allow(dead_code)]
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::broadcast;
+use tokio::sync::mpsc;
 
 type Key = (String, String, String, String); // (apiPrefix, plural, namespace, name)
 
@@ -30,12 +33,54 @@ struct State {
     next_uid: u64,
     /// Requests by (method, plural), for assertions.
     pub requests: BTreeMap<(String, String), usize>,
+    /// Discovery: APIResourceList by group/version (`v1`, `apps/v1`).
+    discovery: BTreeMap<String, Value>,
+    /// The watch cache: recent events, oldest first, so a watch from a resourceVersion
+    /// replays what it missed (or gets 410 Expired when that is older than the cache).
+    history: VecDeque<Event>,
+    /// Open watches: (prefix, plural, namespace or empty for all, sender).
+    watchers: Vec<(String, String, String, mpsc::UnboundedSender<Event>)>,
+}
+
+/// (resourceVersion, prefix, plural, type, object)
+type Event = (u64, String, String, String, Value);
+
+/// Events kept in the watch cache.
+const HISTORY: usize = 100_000;
+
+impl State {
+    fn emit(&mut self, prefix: &str, plural: &str, kind: &str, obj: Value) {
+        let rv = obj["metadata"]["resourceVersion"]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(self.rv);
+        let ns = obj["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let ev: Event = (
+            rv,
+            prefix.to_owned(),
+            plural.to_owned(),
+            kind.to_owned(),
+            obj,
+        );
+        self.watchers.retain(|(p, pl, wns, tx)| {
+            if p != prefix || pl != plural || (!wns.is_empty() && *wns != ns) {
+                return !tx.is_closed();
+            }
+            tx.send(ev.clone()).is_ok()
+        });
+        if self.history.len() == HISTORY {
+            self.history.pop_front();
+        }
+        self.history.push_back(ev);
+    }
 }
 
 #[derive(Clone)]
 pub struct FakeApi {
     state: Arc<Mutex<State>>,
-    events: broadcast::Sender<(String, String, String, Value)>, // (prefix, plural, type, object)
     pub url: String,
 }
 
@@ -100,10 +145,8 @@ impl FakeApi {
     pub async fn start() -> FakeApi {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let (events, _) = broadcast::channel(1 << 16);
         let api = FakeApi {
             state: Arc::default(),
-            events,
             url,
         };
         let srv = api.clone();
@@ -119,6 +162,38 @@ impl FakeApi {
             }
         });
         api
+    }
+
+    /// Serve discovery for `group_version` (`v1`, `apps/v1`): the plurals and kinds listed,
+    /// with whether each is namespaced.
+    pub fn serve(&self, group_version: &str, resources: &[(&str, &str, bool)]) {
+        let list = json!({
+            "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
+            "resources": resources.iter().map(|(plural, kind, namespaced)| json!({
+                "name": plural, "singularName": "", "namespaced": namespaced, "kind": kind,
+                "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+            })).collect::<Vec<_>>(),
+        });
+        self.state
+            .lock()
+            .expect("lock")
+            .discovery
+            .insert(group_version.to_owned(), list);
+    }
+
+    /// The last resourceVersion handed out: how many writes changed something.
+    pub fn resource_version(&self) -> u64 {
+        self.state.lock().expect("lock").rv
+    }
+
+    /// Events by (plural, type) in the watch cache.
+    pub fn event_counts(&self) -> BTreeMap<(String, String), usize> {
+        let st = self.state.lock().expect("lock");
+        let mut m = BTreeMap::new();
+        for e in &st.history {
+            *m.entry((e.2.clone(), e.3.clone())).or_default() += 1;
+        }
+        m
     }
 
     /// A kube client for this server.
@@ -241,12 +316,7 @@ impl FakeApi {
                 json!([{"manager": m, "operation": "Apply", "apiVersion": obj["apiVersion"]}]);
         }
         st.objects.insert(key, obj.clone());
-        let _ = self.events.send((
-            prefix.to_owned(),
-            plural.to_owned(),
-            kind.to_owned(),
-            obj.clone(),
-        ));
+        st.emit(prefix, plural, kind, obj.clone());
         obj
     }
 
@@ -283,12 +353,7 @@ impl FakeApi {
         st.rv += 1;
         let mut gone = obj.clone();
         gone["metadata"]["resourceVersion"] = json!(st.rv.to_string());
-        let _ = self.events.send((
-            prefix.to_owned(),
-            plural.to_owned(),
-            "DELETED".to_owned(),
-            gone,
-        ));
+        st.emit(prefix, plural, "DELETED", gone);
         // Garbage collection of dependents.
         let uid = obj["metadata"]["uid"].clone();
         let deps: Vec<Key> = st
@@ -321,6 +386,7 @@ impl FakeApi {
             let target = it.next().unwrap_or_default().to_owned();
             let mut len = 0usize;
             let mut ctype = String::new();
+            let mut accept = String::new();
             loop {
                 let mut h = String::new();
                 if r.read_line(&mut h).await? == 0 {
@@ -334,6 +400,7 @@ impl FakeApi {
                     match k.to_ascii_lowercase().as_str() {
                         "content-length" => len = v.trim().parse().unwrap_or(0),
                         "content-type" => ctype = v.trim().to_owned(),
+                        "accept" => accept = v.trim().to_owned(),
                         _ => {}
                     }
                 }
@@ -345,10 +412,10 @@ impl FakeApi {
                 .is_some_and(|(_, q)| query(q, "watch").as_deref() == Some("true"));
             if is_watch {
                 return self
-                    .request(r.into_inner(), &method, &target, &ctype, body)
+                    .request(r.into_inner(), &method, &target, (&ctype, &accept), body)
                     .await;
             }
-            self.request(r.get_mut(), &method, &target, &ctype, body)
+            self.request(r.get_mut(), &method, &target, (&ctype, &accept), body)
                 .await?;
         }
     }
@@ -358,7 +425,7 @@ impl FakeApi {
         mut conn: S,
         method: &str,
         target: &str,
-        ctype: &str,
+        (ctype, accept): (&str, &str),
         body: Vec<u8>,
     ) -> std::io::Result<()> {
         let sock: &mut TcpStream = conn.borrow_mut();
@@ -367,7 +434,18 @@ impl FakeApi {
         let ctype = ctype.to_owned();
         let (path, q) = target.split_once('?').unwrap_or((&target, ""));
         let Some(p) = parse_path(path) else {
-            return respond(sock, 404, &json!({"kind": "Status", "code": 404})).await;
+            // Discovery of a group/version: the resources registered with `serve`.
+            let gv = path.trim_matches('/');
+            let gv = gv
+                .strip_prefix("apis/")
+                .or_else(|| gv.strip_prefix("api/"))
+                .unwrap_or(gv)
+                .to_owned();
+            let found = self.state.lock().expect("lock").discovery.get(&gv).cloned();
+            return match found {
+                Some(list) => respond(sock, 200, &list).await,
+                None => respond(sock, 404, &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404})).await,
+            };
         };
         {
             let mut st = self.state.lock().expect("lock");
@@ -383,7 +461,7 @@ impl FakeApi {
             ("GET", None) => {
                 let list = {
                     let st = self.state.lock().expect("lock");
-                    let items: Vec<Value> = st
+                    let all: Vec<&Value> = st
                         .objects
                         .iter()
                         .filter(|(k, _)| {
@@ -391,9 +469,36 @@ impl FakeApi {
                                 && k.1 == p.plural
                                 && (p.namespace.is_empty() || k.2 == p.namespace)
                         })
-                        .map(|(_, v)| v.clone())
+                        .map(|(_, v)| v)
                         .collect();
-                    json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": st.rv.to_string()}, "items": items})
+                    // Pages: `limit`, and `continue` as the offset of the next page.
+                    let from: usize = query(q, "continue")
+                        .and_then(|c| c.parse().ok())
+                        .unwrap_or(0);
+                    let limit: usize = query(q, "limit")
+                        .and_then(|c| c.parse().ok())
+                        .unwrap_or(usize::MAX);
+                    let end = from.saturating_add(limit).min(all.len());
+                    let metadata_only = accept.contains("as=PartialObjectMetadataList");
+                    let items: Vec<Value> = all[from.min(end)..end]
+                        .iter()
+                        .map(|v| {
+                            if metadata_only {
+                                json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata", "metadata": v["metadata"]})
+                            } else {
+                                (*v).clone()
+                            }
+                        })
+                        .collect();
+                    let mut meta = json!({"resourceVersion": st.rv.to_string()});
+                    if end < all.len() {
+                        meta["continue"] = json!(end.to_string());
+                    }
+                    if metadata_only {
+                        json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "items": items})
+                    } else {
+                        json!({"kind": "List", "apiVersion": "v1", "metadata": meta, "items": items})
+                    }
                 };
                 respond(sock, 200, &list).await
             }
@@ -590,48 +695,58 @@ impl FakeApi {
     }
 
     async fn watch(&self, sock: &mut TcpStream, p: &Path, q: &str) -> std::io::Result<()> {
-        let mut rx = self.events.subscribe();
         let from: u64 = query(q, "resourceVersion")
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         let timeout = query(q, "timeoutSeconds")
             .and_then(|v| v.parse().ok())
             .unwrap_or(290u64);
+        let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+        let expired = {
+            let mut st = self.state.lock().expect("lock");
+            // Older than the cache: the client must list again.
+            let oldest = st.history.front().map_or(st.rv, |e| e.0);
+            if from > 0 && from + 1 < oldest {
+                true
+            } else {
+                for ev in st.history.iter().filter(|e| e.0 > from) {
+                    let ns = ev.4["metadata"]["namespace"].as_str().unwrap_or_default();
+                    if ev.1 == p.prefix
+                        && ev.2 == p.plural
+                        && (p.namespace.is_empty() || ns == p.namespace)
+                    {
+                        let _ = tx.send(ev.clone());
+                    }
+                }
+                st.watchers
+                    .push((p.prefix.clone(), p.plural.clone(), p.namespace.clone(), tx));
+                false
+            }
+        };
         sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n").await?;
+        let chunk = |v: Value| {
+            let line = v.to_string() + "\n";
+            format!("{:x}\r\n{line}\r\n", line.len())
+        };
+        if expired {
+            let gone = json!({"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Expired", "code": 410, "message": "too old resource version"}});
+            sock.write_all(chunk(gone).as_bytes()).await?;
+            return sock.write_all(b"0\r\n\r\n").await;
+        }
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(timeout);
         loop {
             let ev = tokio::select! {
                 ev = rx.recv() => ev,
                 () = tokio::time::sleep_until(deadline) => break,
             };
-            let (prefix, plural, kind, obj) = match ev {
-                Ok(e) => e,
-                // As the API server does when a watcher falls behind: an ERROR event with
-                // 410 Expired, then the end of the stream; the client lists again.
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    let line = json!({"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Expired", "code": 410, "message": "too old resource version"}}).to_string() + "\n";
-                    let chunk = format!("{:x}\r\n{line}\r\n", line.len());
-                    let _ = sock.write_all(chunk.as_bytes()).await;
-                    break;
-                }
-                Err(_) => break,
+            let Some((_, _, _, kind, obj)) = ev else {
+                break;
             };
-            if prefix != p.prefix || plural != p.plural {
-                continue;
-            }
-            if !p.namespace.is_empty() && obj["metadata"]["namespace"] != json!(p.namespace) {
-                continue;
-            }
-            let rv: u64 = obj["metadata"]["resourceVersion"]
-                .as_str()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            if rv <= from {
-                continue;
-            }
-            let line = json!({"type": kind, "object": obj}).to_string() + "\n";
-            let chunk = format!("{:x}\r\n{line}\r\n", line.len());
-            if sock.write_all(chunk.as_bytes()).await.is_err() {
+            if sock
+                .write_all(chunk(json!({"type": kind, "object": obj})).as_bytes())
+                .await
+                .is_err()
+            {
                 return Ok(());
             }
         }
