@@ -458,6 +458,104 @@ fn rendered_objects_validate_against_the_kubernetes_schemas() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
+/// The custom resources render writes (SecretProviderClass, Kueue LocalQueue, Istio
+/// PeerAuthentication) validate against strict JSON Schemas transcribed from their upstream
+/// API types (tests/schemas/README.md: the upstream CRDs are not material this project may
+/// vendor); a misspelled field or a value outside an enumeration fails.
+#[test]
+fn rendered_custom_resources_validate_against_their_api_schemas() {
+    let python = match std::env::var_os("MLGUARD_TEST_PYTHON") {
+        Some(p) => {
+            let p = PathBuf::from(p);
+            if p.is_absolute() {
+                p
+            } else {
+                root().join(p)
+            }
+        }
+        None => {
+            assert!(
+                std::env::var("MLGUARD_REQUIRE_TOOLS").map_or(true, |v| v != "1"),
+                "MLGUARD_REQUIRE_TOOLS=1 but MLGUARD_TEST_PYTHON is not set"
+            );
+            eprintln!("skipping: MLGUARD_TEST_PYTHON not set");
+            return;
+        }
+    };
+    let o = run(
+        &["tenant", "render", "examples/tenants", "--format", "json"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let mut items: Vec<serde_json::Value> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|o| {
+            ["SecretProviderClass", "LocalQueue", "PeerAuthentication"]
+                .contains(&o["kind"].as_str().unwrap_or_default())
+        })
+        .cloned()
+        .collect();
+    for kind in ["SecretProviderClass", "LocalQueue", "PeerAuthentication"] {
+        assert!(
+            items.iter().any(|o| o["kind"] == kind),
+            "the examples render a {kind}"
+        );
+    }
+    let checked = items.len();
+    // Broken copies, each of which must fail.
+    let mut bad = Vec::new();
+    for o in &items {
+        let mut b = o.clone();
+        match o["kind"].as_str() {
+            Some("SecretProviderClass") => b["spec"]["provder"] = b["spec"]["provider"].take(),
+            Some("LocalQueue") => b["spec"]["stopPolicy"] = serde_json::json!("Pause"),
+            _ => b["spec"]["mtls"]["mode"] = serde_json::json!("STRICTEST"),
+        }
+        bad.push(b);
+    }
+    items.extend(bad);
+    let script = r#"
+import json, sys, pathlib, jsonschema
+d = pathlib.Path(sys.argv[1])
+schemas = {"SecretProviderClass": "secretproviderclass-v1.json", "LocalQueue": "localqueue-v1beta1.json",
+           "PeerAuthentication": "peerauthentication-v1.json"}
+for o in json.load(sys.stdin):
+    schema = json.loads((d / schemas[o["kind"]]).read_text())
+    errs = sorted(jsonschema.Draft7Validator(schema).iter_errors(o), key=lambda e: list(e.path))
+    print("FAIL" if errs else "OK", o["kind"], o["metadata"]["namespace"], "; ".join(e.message for e in errs))
+"#;
+    let mut child = std::process::Command::new(&python)
+        .args(["-c", script])
+        .arg(root().join("crates/mlguard/tests/schemas"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(serde_json::to_string(&items).expect("json").as_bytes())
+            .expect("write");
+    }
+    let o = child.wait_with_output().expect("python");
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{out}{}", err(&o));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), checked * 2, "{out}");
+    for (i, l) in lines.iter().enumerate() {
+        if i < checked {
+            assert!(l.starts_with("OK "), "rendered object invalid: {l}");
+        } else {
+            assert!(l.starts_with("FAIL "), "a broken object passed: {l}");
+        }
+    }
+}
+
 /// The operator's install manifests validate strictly against the Kubernetes schemas and scan
 /// clean at every severity; an image not pinned by digest is refused.
 #[test]
