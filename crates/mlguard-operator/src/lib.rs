@@ -649,7 +649,10 @@ async fn controller(ctx: Arc<Context>, stop: Option<Trigger>) -> Result<(), Erro
 /// `mlguard operator run`: the health endpoints and the controller, with the client from the
 /// environment (in-cluster service account, or KUBECONFIG / ~/.kube/config).
 pub fn main(health_addr: std::net::SocketAddr) -> Result<(), Error> {
-    let _ = tracing_subscriber::fmt().with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .try_init();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -663,6 +666,6 @@ pub fn main(health_addr: std::net::SocketAddr) -> Result<(), Error> {
                 tracing::error!(error = %e, %health_addr, "health endpoints stopped");
             }
         });
-        run_with(ctx).await
+        run_leading(ctx, leader::LeaseConfig::from_env()).await
     })
 }

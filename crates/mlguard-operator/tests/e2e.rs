@@ -62,7 +62,16 @@ async fn tenant_lifecycle_on_a_real_cluster() {
         .await
         .expect("install the CRD");
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let controller = tokio::spawn(mlguard_operator::run(client.clone()));
+    // Leader election on a Lease in `default` (the install namespace need not exist here).
+    let lease = mlguard_operator::leader::LeaseConfig {
+        namespace: "default".to_owned(),
+        name: format!("mlguard-e2e-{}", std::process::id()),
+        ..mlguard_operator::leader::LeaseConfig::from_env()
+    };
+    let controller = tokio::spawn(mlguard_operator::run_leading(
+        std::sync::Arc::new(mlguard_operator::Context::new(client.clone())),
+        lease,
+    ));
 
     let name = format!("e2e-{}", std::process::id());
     let ns = format!("{name}-train");
@@ -90,6 +99,17 @@ async fn tenant_lifecycle_on_a_real_cluster() {
         }
     })
     .await;
+
+    // `mlguard scan --cluster` reads what the operator applied.
+    let snap = mlguard_operator::snapshot::take(&client, "e2e", &mut |_, _| {})
+        .await
+        .expect("snapshot");
+    let all: String = snap.documents.iter().map(|(_, t)| t.as_str()).collect();
+    assert!(
+        all.contains(&format!("\"{ns}\"")),
+        "the tenant's namespace is in the snapshot"
+    );
+    assert!(all.contains("default-deny"));
 
     let np_res = ApiResource::from_gvk_with_plural(
         &GroupVersionKind::gvk("networking.k8s.io", "v1", "NetworkPolicy"),
@@ -137,4 +157,12 @@ async fn tenant_lifecycle_on_a_real_cluster() {
         .await
         .expect("clean up the namespace");
     controller.abort();
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+        Api::namespaced(client.clone(), "default");
+    let _ = leases
+        .delete(
+            &format!("mlguard-e2e-{}", std::process::id()),
+            &DeleteParams::default(),
+        )
+        .await;
 }

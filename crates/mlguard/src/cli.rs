@@ -50,10 +50,15 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum OperatorCommand {
     /// Run the controller: reconcile every MLTenant with server-side apply, repair drift,
-    /// report Ready/Degraded. Uses the in-cluster service account, or KUBECONFIG.
+    /// report Ready/Degraded. Uses the in-cluster service account, or KUBECONFIG. Only the
+    /// holder of the Lease POD_NAMESPACE/mlguard-operator (default mlguard-system) reconciles;
+    /// SIGTERM finishes the reconciles in flight and releases it.
     #[command(after_help = "Examples:
   mlguard operator run
-  KUBECONFIG=~/.kube/dev mlguard operator run --health-addr 127.0.0.1:8080")]
+  KUBECONFIG=~/.kube/dev POD_NAMESPACE=default mlguard operator run --health-addr 127.0.0.1:8080
+
+Exit codes: 0 after SIGTERM or Ctrl-C, 2 on an error (the Lease lost to another replica is one:
+the restarted process becomes a candidate again).")]
     Run {
         /// Address of the /healthz and /readyz endpoints.
         #[arg(
@@ -65,8 +70,8 @@ pub enum OperatorCommand {
         health_addr: std::net::SocketAddr,
     },
     /// Print the install manifests: the MLTenant CRD, the mlguard-system namespace, a
-    /// ServiceAccount, a least-privilege ClusterRole and binding, the Deployment and its
-    /// NetworkPolicies.
+    /// ServiceAccount, a least-privilege ClusterRole and binding, the Lease Role and binding,
+    /// the Deployment (two replicas) and its NetworkPolicies.
     #[command(after_help = "Examples:
   mlguard operator manifests --image registry.example.com/mlguard@sha256:<digest> | kubectl apply --server-side -f -")]
     Manifests {
