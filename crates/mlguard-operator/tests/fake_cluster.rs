@@ -2,7 +2,8 @@
 //! (tests/support/fake_api.rs): tenants become Ready with every object applied by field manager
 //! `mlguard` and owned by the tenant; a deleted NetworkPolicy comes back (drift repair); a spec
 //! change is applied and observedGeneration follows; deleting a tenant runs the finalizer, the
-//! tenant goes, its owned objects are collected and its namespace stays.
+//! tenant goes, its owned objects are collected and its namespace stays; a tenant claiming
+//! another's namespace is Degraded (NamespaceConflict) with nothing applied.
 
 mod support;
 
@@ -10,7 +11,7 @@ use mlguard_operator::{run_with, Context};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::fake_api::FakeApi;
+use support::fake_api::{wait, FakeApi};
 
 const T: &str = "apis/mlguard.io/v1alpha1";
 const NP: &str = "apis/networking.k8s.io/v1";
@@ -22,17 +23,6 @@ fn tenant(name: &str, namespaces: &[&str]) -> Value {
         .collect();
     json!({"apiVersion": "mlguard.io/v1alpha1", "kind": "MLTenant", "metadata": {"name": name},
            "spec": {"classification": "internal", "namespaces": ns, "members": {"engineers": {"groups": [format!("ml-{name}")]}}}})
-}
-
-async fn wait(what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(30) {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 fn ready(api: &FakeApi, name: &str, generation: i64) -> bool {
@@ -99,18 +89,19 @@ async fn the_controller_keeps_tenants_applied() {
     let mut before = writes(&api);
     let settle = Instant::now();
     loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Longer than the debounce: a quiet spell shorter than it proves nothing.
+        tokio::time::sleep(mlguard_operator::DEBOUNCE * 2).await;
         let now = writes(&api);
         if now == before {
             break;
         }
         assert!(
-            settle.elapsed() < Duration::from_secs(10),
+            settle.elapsed() < Duration::from_secs(20),
             "still writing: {now} writes"
         );
         before = now;
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(writes(&api), before, "idle: no writes without a change");
 
     // Drift: someone deletes the default-deny policy; the controller puts it back.
@@ -134,6 +125,36 @@ async fn the_controller_keeps_tenants_applied() {
                 .is_some()
     })
     .await;
+
+    // Another tenant claims a namespace of alpha's: it is Degraded and applies nothing.
+    api.put(
+        T,
+        "mltenants",
+        tenant("gamma", &["gamma-train", "alpha-train"]),
+    );
+    wait("gamma Degraded", || {
+        api.get(T, "mltenants", "", "gamma").is_some_and(|t| {
+            t["status"]["conditions"].as_array().is_some_and(|c| {
+                c.iter().any(|c| {
+                    c["type"] == "Degraded"
+                        && c["status"] == "True"
+                        && c["reason"] == "NamespaceConflict"
+                        && c["message"]
+                            .as_str()
+                            .is_some_and(|m| m.contains("alpha-train") && m.contains("alpha"))
+                })
+            })
+        })
+    })
+    .await;
+    assert!(
+        api.get("api/v1", "namespaces", "", "gamma-train").is_none(),
+        "nothing half-applied"
+    );
+    assert!(
+        ready(&api, "alpha", 2),
+        "the older tenant keeps its namespace"
+    );
 
     // Deletion: the finalizer runs, the tenant goes, its policies are collected, namespaces stay.
     api.delete(T, "mltenants", "", "beta");

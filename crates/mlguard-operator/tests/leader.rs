@@ -10,7 +10,7 @@ use mlguard_operator::{run_leading, Context};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::fake_api::FakeApi;
+use support::fake_api::{wait, FakeApi};
 
 const T: &str = "apis/mlguard.io/v1alpha1";
 const L: &str = "apis/coordination.k8s.io/v1";
@@ -43,17 +43,6 @@ fn ready(api: &FakeApi, name: &str) -> bool {
 fn holder(api: &FakeApi) -> Value {
     api.get(L, "leases", "mlguard-system", "mlguard-operator")
         .map_or(Value::Null, |l| l["spec"]["holderIdentity"].clone())
-}
-
-async fn wait(what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(30) {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

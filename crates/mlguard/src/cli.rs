@@ -149,6 +149,7 @@ field (exit 2), and then nothing is rendered. Exit codes: 0 rendered, 2 input er
   mlguard scan k8s/ --framework hipaa
   mlguard scan k8s/ --controls acme-controls.yaml --exceptions exceptions.yaml --config mlguard.yaml
   mlguard scan --cluster --kube-context prod-gpu /etc/kubernetes/audit-policy.yaml
+  mlguard scan --cluster --save-snapshot evidence/2026-11-27/cluster --format json -o evidence/findings.json
 
 Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error (2 wins over 1).")]
 pub struct ScanArgs {
@@ -171,6 +172,17 @@ pub struct ScanArgs {
         env = "MLGUARD_KUBE_CONTEXT"
     )]
     pub kube_context: Option<String>,
+
+    /// With --cluster, also write what was read to DIR (one JSON List per kind, as
+    /// DIR/<group_version>/<plural>.json), and point findings at those files, so the evidence
+    /// can be scanned again offline.
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "cluster",
+        env = "MLGUARD_SAVE_SNAPSHOT"
+    )]
+    pub save_snapshot: Option<String>,
 
     /// Output format: table, json, sarif, junit, policyreport. Repeat with -o for several
     /// reports in one run; a format without -o goes to stdout.

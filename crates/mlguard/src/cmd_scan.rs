@@ -18,6 +18,8 @@ pub struct ScanPlan {
     pub paths: Vec<String>,
     /// Read a live cluster too: `Some(context)` (`None` inside: the default one).
     pub cluster: Option<Option<String>>,
+    /// Where to write the cluster snapshot, with --cluster.
+    pub save_snapshot: Option<PathBuf>,
     pub outputs: Vec<(Format, Option<PathBuf>)>,
     /// None: never fail on findings.
     pub fail_on: Option<Severity>,
@@ -175,6 +177,7 @@ impl ScanPlan {
         Ok(ScanPlan {
             paths: a.paths,
             cluster: a.cluster.then_some(a.kube_context),
+            save_snapshot: a.save_snapshot.map(PathBuf::from),
             outputs,
             fail_on,
             framework,
@@ -205,6 +208,27 @@ pub fn run_with(a: ScanArgs, format_idx: &[usize], output_idx: &[usize]) -> Resu
         }
     };
     execute(&plan)
+}
+
+/// Write each snapshot document to `dir/<group_version>/<plural>.json` and rename it to that
+/// path, so findings point at files that exist.
+fn save_snapshot(dir: &std::path::Path, documents: &mut [(String, String)]) -> Result<()> {
+    for (name, text) in documents.iter_mut() {
+        // `cluster:<context>/<group/version...>/<plural>`: keep what follows the context.
+        let rel = name
+            .split_once('/')
+            .map_or(name.as_str(), |(_, rest)| rest)
+            .replace('/', "_");
+        let (gv, plural) = rel.rsplit_once('_').unwrap_or(("", &rel));
+        let folder = dir.join(gv);
+        std::fs::create_dir_all(&folder)
+            .with_context(|| format!("cannot create {}", folder.display()))?;
+        let path = folder.join(format!("{plural}.json"));
+        std::fs::write(&path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        *name = path.display().to_string();
+    }
+    Ok(())
 }
 
 fn spinner(quiet: bool) -> Option<indicatif::ProgressBar> {
@@ -256,10 +280,14 @@ pub fn execute(plan: &ScanPlan) -> Result<u8> {
                 snap.absent.join(", ")
             );
         }
-        loaded.append(mlguard_core::load::load_documents(
-            &snap.documents,
-            &plan.load,
-        ));
+        let mut documents = snap.documents;
+        if let Some(dir) = &plan.save_snapshot {
+            if let Err(e) = save_snapshot(dir, &mut documents) {
+                eprintln!("error: {e:#}");
+                return Ok(exit::ERROR);
+            }
+        }
+        loaded.append(mlguard_core::load::load_documents(&documents, &plan.load));
     }
     lap("read", &mut t);
     if let Some(pb) = &pb {

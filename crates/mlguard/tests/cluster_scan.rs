@@ -16,15 +16,7 @@ use std::collections::BTreeSet;
 use std::process::{Command, Output, Stdio};
 
 fn kubeconfig(url: &str, dir: &std::path::Path) -> std::path::PathBuf {
-    let path = dir.join("kubeconfig");
-    std::fs::write(
-        &path,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: {{server: \"{url}\"}}\nusers:\n- name: fake\n  user: {{token: not-a-secret}}\ncontexts:\n- name: fake-ctx\n  context: {{cluster: fake, user: fake}}\ncurrent-context: fake-ctx\n"
-        ),
-    )
-    .expect("kubeconfig");
-    path
+    fake_api::kubeconfig(url, dir, "fake-ctx")
 }
 
 async fn mlguard(args: Vec<String>, kubeconfig: Option<std::path::PathBuf>) -> Output {
@@ -199,6 +191,61 @@ async fn a_live_cluster_scans_as_its_manifests_do() {
             .as_str()
             .is_some_and(|f| f.starts_with("cluster:fake-ctx/"))),
         "{inputs:?}"
+    );
+
+    // --save-snapshot: the findings point at files that exist, and scanning those files
+    // offline finds the same again.
+    let snap = dir.join("snapshot");
+    let common = [
+        "examples/platform/cluster/audit-policy.yaml",
+        "examples/platform/team-b/audit-policy-staging.yaml",
+        "--config",
+        "examples/platform/mlguard.yaml",
+        "--format",
+        "json",
+        "--fail-on",
+        "none",
+        "-q",
+    ];
+    let mut args: Vec<String> = [
+        "scan",
+        "--cluster",
+        "--kube-context",
+        "fake-ctx",
+        "--save-snapshot",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.push(snap.display().to_string());
+    args.extend(common.map(String::from));
+    let saved = mlguard(args, Some(kc.clone())).await;
+    assert_eq!(
+        saved.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&saved.stderr)
+    );
+    let c: Value = serde_json::from_slice(&saved.stdout).expect("json");
+    assert_eq!(findings(&c), fb);
+    for f in c["findings"].as_array().expect("findings") {
+        let file = f["location"]["file"].as_str().expect("file");
+        assert!(root().join(file).is_file(), "{file}");
+    }
+    assert!(snap.join("apps_v1/deployments.json").is_file());
+    let mut args = vec!["scan".to_owned(), snap.display().to_string()];
+    args.extend(common.map(String::from));
+    let offline = mlguard(args, None).await;
+    assert_eq!(
+        offline.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&offline.stderr)
+    );
+    let d: Value = serde_json::from_slice(&offline.stdout).expect("json");
+    assert_eq!(
+        findings(&d),
+        fb,
+        "the saved snapshot scans the same offline"
     );
 }
 

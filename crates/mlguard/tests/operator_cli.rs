@@ -7,23 +7,12 @@ mod common;
 #[path = "../../mlguard-operator/tests/support/fake_api.rs"]
 mod fake_api;
 
-use fake_api::FakeApi;
+use fake_api::{kubeconfig, wait, FakeApi};
 use serde_json::{json, Value};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const T: &str = "apis/mlguard.io/v1alpha1";
-
-async fn wait(what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(30) {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_leads_reconciles_and_releases_the_lease_on_sigterm() {
@@ -33,12 +22,7 @@ async fn the_operator_leads_reconciles_and_releases_the_lease_on_sigterm() {
                  "members": {"engineers": {"groups": ["ml-alpha"]}}}}));
     let dir = std::env::temp_dir().join(format!("mlguard-operator-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp");
-    let kc = dir.join("kubeconfig");
-    std::fs::write(
-        &kc,
-        format!("apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: {{server: \"{}\"}}\nusers:\n- name: fake\n  user: {{token: not-a-secret}}\ncontexts:\n- name: fake\n  context: {{cluster: fake, user: fake}}\ncurrent-context: fake\n", api.url),
-    )
-    .expect("kubeconfig");
+    let kc = kubeconfig(&api.url, &dir, "fake");
     let mut child = Command::new(env!("CARGO_BIN_EXE_mlguard"))
         .args(["operator", "run", "--health-addr", "127.0.0.1:0"])
         .env("KUBECONFIG", &kc)

@@ -534,7 +534,9 @@ impl FakeApi {
                 };
                 match stored {
                     Some(o) => respond(sock, 201, &o).await,
-                    None => respond(sock, 409, &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "AlreadyExists", "code": 409, "message": "already exists"})).await,
+                    None => {
+                        respond(sock, 409, &failure(409, "AlreadyExists", "already exists")).await
+                    }
                 }
             }
             ("PUT", Some(name)) => {
@@ -567,7 +569,7 @@ impl FakeApi {
                 };
                 match result {
                     Ok(o) => respond(sock, 200, &o).await,
-                    Err(409) => respond(sock, 409, &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409, "message": "the object has been modified; please apply your changes to the latest version and try again"})).await,
+                    Err(409) => respond(sock, 409, &conflict()).await,
                     Err(c) => respond(sock, c, &not_found(name)).await,
                 }
             }
@@ -682,7 +684,7 @@ impl FakeApi {
                 };
                 match result {
                     Ok(o) => respond(sock, 200, &o).await,
-                    Err(409) => respond(sock, 409, &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409, "message": "the object has been modified"})).await,
+                    Err(409) => respond(sock, 409, &conflict()).await,
                     Err(c) => respond(sock, c, &not_found(name)).await,
                 }
             }
@@ -769,8 +771,46 @@ fn rand_suffix() -> u64 {
     N.fetch_add(1, Ordering::Relaxed)
 }
 
+/// A Status of failure.
+fn failure(code: u16, reason: &str, message: &str) -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason, "code": code, "message": message})
+}
+
+fn conflict() -> Value {
+    failure(
+        409,
+        "Conflict",
+        "the object has been modified; please apply your changes to the latest version and try again",
+    )
+}
+
+/// A kubeconfig in `dir` whose context `context` reaches `url` (plain HTTP, a dummy token).
+pub fn kubeconfig(url: &str, dir: &std::path::Path, context: &str) -> std::path::PathBuf {
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: {{server: \"{url}\"}}\nusers:\n- name: fake\n  user: {{token: not-a-secret}}\ncontexts:\n- name: {context}\n  context: {{cluster: fake, user: fake}}\ncurrent-context: {context}\n"
+        ),
+    )
+    .expect("kubeconfig");
+    path
+}
+
+/// Poll `f` every 50 ms until it holds; panic naming `what` after 30 s.
+pub async fn wait(what: &str, mut f: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(30) {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
 fn not_found(name: &str) -> Value {
-    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404, "message": format!("{name} not found")})
+    failure(404, "NotFound", &format!("{name} not found"))
 }
 
 async fn respond(sock: &mut TcpStream, code: u16, body: &Value) -> std::io::Result<()> {
