@@ -92,6 +92,17 @@ struct Path {
     status: bool,
 }
 
+impl Path {
+    fn key(&self, name: &str) -> Key {
+        (
+            self.prefix.clone(),
+            self.plural.clone(),
+            self.namespace.clone(),
+            name.to_owned(),
+        )
+    }
+}
+
 fn parse_path(p: &str) -> Option<Path> {
     let parts: Vec<&str> = p.trim_matches('/').split('/').collect();
     let (prefix, rest) = match *parts.first()? {
@@ -543,12 +554,7 @@ impl FakeApi {
                 // Replace, with the body's resourceVersion as a precondition.
                 let result = {
                     let mut st = self.state.lock().expect("lock");
-                    let key = (
-                        p.prefix.clone(),
-                        p.plural.clone(),
-                        p.namespace.clone(),
-                        name.clone(),
-                    );
+                    let key = p.key(name);
                     match st.objects.get(&key).cloned() {
                         None => Err(404),
                         Some(c)
@@ -567,21 +573,12 @@ impl FakeApi {
                         }
                     }
                 };
-                match result {
-                    Ok(o) => respond(sock, 200, &o).await,
-                    Err(409) => respond(sock, 409, &conflict()).await,
-                    Err(c) => respond(sock, c, &not_found(name)).await,
-                }
+                respond_result(sock, result, name).await
             }
             ("PATCH", Some(name)) => {
                 let result = {
                     let mut st = self.state.lock().expect("lock");
-                    let key = (
-                        p.prefix.clone(),
-                        p.plural.clone(),
-                        p.namespace.clone(),
-                        name.clone(),
-                    );
+                    let key = p.key(name);
                     let current = st.objects.get(&key).cloned();
                     // A resourceVersion in the body is a precondition: 409 when stale.
                     let stale = match (&current, body["metadata"]["resourceVersion"].as_str()) {
@@ -682,11 +679,7 @@ impl FakeApi {
                     };
                     result
                 };
-                match result {
-                    Ok(o) => respond(sock, 200, &o).await,
-                    Err(409) => respond(sock, 409, &conflict()).await,
-                    Err(c) => respond(sock, c, &not_found(name)).await,
-                }
+                respond_result(sock, result, name).await
             }
             ("DELETE", Some(name)) => match self.delete(&p.prefix, &p.plural, &p.namespace, name) {
                 Some(o) => respond(sock, 200, &o).await,
@@ -811,6 +804,19 @@ pub async fn wait(what: &str, mut f: impl FnMut() -> bool) {
 
 fn not_found(name: &str) -> Value {
     failure(404, "NotFound", &format!("{name} not found"))
+}
+
+/// 200 with the object, 409 Conflict, or 404 for `name`.
+async fn respond_result(
+    sock: &mut TcpStream,
+    result: Result<Value, u16>,
+    name: &str,
+) -> std::io::Result<()> {
+    match result {
+        Ok(o) => respond(sock, 200, &o).await,
+        Err(409) => respond(sock, 409, &conflict()).await,
+        Err(c) => respond(sock, c, &not_found(name)).await,
+    }
 }
 
 async fn respond(sock: &mut TcpStream, code: u16, body: &Value) -> std::io::Result<()> {
