@@ -1,0 +1,291 @@
+//! Admission decisions: an AdmissionReview in, an AdmissionReview out.
+//!
+//! The object under review is judged by the whole control catalog over an Inventory made of
+//! the webhook's context (namespaces, quotas, policies, ...) plus the object, and only the
+//! findings on that object count. What they do depends on the namespace's enforcement mode,
+//! from its label `mlguard.io/enforcement`:
+//!
+//! | mode | findings at or above the deny severity | other findings |
+//! |---|---|---|
+//! | `enforce` (default) | denied, the message lists control IDs and reasons | warnings |
+//! | `warn` | allowed, with warnings | warnings |
+//! | `audit` | allowed | audit annotations only |
+//!
+//! Every decision carries the audit annotation `controls` (the IDs found, comma-separated)
+//! and `mode`. Excepted findings (the exceptions file) never deny or warn.
+
+use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation};
+use kube::core::DynamicObject;
+use mlguard_controls::{
+    scan, Config, CustomControls, Date, Exceptions, Finding, FindingStatus, ScanOptions, Severity,
+};
+use mlguard_core::{Inventory, LoadOptions, Loaded};
+use serde_json::Value;
+
+/// The largest AdmissionReview body read (the API server sends at most 3 MiB objects).
+pub const MAX_BODY: usize = 3 * 1024 * 1024;
+/// Kubernetes shows warnings of at most this many characters.
+pub const MAX_WARNING: usize = 120;
+/// The namespace label that sets the enforcement mode.
+pub const ENFORCEMENT_LABEL: &str = "mlguard.io/enforcement";
+
+/// Why a body is not an AdmissionReview request; the webhook answers 400 with this message.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeError {
+    #[error("the body is {0} bytes, over the {MAX_BODY}-byte limit")]
+    TooLarge(usize),
+    #[error("the body is not JSON: {0}")]
+    Json(String),
+    #[error("expected apiVersion admission.k8s.io/v1 and kind AdmissionReview, found `{api_version}` `{kind}`")]
+    WrongType { api_version: String, kind: String },
+    #[error("the AdmissionReview has no `request`")]
+    NoRequest,
+    #[error("the AdmissionReview's request is malformed: {0}")]
+    BadRequest(String),
+}
+
+/// Decode an AdmissionReview request body.
+pub fn decode(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, DecodeError> {
+    if body.len() > MAX_BODY {
+        return Err(DecodeError::TooLarge(body.len()));
+    }
+    let v: Value = serde_json::from_slice(body).map_err(|e| DecodeError::Json(e.to_string()))?;
+    let field = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (api_version, kind) = (field("apiVersion"), field("kind"));
+    if api_version != "admission.k8s.io/v1" || kind != "AdmissionReview" {
+        return Err(DecodeError::WrongType { api_version, kind });
+    }
+    if v.get("request").is_none_or(Value::is_null) {
+        return Err(DecodeError::NoRequest);
+    }
+    let review: AdmissionReview<DynamicObject> =
+        serde_json::from_value(v).map_err(|e| DecodeError::BadRequest(e.to_string()))?;
+    let req: AdmissionRequest<DynamicObject> =
+        review.try_into().map_err(|_| DecodeError::NoRequest)?;
+    if req.uid.is_empty() {
+        return Err(DecodeError::BadRequest("`request.uid` is empty".to_owned()));
+    }
+    Ok(req)
+}
+
+/// A namespace's enforcement mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Enforce,
+    Warn,
+    Audit,
+}
+
+impl Mode {
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "enforce" => Some(Mode::Enforce),
+            "warn" => Some(Mode::Warn),
+            "audit" => Some(Mode::Audit),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Warn => "warn",
+            Mode::Audit => "audit",
+        }
+    }
+}
+
+/// What the webhook judges with: its context objects and the scan settings.
+#[derive(Debug)]
+pub struct Judge {
+    /// Namespaces, quotas, policies, RBAC... read at start (offline: --context-dir) or kept by
+    /// watches (in cluster).
+    pub context: Loaded,
+    pub config: Config,
+    pub exceptions: Exceptions,
+    pub custom: CustomControls,
+    /// Findings at or above this severity deny in `enforce` mode.
+    pub deny_at: Severity,
+    pub today: Date,
+}
+
+/// One decision, before it is written as an AdmissionResponse.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub allowed: bool,
+    pub mode: Mode,
+    /// Failed findings on the object, most severe first.
+    pub findings: Vec<Finding>,
+    /// The deny message, when denied.
+    pub message: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+fn cut(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(3)).collect();
+    out.push_str("...");
+    out
+}
+
+impl Default for Judge {
+    /// No context, default settings, deny at high (as `mlguard scan --fail-on` defaults), today.
+    fn default() -> Self {
+        Judge {
+            context: Loaded::default(),
+            config: Config::default(),
+            exceptions: Exceptions::default(),
+            custom: CustomControls::default(),
+            deny_at: Severity::High,
+            today: Date::today(),
+        }
+    }
+}
+
+impl Judge {
+    /// The enforcement mode of `namespace`: its label in the context, else `enforce`. An
+    /// unknown value is `enforce` (the strict reading).
+    pub fn mode(&self, namespace: Option<&str>) -> Mode {
+        let Some(ns) = namespace else {
+            return Mode::Enforce;
+        };
+        self.context
+            .objects
+            .iter()
+            .find(|o| o.kind == "Namespace" && o.api_version == "v1" && o.name == ns)
+            .and_then(|o| o.label(ENFORCEMENT_LABEL))
+            .and_then(Mode::parse)
+            .unwrap_or_default()
+    }
+
+    /// Judge the object of `req` (its new state). DELETE, and requests without an object,
+    /// are allowed: nothing is being created.
+    pub fn decide(&self, req: &AdmissionRequest<DynamicObject>) -> Decision {
+        let mode = self.mode(req.namespace.as_deref());
+        let allow = |findings: Vec<Finding>, warnings: Vec<String>| Decision {
+            allowed: true,
+            mode,
+            findings,
+            message: None,
+            warnings,
+        };
+        let Some(obj) = req.object.as_ref() else {
+            return allow(Vec::new(), Vec::new());
+        };
+        if matches!(req.operation, Operation::Delete | Operation::Connect) {
+            return allow(Vec::new(), Vec::new());
+        }
+        let mut value = serde_json::to_value(obj).unwrap_or(Value::Null);
+        let group_version = if req.kind.group.is_empty() {
+            req.kind.version.clone()
+        } else {
+            format!("{}/{}", req.kind.group, req.kind.version)
+        };
+        value["apiVersion"] = Value::String(group_version.clone());
+        value["kind"] = Value::String(req.kind.kind.clone());
+        // A CREATE with generateName has no name yet; the namespace may be only on the request.
+        let name = obj
+            .metadata
+            .name
+            .clone()
+            .or_else(|| obj.metadata.generate_name.clone())
+            .unwrap_or_else(|| req.name.clone());
+        value["metadata"]["name"] = Value::String(name.clone());
+        if let Some(ns) = &req.namespace {
+            value["metadata"]["namespace"] = Value::String(ns.clone());
+        }
+        let doc = format!("admission:{}", req.uid);
+        let text = value.to_string();
+        let mut loaded = self.context.clone();
+        // The object replaces its stored version in the context, if there is one.
+        loaded.objects.retain(|o| {
+            !(o.kind == req.kind.kind && o.name == name && o.namespace == req.namespace)
+        });
+        loaded.append(mlguard_core::load::load_documents(
+            &[(doc.clone(), text)],
+            &LoadOptions::default(),
+        ));
+        let inv = Inventory::new(loaded, req.namespace.as_deref().unwrap_or("default"));
+        let opts = ScanOptions {
+            config: &self.config,
+            exceptions: &self.exceptions,
+            custom: &self.custom,
+            today: self.today,
+        };
+        let (report, _) = scan(&inv, &opts);
+        let mut findings: Vec<Finding> = report
+            .findings
+            .into_iter()
+            .filter(|f| f.status == FindingStatus::Failed && f.location.file == doc)
+            .collect();
+        findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.control.cmp(&b.control)));
+        let (blocking, minor): (Vec<&Finding>, Vec<&Finding>) =
+            findings.iter().partition(|f| f.severity >= self.deny_at);
+        let line = |f: &Finding| cut(&format!("{}: {}", f.control, f.message), MAX_WARNING);
+        match mode {
+            Mode::Audit => allow(findings, Vec::new()),
+            Mode::Warn => {
+                let warnings = findings.iter().map(line).collect();
+                allow(findings, warnings)
+            }
+            Mode::Enforce if blocking.is_empty() => {
+                let warnings = minor.iter().map(|f| line(f)).collect();
+                allow(findings, warnings)
+            }
+            Mode::Enforce => {
+                let mut ids: Vec<&str> = blocking.iter().map(|f| f.control.as_str()).collect();
+                ids.dedup();
+                let reasons: Vec<String> = blocking
+                    .iter()
+                    .map(|f| format!("{}: {}", f.control, f.message))
+                    .collect();
+                let message = format!(
+                    "mlguard denied {} {}: {} ({})",
+                    req.kind.kind,
+                    name,
+                    ids.join(", "),
+                    reasons.join("; ")
+                );
+                let warnings = minor.iter().map(|f| line(f)).collect();
+                Decision {
+                    allowed: false,
+                    mode,
+                    message: Some(message),
+                    warnings,
+                    findings,
+                }
+            }
+        }
+    }
+}
+
+/// The AdmissionReview answering `req` with `d`.
+pub fn respond(
+    req: &AdmissionRequest<DynamicObject>,
+    d: &Decision,
+) -> AdmissionReview<DynamicObject> {
+    let mut resp = AdmissionResponse::from(req);
+    if let Some(m) = &d.message {
+        resp = resp.deny(m);
+    }
+    let mut ids: Vec<&str> = d.findings.iter().map(|f| f.control.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    resp.audit_annotations
+        .insert("controls".to_owned(), ids.join(","));
+    resp.audit_annotations
+        .insert("mode".to_owned(), d.mode.as_str().to_owned());
+    if !d.warnings.is_empty() {
+        resp.warnings = Some(d.warnings.clone());
+    }
+    resp.into_review()
+}
