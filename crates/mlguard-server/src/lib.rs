@@ -13,3 +13,4 @@
 //! health and metrics, graceful drain), mutations, certificates and manifests.
 
 pub mod admission;
+pub mod webhook;

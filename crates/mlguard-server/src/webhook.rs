@@ -1,0 +1,219 @@
+//! The webhook's HTTP routes (axum): `POST /validate` (AdmissionReview in and out),
+//! `GET /healthz`, `GET /readyz`, `GET /metrics`. Errors are uniform JSON,
+//! `{"error": {"code": N, "message": "..."}}`; a body that is not an AdmissionReview request
+//! (too large, not JSON, wrong type, no request) is a 400 with the reason. Judging runs on the
+//! blocking pool, off the async runtime.
+
+use crate::admission::{decode, respond, Decision, Judge, MAX_BODY};
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use http_body_util::BodyExt;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+type Labels = Vec<(String, String)>;
+
+/// Prometheus metrics of the webhook.
+pub struct Metrics {
+    registry: Registry,
+    latency: Histogram,
+    decisions: Family<Labels, Counter>,
+    findings: Family<Labels, Counter>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("mlguard_webhook");
+        // 50 us .. about 1.6 s.
+        let latency = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
+        registry.register(
+            "request_duration_seconds",
+            "Time to answer one AdmissionReview",
+            latency.clone(),
+        );
+        let decisions = Family::<Labels, Counter>::default();
+        registry.register(
+            "decisions",
+            "Admission decisions by namespace, mode and outcome (allowed, denied, invalid)",
+            decisions.clone(),
+        );
+        let findings = Family::<Labels, Counter>::default();
+        registry.register(
+            "findings",
+            "Findings on admitted or denied objects, by control and namespace",
+            findings.clone(),
+        );
+        Metrics {
+            registry,
+            latency,
+            decisions,
+            findings,
+        }
+    }
+}
+
+impl Metrics {
+    fn record(&self, namespace: &str, d: &Decision) {
+        let outcome = if d.allowed { "allowed" } else { "denied" };
+        self.decisions
+            .get_or_create(&vec![
+                ("namespace".to_owned(), namespace.to_owned()),
+                ("mode".to_owned(), d.mode.as_str().to_owned()),
+                ("outcome".to_owned(), outcome.to_owned()),
+            ])
+            .inc();
+        for f in &d.findings {
+            self.findings
+                .get_or_create(&vec![
+                    ("control".to_owned(), f.control.clone()),
+                    ("namespace".to_owned(), namespace.to_owned()),
+                ])
+                .inc();
+        }
+    }
+
+    fn invalid(&self) {
+        self.decisions
+            .get_or_create(&vec![("outcome".to_owned(), "invalid".to_owned())])
+            .inc();
+    }
+
+    /// The OpenMetrics text.
+    pub fn encode(&self) -> String {
+        let mut s = String::new();
+        let _ = encode(&mut s, &self.registry);
+        s
+    }
+}
+
+/// What the handlers share.
+#[derive(Debug, Default)]
+pub struct AppState {
+    /// Replaced whole when the context changes; a request keeps the one it started with.
+    judge: RwLock<Arc<Judge>>,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    pub fn new(judge: Judge) -> Self {
+        AppState {
+            judge: RwLock::new(Arc::new(judge)),
+            metrics: Metrics::default(),
+        }
+    }
+
+    pub fn judge(&self) -> Arc<Judge> {
+        self.judge
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Judge with a new context from now on.
+    pub fn set_judge(&self, judge: Judge) {
+        *self
+            .judge
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(judge);
+    }
+}
+
+/// A uniform JSON error.
+pub fn error(code: StatusCode, message: impl Into<String>) -> Response {
+    let body = serde_json::json!({"error": {"code": code.as_u16(), "message": message.into()}});
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// The routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/validate", post(validate))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route") })
+        .with_state(state)
+}
+
+async fn metrics(State(s): State<Arc<AppState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        s.metrics.encode(),
+    )
+        .into_response()
+}
+
+/// Read at most `MAX_BODY` bytes of the body; more is a 400 (not a 413: the API server shows
+/// the message).
+async fn read_body(body: Body) -> Result<Bytes, Response> {
+    let limited = http_body_util::Limited::new(body, MAX_BODY);
+    match limited.collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(error(
+            StatusCode::BAD_REQUEST,
+            format!("the body is over the {MAX_BODY}-byte limit"),
+        )),
+        Err(e) => Err(error(
+            StatusCode::BAD_REQUEST,
+            format!("reading the body: {e}"),
+        )),
+    }
+}
+
+async fn validate(State(s): State<Arc<AppState>>, req: Request) -> Response {
+    let start = Instant::now();
+    let body = match read_body(req.into_body()).await {
+        Ok(b) => b,
+        Err(r) => {
+            s.metrics.invalid();
+            return r;
+        }
+    };
+    let judge = s.judge();
+    let work = tokio::task::spawn_blocking(move || {
+        let req = decode(&body)?;
+        let d = judge.decide(&req);
+        let out = serde_json::to_vec(&respond(&req, &d)).unwrap_or_default();
+        Ok::<_, crate::admission::DecodeError>((req.namespace.unwrap_or_default(), d, out))
+    })
+    .await;
+    let resp = match work {
+        Ok(Ok((ns, d, out))) => {
+            s.metrics.record(&ns, &d);
+            ([(header::CONTENT_TYPE, "application/json")], out).into_response()
+        }
+        Ok(Err(e)) => {
+            s.metrics.invalid();
+            error(StatusCode::BAD_REQUEST, e.to_string())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "judging panicked");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    };
+    s.metrics.latency.observe(start.elapsed().as_secs_f64());
+    resp
+}
