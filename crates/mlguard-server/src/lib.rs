@@ -13,4 +13,5 @@
 //! health and metrics, graceful drain), mutations, certificates and manifests.
 
 pub mod admission;
+pub mod tls;
 pub mod webhook;

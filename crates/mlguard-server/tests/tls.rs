@@ -1,0 +1,163 @@
+//! The webhook over real TLS on loopback: a certificate from `tls::generate` serves
+//! /validate; rewriting the certificate files (as cert-manager rotates them) makes new
+//! handshakes present the new certificate without a restart, and a half-written pair keeps
+//! the old one; on shutdown a request already sent is still answered, then serve returns.
+
+use mlguard_server::admission::Judge;
+use mlguard_server::tls::{generate, server_config, ReloadingCert};
+use mlguard_server::webhook::{router, serve, AppState};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use std::path::Path;
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const HOST: &str = "mlguard-webhook.mlguard-system.svc";
+
+fn write_pair(dir: &Path, g: &mlguard_server::tls::Generated) {
+    std::fs::write(dir.join("tls.crt"), &g.cert).expect("cert");
+    std::fs::write(dir.join("tls.key"), &g.key).expect("key");
+}
+
+fn client(ca_pem: &str) -> tokio_rustls::TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(c.expect("ca")).expect("root");
+    }
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(Arc::new(cfg))
+}
+
+/// Open a TLS connection and send `GET /healthz` or a POST; the raw response, or the TLS error.
+async fn request(addr: std::net::SocketAddr, ca_pem: &str, raw: &[u8]) -> Result<String, String> {
+    let tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut tls = client(ca_pem)
+        .connect(ServerName::try_from(HOST).expect("name"), tcp)
+        .await
+        .map_err(|e| e.to_string())?;
+    tls.write_all(raw).await.map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    tls.read_to_end(&mut out).await.map_err(|e| e.to_string())?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+const HEALTH: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_over_tls_reloads_rotated_certificates_and_drains() {
+    let dir = std::env::temp_dir().join(format!("mlguard-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let first = generate(&[HOST.to_owned(), "localhost".to_owned()]).expect("generate");
+    write_pair(&dir, &first);
+    let certs =
+        Arc::new(ReloadingCert::new(&dir.join("tls.crt"), &dir.join("tls.key")).expect("load"));
+    let cfg = server_config(certs.clone()).expect("config");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let app = router(Arc::new(AppState::new(Judge::default())));
+    let server = tokio::spawn(serve(listener, cfg, app, async {
+        let _ = stop_rx.await;
+    }));
+
+    let r = request(addr, &first.ca_cert, HEALTH)
+        .await
+        .expect("health over TLS");
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    assert!(r.ends_with("ok"), "{r}");
+
+    // Rotation: a new CA and certificate written in place.
+    let second = generate(&[HOST.to_owned()]).expect("generate");
+    write_pair(&dir, &second);
+    assert!(
+        certs.reload_if_changed().expect("reload"),
+        "the change is seen"
+    );
+    let r = request(addr, &second.ca_cert, HEALTH)
+        .await
+        .expect("the new certificate serves");
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    let old = request(addr, &first.ca_cert, HEALTH).await;
+    assert!(old.is_err(), "the old CA no longer verifies: {old:?}");
+
+    // A half-written pair (a key that does not match) keeps the certificate in use.
+    let third = generate(&[HOST.to_owned()]).expect("generate");
+    std::fs::write(dir.join("tls.crt"), &third.cert).expect("cert only");
+    assert!(
+        certs.reload_if_changed().is_err(),
+        "a mismatched pair is an error"
+    );
+    let r = request(addr, &second.ca_cert, HEALTH)
+        .await
+        .expect("still the second certificate");
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+
+    // Drain: a request in flight when shutdown starts (headers read, body still coming) is
+    // answered; then serve returns.
+    let body = serde_json::json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "u-drain", "kind": {"group": "", "version": "v1", "kind": "ConfigMap"},
+                    "resource": {"group": "", "version": "v1", "resource": "configmaps"},
+                    "name": "c", "namespace": "team-a", "operation": "CREATE", "userInfo": {"username": "a"},
+                    "object": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}}
+    })
+    .to_string();
+    let head = format!(
+        "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut tls = client(&second.ca_cert)
+        .connect(ServerName::try_from(HOST).expect("name"), tcp)
+        .await
+        .expect("tls");
+    let (first_half, second_half) = body.split_at(body.len() / 2);
+    tls.write_all(head.as_bytes()).await.expect("send");
+    tls.write_all(first_half.as_bytes()).await.expect("send");
+    tls.flush().await.expect("flush");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stop_tx.send(()).expect("stop");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    tls.write_all(second_half.as_bytes())
+        .await
+        .expect("send the rest");
+    tls.flush().await.expect("flush");
+    let mut out = Vec::new();
+    tls.read_to_end(&mut out).await.expect("answered");
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(out.contains("u-drain"), "{out}");
+    tokio::time::timeout(std::time::Duration::from_secs(10), server)
+        .await
+        .expect("serve returns after the drain")
+        .expect("join")
+        .expect("serve");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no longer listening"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_files_name_the_file() {
+    let dir = std::env::temp_dir().join(format!("mlguard-tls-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    std::fs::write(dir.join("empty.crt"), "").expect("write");
+    std::fs::write(dir.join("k.key"), "not a key").expect("write");
+    let e = ReloadingCert::new(&dir.join("empty.crt"), &dir.join("k.key")).unwrap_err();
+    assert!(e.to_string().contains("empty.crt"), "{e}");
+    let e = ReloadingCert::new(&dir.join("missing.crt"), &dir.join("k.key")).unwrap_err();
+    assert!(e.to_string().contains("missing.crt"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
