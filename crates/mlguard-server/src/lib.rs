@@ -9,9 +9,20 @@
 //! Must not: define controls (mlguard-controls does) or read the cluster (mlguard-operator's
 //! snapshot does).
 //!
-//! Still to come with the webhook issue: the HTTPS server (rustls, certificate reload,
-//! health and metrics, graceful drain), mutations, certificates and manifests.
+//! Also: the webhook's routes and HTTPS server ([`webhook`]: axum, health, metrics, graceful
+//! drain) and TLS ([`tls`]: rustls, certificate reload, rcgen certificates).
+//!
+//! Still to come with the webhook issue: mutations, the in-cluster context (kube watches),
+//! the install manifests and the ValidatingAdmissionPolicy export.
 
 pub mod admission;
 pub mod tls;
 pub mod webhook;
+
+/// Log to stderr (warnings and above from the servers' own code paths, info for lifecycle).
+pub fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

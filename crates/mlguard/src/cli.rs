@@ -42,6 +42,9 @@ pub enum Command {
     /// roles, quotas and audit rules.
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// The admission webhook: the same controls, enforced when objects are created.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// The MLTenant operator: run it, or print what installs it.
     #[command(subcommand)]
     Operator(OperatorCommand),
@@ -89,6 +92,80 @@ the restarted process becomes a candidate again).")]
         /// yaml or json (a v1 List).
         #[arg(long, default_value = "yaml", env = "MLGUARD_FORMAT")]
         format: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Serve the admission webhook over HTTPS: POST /validate (AdmissionReview
+    /// admission.k8s.io/v1), /healthz, /readyz, /metrics. The certificate and key are reloaded
+    /// when their files change. SIGTERM drains requests in flight, then exits 0.
+    #[command(after_help = "Examples:
+  mlguard webhook certs -o certs/
+  mlguard webhook serve --tls-cert certs/tls.crt --tls-key certs/tls.key --context-dir cluster-snapshot/
+  mlguard webhook serve --listen 127.0.0.1:8443 --tls-cert certs/tls.crt --tls-key certs/tls.key --exceptions exceptions.yaml
+
+A namespace's label mlguard.io/enforcement (enforce, warn, audit; default enforce) decides what
+findings do: deny (at or above --deny-at), warn, or only annotate the audit event. The decisions
+are documented in docs/webhook.md. Exit codes: 0 after SIGTERM, 2 on a usage, file or TLS error.")]
+    Serve {
+        /// Address to listen on.
+        #[arg(
+            long,
+            value_name = "ADDR:PORT",
+            default_value = "0.0.0.0:8443",
+            env = "MLGUARD_LISTEN"
+        )]
+        listen: std::net::SocketAddr,
+        /// Serving certificate chain (PEM).
+        #[arg(long, value_name = "FILE", env = "MLGUARD_TLS_CERT")]
+        tls_cert: String,
+        /// Its private key (PEM).
+        #[arg(long, value_name = "FILE", env = "MLGUARD_TLS_KEY")]
+        tls_key: String,
+        /// Manifests of the objects decisions need as context (namespaces with their labels,
+        /// quotas, network policies, RBAC); files or folders, read at start.
+        #[arg(long, value_name = "PATH", action = clap::ArgAction::Append, env = "MLGUARD_CONTEXT_DIR")]
+        context_dir: Vec<String>,
+        /// Scan settings (docs/config.md).
+        #[arg(long, value_name = "FILE", env = "MLGUARD_CONFIG")]
+        config: Option<String>,
+        /// Custom controls in Kubernetes CEL; repeatable.
+        #[arg(long, value_name = "FILE", action = clap::ArgAction::Append, env = "MLGUARD_CONTROLS")]
+        controls: Vec<String>,
+        /// Exceptions file; repeatable.
+        #[arg(long, value_name = "FILE", action = clap::ArgAction::Append, env = "MLGUARD_EXCEPTIONS")]
+        exceptions: Vec<String>,
+        /// Deny, in enforce mode, findings at or above this severity: critical, high, medium, low.
+        #[arg(
+            long,
+            value_name = "SEV",
+            default_value = "high",
+            env = "MLGUARD_DENY_AT"
+        )]
+        deny_at: String,
+    },
+    /// Generate a CA and a serving certificate for the webhook Service (ECDSA P-256; the CA
+    /// for 10 years, the certificate for 1): DIR/ca.crt, DIR/tls.crt, DIR/tls.key (mode 0600).
+    #[command(after_help = "Examples:
+  mlguard webhook certs -o certs/
+  mlguard webhook certs -o certs/ --dns mlguard-webhook.ml-security.svc
+
+Prefer cert-manager in production; the webhook reloads rotated files without a restart.")]
+    Certs {
+        /// Folder to write ca.crt, tls.crt and tls.key into (created if missing).
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "DIR",
+            env = "MLGUARD_OUTPUT"
+        )]
+        output: String,
+        /// DNS names of the certificate; repeatable.
+        #[arg(long, value_name = "NAME", action = clap::ArgAction::Append,
+              default_values_t = ["mlguard-webhook.mlguard-system.svc".to_owned(), "mlguard-webhook.mlguard-system.svc.cluster.local".to_owned()],
+              env = "MLGUARD_DNS")]
+        dns: Vec<String>,
     },
 }
 

@@ -107,6 +107,30 @@ fn read(path: &str) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))
 }
 
+/// Scan settings, custom controls and exceptions files, read and validated (shared with
+/// `mlguard webhook serve`).
+pub fn read_settings(
+    config: Option<&str>,
+    controls: &[String],
+    exceptions: &[String],
+) -> Result<(Config, CustomControls, Exceptions)> {
+    let cfg = match config {
+        Some(p) => Config::parse(p, &read(p)?).map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => Config::default(),
+    };
+    let mut custom = CustomControls::default();
+    for f in controls {
+        let c = CustomControls::parse(f, &read(f)?).map_err(|e| anyhow::anyhow!("{e}"))?;
+        custom.extend(c).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let mut exc = Exceptions::default();
+    for f in exceptions {
+        let e = Exceptions::parse(f, &read(f)?).map_err(|e| anyhow::anyhow!("{e}"))?;
+        exc.entries.extend(e.entries);
+    }
+    Ok((cfg, custom, exc))
+}
+
 impl ScanPlan {
     pub fn from_args(a: ScanArgs, format_idx: &[usize], output_idx: &[usize]) -> Result<ScanPlan> {
         let idx = |v: &[String], ix: &[usize], base: usize| -> Vec<(usize, String)> {
@@ -148,20 +172,8 @@ impl ScanPlan {
                 .find(|p| p.is_file())
                 .map(|p| p.display().to_string())
         });
-        let config = match &config_path {
-            Some(p) => Config::parse(p, &read(p)?).map_err(|e| anyhow::anyhow!("{e}"))?,
-            None => Config::default(),
-        };
-        let mut custom = CustomControls::default();
-        for f in &a.controls {
-            let c = CustomControls::parse(f, &read(f)?).map_err(|e| anyhow::anyhow!("{e}"))?;
-            custom.extend(c).map_err(|e| anyhow::anyhow!("{e}"))?;
-        }
-        let mut exceptions = Exceptions::default();
-        for f in &a.exceptions {
-            let e = Exceptions::parse(f, &read(f)?).map_err(|e| anyhow::anyhow!("{e}"))?;
-            exceptions.entries.extend(e.entries);
-        }
+        let (config, custom, exceptions) =
+            read_settings(config_path.as_deref(), &a.controls, &a.exceptions)?;
         let today = match &a.today {
             Some(d) => Date::parse(d)
                 .with_context(|| format!("--today `{d}` is not a date (YYYY-MM-DD)"))?,

@@ -10,6 +10,7 @@ mod cmd_operator;
 mod cmd_rbac;
 mod cmd_scan;
 mod cmd_tenant;
+mod cmd_webhook;
 mod output;
 
 use clap::{CommandFactory, FromArgMatches};
@@ -70,6 +71,7 @@ fn main() -> ExitCode {
         cli::Command::Audit(a) => cmd_audit::run(a),
         cli::Command::Tenant(a) => cmd_tenant::run(a),
         cli::Command::Operator(a) => cmd_operator::run(a),
+        cli::Command::Webhook(a) => cmd_webhook::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,122 @@
+//! `mlguard webhook serve|certs`: flags in, mlguard-server out.
+
+use crate::cli::WebhookCommand;
+use crate::exit;
+use anyhow::{bail, Context, Result};
+use mlguard_controls::{Date, Severity};
+use mlguard_server::admission::Judge;
+use std::path::Path;
+use std::sync::Arc;
+
+pub fn run(cmd: WebhookCommand) -> Result<u8> {
+    match cmd {
+        WebhookCommand::Certs { output, dns } => certs(Path::new(&output), &dns),
+        WebhookCommand::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+            context_dir,
+            config,
+            controls,
+            exceptions,
+            deny_at,
+        } => {
+            let deny_at = Severity::parse(&deny_at).with_context(|| {
+                format!("unknown --deny-at `{deny_at}` (expected critical, high, medium or low)")
+            })?;
+            let (config, custom, exceptions) =
+                crate::cmd_scan::read_settings(config.as_deref(), &controls, &exceptions)?;
+            let context = mlguard_core::load(&context_dir, &mlguard_core::LoadOptions::default());
+            if !context.errors.is_empty() {
+                for e in &context.errors {
+                    eprintln!("error: {e}");
+                }
+                return Ok(exit::ERROR);
+            }
+            let judge = Judge {
+                context,
+                config,
+                exceptions,
+                custom,
+                deny_at,
+                today: Date::today(),
+            };
+            serve(listen, Path::new(&tls_cert), Path::new(&tls_key), judge)
+        }
+    }
+}
+
+fn certs(dir: &Path, dns: &[String]) -> Result<u8> {
+    if dns.is_empty() {
+        bail!("give at least one --dns name");
+    }
+    let g = mlguard_server::tls::generate(dns)?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let write = |name: &str, text: &str, private: bool| -> Result<()> {
+        let path = dir.join(name);
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        if private {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        #[cfg(not(unix))]
+        let _ = private;
+        use std::io::Write;
+        opts.open(&path)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .with_context(|| format!("cannot write {}", path.display()))
+    };
+    write("ca.crt", &g.ca_cert, false)?;
+    write("tls.crt", &g.cert, false)?;
+    write("tls.key", &g.key, true)?;
+    eprintln!(
+        "wrote {0}/ca.crt, {0}/tls.crt and {0}/tls.key for {1}",
+        dir.display(),
+        dns.join(", ")
+    );
+    Ok(exit::CLEAN)
+}
+
+fn serve(listen: std::net::SocketAddr, cert: &Path, key: &Path, judge: Judge) -> Result<u8> {
+    mlguard_server::init_logging();
+    let certs = Arc::new(mlguard_server::tls::ReloadingCert::new(cert, key)?);
+    let tls = mlguard_server::tls::server_config(certs.clone())?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        eprintln!(
+            "mlguard webhook listening on https://{}",
+            listener.local_addr()?
+        );
+        let _watch = certs.watch(std::time::Duration::from_secs(2));
+        let app = mlguard_server::webhook::router(Arc::new(
+            mlguard_server::webhook::AppState::new(judge),
+        ));
+        mlguard_server::webhook::serve(listener, tls, app, shutdown_signal()).await?;
+        eprintln!("mlguard webhook stopped");
+        Ok(exit::CLEAN)
+    })
+}
+
+/// SIGTERM (the kubelet) or Ctrl-C.
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        () = term => {},
+    }
+}

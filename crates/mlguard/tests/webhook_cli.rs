@@ -1,0 +1,204 @@
+//! `mlguard webhook certs` and `mlguard webhook serve` as processes: the contract for
+//! scripts (certs -o DIR writes ca.crt, tls.crt, tls.key; serve answers AdmissionReviews over
+//! HTTPS with that certificate and, on SIGTERM, exits 0), and bad input (exit 2 naming the
+//! file or flag).
+
+mod common;
+
+use common::root;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn tmpdir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("mlguard-webhook-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("tmp");
+    d
+}
+
+fn mlguard() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mlguard"));
+    c.current_dir(root()).env_remove("MLGUARD_FORMAT");
+    c
+}
+
+async fn post(addr: &str, ca: &str, body: &str) -> String {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(ca.as_bytes()) {
+        roots.add(c.expect("ca")).expect("root");
+    }
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
+        .connect(
+            ServerName::try_from("mlguard-webhook.mlguard-system.svc").expect("name"),
+            tcp,
+        )
+        .await
+        .expect("TLS with the generated CA");
+    let req = format!(
+        "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tls.write_all(req.as_bytes()).await.expect("send");
+    let mut out = Vec::new();
+    tls.read_to_end(&mut out).await.expect("read");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certs_then_serve_then_sigterm() {
+    let dir = tmpdir("serve");
+    let o = mlguard()
+        .args(["webhook", "certs", "-o"])
+        .arg(&dir)
+        .output()
+        .expect("certs");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for f in ["ca.crt", "tls.crt", "tls.key"] {
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.join("tls.key"))
+        .expect("key")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the key is private");
+    let ctx = dir.join("context.yaml");
+    std::fs::write(&ctx, "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a, labels: {mlguard.io/enforcement: enforce}}\n").expect("ctx");
+
+    let mut child = mlguard()
+        .args(["webhook", "serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(dir.join("tls.crt"))
+        .arg("--tls-key")
+        .arg(dir.join("tls.key"))
+        .arg("--context-dir")
+        .arg(&ctx)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("first line");
+    let addr = line
+        .trim()
+        .strip_prefix("mlguard webhook listening on https://")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .to_owned();
+    let ca = std::fs::read_to_string(dir.join("ca.crt")).expect("ca");
+    let review = serde_json::json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "u-cli", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                    "resource": {"group": "", "version": "v1", "resource": "pods"},
+                    "name": "p", "namespace": "team-a", "operation": "CREATE", "userInfo": {"username": "a"},
+                    "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                               "spec": {"containers": [{"name": "c", "image": "registry.example.com/x:1",
+                                         "securityContext": {"privileged": true},
+                                         "resources": {"limits": {"nvidia.com/gpu": "1"}}}]}}}
+    })
+    .to_string();
+    let resp = post(&addr, &ca, &review).await;
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(
+        resp.contains("\"allowed\":false") && resp.contains("MLG-POD-001"),
+        "{resp}"
+    );
+    let bad = post(&addr, &ca, "{\"kind\": \"Pod\"}").await;
+    assert!(bad.starts_with("HTTP/1.1 400"), "{bad}");
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(status.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_input_exits_2_naming_it() {
+    let dir = tmpdir("bad");
+    let o = mlguard()
+        .args(["webhook", "serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(dir.join("missing.crt"))
+        .arg("--tls-key")
+        .arg(dir.join("missing.key"))
+        .output()
+        .expect("serve");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("missing.crt"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = mlguard()
+        .args([
+            "webhook",
+            "serve",
+            "--tls-cert",
+            "a",
+            "--tls-key",
+            "b",
+            "--deny-at",
+            "sometimes",
+        ])
+        .output()
+        .expect("serve");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--deny-at"));
+    let ctx = dir.join("broken.yaml");
+    std::fs::write(
+        &ctx,
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: [oops\n",
+    )
+    .expect("write");
+    let o = mlguard()
+        .args([
+            "webhook",
+            "serve",
+            "--tls-cert",
+            "a",
+            "--tls-key",
+            "b",
+            "--context-dir",
+        ])
+        .arg(&ctx)
+        .output()
+        .expect("serve");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("broken.yaml:"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
