@@ -276,6 +276,8 @@ pub fn respond(
     let mut resp = AdmissionResponse::from(req);
     if let Some(m) = &d.message {
         resp = resp.deny(m);
+        // A proper Status: the API server shows code and reason with the message.
+        resp.result = kube::core::Status::failure(m, "Forbidden").with_code(403);
     }
     let mut ids: Vec<&str> = d.findings.iter().map(|f| f.control.as_str()).collect();
     ids.sort_unstable();

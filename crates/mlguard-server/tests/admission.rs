@@ -111,6 +111,9 @@ fn a_privileged_pod_is_denied_in_enforce_mode_with_its_control_ids() {
         .as_str()
         .expect("status")
         .contains("MLG-POD-001"));
+    assert_eq!(r["status"]["code"], 403);
+    assert_eq!(r["status"]["reason"], "Forbidden");
+    assert_eq!(r["status"]["status"], "Failure");
     assert!(r["auditAnnotations"]["controls"]
         .as_str()
         .expect("ann")
