@@ -144,6 +144,25 @@ pub fn server_config(certs: Arc<ReloadingCert>) -> Result<Arc<rustls::ServerConf
     Ok(Arc::new(cfg))
 }
 
+/// A rustls client configuration trusting only the CA certificates in `ca_pem` (what the API
+/// server does with a webhook's `caBundle`); for probes and tests.
+pub fn client_config(ca_pem: &[u8]) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(ca_pem) {
+        let c = c.map_err(|e| TlsError::Config(format!("CA bundle: {e}")))?;
+        roots
+            .add(c)
+            .map_err(|e| TlsError::Config(format!("CA bundle: {e}")))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(cfg))
+}
+
 /// A certificate authority and a serving certificate it signed, as PEM.
 #[derive(Debug)]
 pub struct Generated {

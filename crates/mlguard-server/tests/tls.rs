@@ -6,8 +6,7 @@
 use mlguard_server::admission::Judge;
 use mlguard_server::tls::{generate, server_config, ReloadingCert};
 use mlguard_server::webhook::{router, serve, AppState};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use std::path::Path;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -20,18 +19,9 @@ fn write_pair(dir: &Path, g: &mlguard_server::tls::Generated) {
 }
 
 fn client(ca_pem: &str) -> tokio_rustls::TlsConnector {
-    let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
-        roots.add(c.expect("ca")).expect("root");
-    }
-    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    tokio_rustls::TlsConnector::from(Arc::new(cfg))
+    tokio_rustls::TlsConnector::from(
+        mlguard_server::tls::client_config(ca_pem.as_bytes()).expect("client config"),
+    )
 }
 
 /// Open a TLS connection and send `GET /healthz` or a POST; the raw response, or the TLS error.

@@ -64,22 +64,7 @@ async fn the_operator_leads_reconciles_and_releases_the_lease_on_sigterm() {
         })
     })
     .await;
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "no exit 20 s after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let status = common::sigterm_and_wait(&mut child, Duration::from_secs(20)).await;
     let mut stderr = String::new();
     use std::io::Read;
     child

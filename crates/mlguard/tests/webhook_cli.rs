@@ -6,12 +6,11 @@
 mod common;
 
 use common::root;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn tmpdir(name: &str) -> std::path::PathBuf {
@@ -28,19 +27,9 @@ fn mlguard() -> Command {
 }
 
 async fn post(addr: &str, ca: &str, body: &str) -> String {
-    let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_slice_iter(ca.as_bytes()) {
-        roots.add(c.expect("ca")).expect("root");
-    }
-    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let cfg = mlguard_server::tls::client_config(ca.as_bytes()).expect("client config");
     let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
+    let mut tls = tokio_rustls::TlsConnector::from(cfg)
         .connect(
             ServerName::try_from("mlguard-webhook.mlguard-system.svc").expect("name"),
             tcp,
@@ -124,22 +113,7 @@ async fn certs_then_serve_then_sigterm() {
     let bad = post(&addr, &ca, "{\"kind\": \"Pod\"}").await;
     assert!(bad.starts_with("HTTP/1.1 400"), "{bad}");
 
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no exit after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let status = common::sigterm_and_wait(&mut child, Duration::from_secs(30)).await;
     assert_eq!(status.code(), Some(0));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -50,3 +50,23 @@ pub fn out(o: &Output) -> String {
 pub fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// Send SIGTERM to `child` and wait (polling, at most `limit`) for it to exit; its status.
+pub async fn sigterm_and_wait(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> std::process::ExitStatus {
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            return s;
+        }
+        assert!(start.elapsed() < limit, "no exit {limit:?} after SIGTERM");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
