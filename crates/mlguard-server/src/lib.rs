@@ -16,6 +16,7 @@
 //! the install manifests and the ValidatingAdmissionPolicy export.
 
 pub mod admission;
+pub mod manifests;
 pub mod tls;
 pub mod webhook;
 

@@ -145,6 +145,33 @@ are documented in docs/webhook.md. Exit codes: 0 after SIGTERM, 2 on a usage, fi
         )]
         deny_at: String,
     },
+    /// Print the install manifests: ServiceAccount (no token), the context ConfigMap, the
+    /// Deployment (two replicas, non-root, read-only root filesystem, HTTPS probes), a
+    /// PodDisruptionBudget, the Service, a NetworkPolicy and the ValidatingWebhookConfiguration
+    /// (caBundle, failurePolicy Fail, timeoutSeconds 5, never kube-system or mlguard-system).
+    #[command(after_help = "Examples:
+  mlguard webhook certs -o certs/
+  kubectl -n mlguard-system create secret tls mlguard-webhook-tls --cert certs/tls.crt --key certs/tls.key
+  mlguard webhook manifests --image registry.example.com/mlguard@sha256:<digest> --ca-bundle certs/ca.crt | kubectl apply -f -")]
+    Manifests {
+        /// The mlguard image, pinned by digest (`repo@sha256:...`).
+        #[arg(long, value_name = "IMAGE", env = "MLGUARD_IMAGE")]
+        image: String,
+        /// The CA certificate (PEM) that signed the serving certificate: the caBundle.
+        #[arg(long, value_name = "FILE", env = "MLGUARD_CA_BUNDLE")]
+        ca_bundle: String,
+        /// Write to PATH instead of stdout.
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "PATH",
+            env = "MLGUARD_OUTPUT"
+        )]
+        output: Option<String>,
+        /// yaml or json (a v1 List).
+        #[arg(long, default_value = "yaml", env = "MLGUARD_FORMAT")]
+        format: String,
+    },
     /// Generate a CA and a serving certificate for the webhook Service (ECDSA P-256; the CA
     /// for 10 years, the certificate for 1): DIR/ca.crt, DIR/tls.crt, DIR/tls.key (mode 0600).
     #[command(after_help = "Examples:

@@ -11,6 +11,39 @@ use std::sync::Arc;
 pub fn run(cmd: WebhookCommand) -> Result<u8> {
     match cmd {
         WebhookCommand::Certs { output, dns } => certs(Path::new(&output), &dns),
+        WebhookCommand::Manifests {
+            image,
+            ca_bundle,
+            output,
+            format,
+        } => {
+            if !mlguard_operator::manifests::pinned(&image) {
+                bail!(
+                    "--image `{image}` is not pinned by digest: give REPO@sha256:<64 hex digits>"
+                );
+            }
+            let pem =
+                std::fs::read(&ca_bundle).with_context(|| format!("cannot read {ca_bundle}"))?;
+            mlguard_server::tls::client_config(&pem)
+                .with_context(|| format!("{ca_bundle} is not a PEM CA certificate"))?;
+            if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+                bail!("{ca_bundle}: no CERTIFICATE in the file");
+            }
+            use base64::Engine;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(&pem);
+            let objs = mlguard_server::manifests::manifests(&image, &b64);
+            let body = match format.as_str() {
+                "yaml" => mlguard_core::emit::to_yaml_stream(&objs),
+                "json" => {
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objs}),
+                    )? + "\n"
+                }
+                _ => bail!("unknown --format `{format}` (yaml or json)"),
+            };
+            crate::output::write_to(output.as_deref().map(Path::new), body.as_bytes())?;
+            Ok(exit::CLEAN)
+        }
         WebhookCommand::Serve {
             listen,
             tls_cert,

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{root, run};
+use common::{kubernetes_validate, root, run};
 use std::path::PathBuf;
 
 fn tmpdir(name: &str) -> PathBuf {
@@ -603,28 +603,4 @@ fn operator_manifests_validate_and_scan_clean() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     }
     let _ = std::fs::remove_dir_all(&d);
-}
-
-/// kubernetes-validate next to MLGUARD_TEST_PYTHON (scripts/requirements-test.txt), or `None`
-/// to skip; with MLGUARD_REQUIRE_TOOLS=1 a missing tool fails the test instead.
-fn kubernetes_validate() -> Option<PathBuf> {
-    let required = std::env::var("MLGUARD_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
-    let found = std::env::var_os("MLGUARD_TEST_PYTHON")
-        .map(PathBuf::from)
-        .map(|p| if p.is_absolute() { p } else { root().join(p) })
-        .and_then(|p| p.parent().map(|b| b.join("kubernetes-validate")))
-        .filter(|v| {
-            std::process::Command::new(v)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        });
-    if found.is_none() {
-        assert!(
-            !required,
-            "MLGUARD_REQUIRE_TOOLS=1 but kubernetes-validate is not next to MLGUARD_TEST_PYTHON"
-        );
-        eprintln!("skipping: kubernetes-validate not available");
-    }
-    found
 }

@@ -176,3 +176,134 @@ fn bad_input_exits_2_naming_it() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The install manifests: strictly valid Kubernetes objects, a scan with no finding at any
+/// severity, and the webhook configuration's safety properties; an unpinned image or a file
+/// that is not a CA is refused.
+#[test]
+fn manifests_are_valid_safe_and_scan_clean() {
+    let dir = tmpdir("manifests");
+    let o = mlguard()
+        .args(["webhook", "certs", "-o"])
+        .arg(&dir)
+        .output()
+        .expect("certs");
+    assert_eq!(o.status.code(), Some(0));
+    let image = format!(
+        "registry.example.com/mlguard/mlguard@sha256:{}",
+        "b".repeat(64)
+    );
+    let out = dir.join("webhook.yaml");
+    let o = mlguard()
+        .args(["webhook", "manifests", "--image", &image, "--ca-bundle"])
+        .arg(dir.join("ca.crt"))
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("manifests");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = mlguard()
+        .args([
+            "webhook",
+            "manifests",
+            "--format",
+            "json",
+            "--image",
+            &image,
+            "--ca-bundle",
+        ])
+        .arg(dir.join("ca.crt"))
+        .output()
+        .expect("manifests");
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let items = list["items"].as_array().expect("items");
+    let of = |kind: &str| {
+        items
+            .iter()
+            .find(|o| o["kind"] == kind)
+            .unwrap_or_else(|| panic!("{kind}"))
+    };
+    let vwc = of("ValidatingWebhookConfiguration");
+    let w = &vwc["webhooks"][0];
+    assert_eq!(w["failurePolicy"], "Fail");
+    assert_eq!(w["timeoutSeconds"], 5);
+    assert_eq!(w["sideEffects"], "None");
+    assert_eq!(w["clientConfig"]["service"]["path"], "/validate");
+    let excluded = w["namespaceSelector"]["matchExpressions"][0]["values"].to_string();
+    assert!(
+        excluded.contains("kube-system") && excluded.contains("mlguard-system"),
+        "{excluded}"
+    );
+    assert_eq!(
+        w["namespaceSelector"]["matchExpressions"][0]["operator"],
+        "NotIn"
+    );
+    assert!(w["matchConditions"]
+        .as_array()
+        .is_some_and(|m| !m.is_empty()));
+    use base64::Engine;
+    let ca = base64::engine::general_purpose::STANDARD
+        .decode(w["clientConfig"]["caBundle"].as_str().expect("caBundle"))
+        .expect("base64");
+    assert_eq!(ca, std::fs::read(dir.join("ca.crt")).expect("ca"));
+    assert!(
+        items
+            .iter()
+            .all(|o| o["kind"] != "MutatingWebhookConfiguration"),
+        "no mutations yet"
+    );
+    assert_eq!(of("Deployment")["spec"]["replicas"], 2);
+    assert_eq!(of("PodDisruptionBudget")["spec"]["minAvailable"], 1);
+
+    let o = mlguard()
+        .args(["scan"])
+        .arg(&out)
+        .args(["--fail-on", "low"])
+        .output()
+        .expect("scan");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    if let Some(kv) = common::kubernetes_validate() {
+        for version in ["1.33.0", "1.37.0"] {
+            let o = Command::new(&kv)
+                .args(["--strict", "-k", version])
+                .arg(&out)
+                .output()
+                .expect("kv");
+            assert!(
+                o.status.success(),
+                "{version}: {}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    }
+    let o = mlguard()
+        .args([
+            "webhook",
+            "manifests",
+            "--image",
+            "mlguard:latest",
+            "--ca-bundle",
+        ])
+        .arg(dir.join("ca.crt"))
+        .output()
+        .expect("manifests");
+    assert_eq!(o.status.code(), Some(2));
+    let o = mlguard()
+        .args(["webhook", "manifests", "--image", &image, "--ca-bundle"])
+        .arg(dir.join("tls.key"))
+        .output()
+        .expect("manifests");
+    assert_eq!(o.status.code(), Some(2), "a key is not a CA bundle");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -70,3 +70,27 @@ pub async fn sigterm_and_wait(
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// The kubernetes-validate CLI next to MLGUARD_TEST_PYTHON (scripts/test installs it); `None`
+/// (skip) when it is absent, unless MLGUARD_REQUIRE_TOOLS=1, which makes that a failure.
+pub fn kubernetes_validate() -> Option<PathBuf> {
+    let required = std::env::var("MLGUARD_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
+    let found = std::env::var_os("MLGUARD_TEST_PYTHON")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { root().join(p) })
+        .and_then(|p| p.parent().map(|b| b.join("kubernetes-validate")))
+        .filter(|v| {
+            std::process::Command::new(v)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+    if found.is_none() {
+        assert!(
+            !required,
+            "MLGUARD_REQUIRE_TOOLS=1 but kubernetes-validate is not next to MLGUARD_TEST_PYTHON"
+        );
+        eprintln!("skipping: kubernetes-validate not available");
+    }
+    found
+}

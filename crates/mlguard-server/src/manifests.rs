@@ -1,0 +1,177 @@
+//! What installs the admission webhook (`mlguard webhook manifests`): its ServiceAccount, a
+//! ConfigMap for the decision context, the Deployment (two replicas, non-root, read-only root
+//! filesystem, probes), a PodDisruptionBudget, the Service, NetworkPolicies, and the
+//! ValidatingWebhookConfiguration (caBundle, a namespaceSelector that never includes
+//! kube-system or mlguard's own namespace, matchConditions, failurePolicy Fail, timeoutSeconds 5).
+//!
+//! No MutatingWebhookConfiguration yet: the mutations are not built, and a configuration
+//! pointing at a route that does not exist would, with failurePolicy Fail, block every pod.
+
+use serde_json::{json, Value};
+
+pub const NAMESPACE: &str = "mlguard-system";
+pub const NAME: &str = "mlguard-webhook";
+pub const PORT: u16 = 8443;
+/// The Secret holding tls.crt and tls.key (cert-manager's, or from `mlguard webhook certs`).
+pub const TLS_SECRET: &str = "mlguard-webhook-tls";
+/// The ConfigMap whose manifests are the decision context (`--context-dir`).
+pub const CONTEXT_CONFIGMAP: &str = "mlguard-webhook-context";
+
+fn labels() -> Value {
+    json!({"app.kubernetes.io/name": NAME, "app.kubernetes.io/managed-by": "mlguard"})
+}
+
+/// The kinds judged at admission, by API group.
+const RULES: &[(&str, &[&str])] = &[
+    (
+        "",
+        &[
+            "pods",
+            "services",
+            "configmaps",
+            "serviceaccounts",
+            "resourcequotas",
+            "limitranges",
+        ],
+    ),
+    (
+        "apps",
+        &["deployments", "statefulsets", "daemonsets", "replicasets"],
+    ),
+    ("batch", &["jobs", "cronjobs"]),
+    ("networking.k8s.io", &["networkpolicies", "ingresses"]),
+    ("rbac.authorization.k8s.io", &["roles", "rolebindings"]),
+    (
+        "kubeflow.org",
+        &[
+            "pytorchjobs",
+            "tfjobs",
+            "mpijobs",
+            "xgboostjobs",
+            "paddlejobs",
+            "jaxjobs",
+            "notebooks",
+        ],
+    ),
+    ("trainer.kubeflow.org", &["trainjobs", "trainingruntimes"]),
+    (
+        "serving.kserve.io",
+        &[
+            "inferenceservices",
+            "servingruntimes",
+            "inferencegraphs",
+            "llminferenceservices",
+        ],
+    ),
+    ("ray.io", &["rayclusters", "rayjobs", "rayservices"]),
+    ("secrets-store.csi.x-k8s.io", &["secretproviderclasses"]),
+];
+
+/// Every object, in apply order. `ca_bundle_b64` is the base64 of the CA that signed the
+/// serving certificate.
+pub fn manifests(image: &str, ca_bundle_b64: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    out.push(json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": labels()},
+        // It reads nothing from the API server: no token.
+        "automountServiceAccountToken": false}));
+    out.push(json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": CONTEXT_CONFIGMAP, "namespace": NAMESPACE, "labels": labels()},
+        "data": {"README": "Put the manifests decisions need (Namespaces with their mlguard.io labels, NetworkPolicies, ResourceQuotas, RBAC) here as *.yaml keys; `mlguard scan --cluster --save-snapshot DIR` writes them."}}));
+    let probe = |path: &str| json!({"httpGet": {"path": path, "port": PORT, "scheme": "HTTPS"}, "periodSeconds": 10, "failureThreshold": 3});
+    out.push(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": labels()},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": NAME}},
+            "template": {
+                "metadata": {"labels": labels()},
+                "spec": {
+                    "serviceAccountName": NAME,
+                    "automountServiceAccountToken": false,
+                    "securityContext": {"runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532,
+                                        "seccompProfile": {"type": "RuntimeDefault"}},
+                    // One replica per node, so a node drain never takes both.
+                    "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                        "whenUnsatisfiable": "ScheduleAnyway",
+                        "labelSelector": {"matchLabels": {"app.kubernetes.io/name": NAME}}}],
+                    "containers": [{
+                        "name": "webhook",
+                        "image": image,
+                        "args": ["webhook", "serve", "--listen", format!("0.0.0.0:{PORT}"),
+                                 "--tls-cert", "/etc/mlguard/tls/tls.crt", "--tls-key", "/etc/mlguard/tls/tls.key",
+                                 "--context-dir", "/etc/mlguard/context"],
+                        "ports": [{"name": "https", "containerPort": PORT}],
+                        "livenessProbe": probe("/healthz"),
+                        "readinessProbe": probe("/readyz"),
+                        "resources": {"requests": {"cpu": "200m", "memory": "128Mi"},
+                                      "limits": {"cpu": "2", "memory": "512Mi"}},
+                        "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true,
+                                            "capabilities": {"drop": ["ALL"]}},
+                        "volumeMounts": [
+                            {"name": "tls", "mountPath": "/etc/mlguard/tls", "readOnly": true},
+                            {"name": "context", "mountPath": "/etc/mlguard/context", "readOnly": true},
+                        ],
+                    }],
+                    "volumes": [
+                        {"name": "tls", "secret": {"secretName": TLS_SECRET, "defaultMode": 0o400}},
+                        {"name": "context", "configMap": {"name": CONTEXT_CONFIGMAP}},
+                    ],
+                },
+            },
+        },
+    }));
+    out.push(json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": labels()},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": NAME}}}}));
+    out.push(json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": labels()},
+        "spec": {"selector": {"app.kubernetes.io/name": NAME},
+                 "ports": [{"name": "https", "port": 443, "targetPort": PORT, "protocol": "TCP"}]}}));
+    let np = |name: &str, spec: Value| {
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": NAMESPACE, "labels": labels()}, "spec": spec})
+    };
+    out.push(np(
+        "mlguard-webhook",
+        json!({
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": NAME}},
+            "policyTypes": ["Ingress", "Egress"],
+            // The API server calls it (from outside the pod network on most clusters); the kubelet
+            // probes it. It calls nobody.
+            "ingress": [{"ports": [{"protocol": "TCP", "port": PORT}]}],
+            "egress": [],
+        }),
+    ));
+    let rules: Vec<Value> = RULES
+        .iter()
+        .map(|(g, r)| {
+            json!({"apiGroups": [g], "apiVersions": ["*"], "resources": r,
+                              "operations": ["CREATE", "UPDATE"], "scope": "Namespaced"})
+        })
+        .collect();
+    out.push(json!({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": NAME, "labels": labels()},
+        "webhooks": [{
+            "name": "validate.mlguard.io",
+            "admissionReviewVersions": ["v1"],
+            "sideEffects": "None",
+            "failurePolicy": "Fail",
+            "timeoutSeconds": 5,
+            "matchPolicy": "Equivalent",
+            "clientConfig": {"caBundle": ca_bundle_b64,
+                             "service": {"name": NAME, "namespace": NAMESPACE, "path": "/validate", "port": 443}},
+            "rules": rules,
+            // Never the control plane's namespaces, nor mlguard's own (it could lock itself out).
+            "namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "NotIn",
+                "values": ["kube-system", "kube-public", "kube-node-lease", NAMESPACE]}]},
+            "matchConditions": [
+                {"name": "not-node-identities", "expression": "!request.userInfo.username.startsWith('system:node:')"},
+                {"name": "not-status-updates", "expression": "!has(request.subResource) || request.subResource == ''"},
+            ],
+        }],
+    }));
+    out
+}
