@@ -220,6 +220,20 @@ impl PathBuf {
         out
     }
 
+    /// The path as an RFC 6901 JSON pointer (`/spec/containers/0`; `~` and `/` in keys
+    /// escaped), for JSON patches. The root is the empty string.
+    pub fn json_pointer(&self) -> String {
+        let mut out = String::new();
+        for seg in self.segments() {
+            out.push('/');
+            match seg {
+                Seg::Key(k) => out.push_str(&k.replace('~', "~0").replace('/', "~1")),
+                Seg::Index(i) => out.push_str(&i.to_string()),
+            }
+        }
+        out
+    }
+
     /// Parse a rendered path (`a.b[0]["x.y"]`). Used by tests and by exceptions files.
     pub fn parse(s: &str) -> Self {
         let mut out = PathBuf::root();
@@ -399,5 +413,9 @@ mod tests {
             .key("image");
         assert_eq!(q.to_string(), "spec.containers[0].image");
         assert_eq!(PathBuf::parse("spec.containers[0].image"), q);
+        assert_eq!(q.json_pointer(), "/spec/containers/0/image");
+        assert_eq!(p.json_pointer(), "/metadata/labels/mlguard.io~1tenant");
+        assert_eq!(PathBuf::root().key("a~b").json_pointer(), "/a~0b");
+        assert_eq!(PathBuf::root().json_pointer(), "");
     }
 }

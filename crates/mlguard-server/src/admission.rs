@@ -184,27 +184,7 @@ impl Judge {
         if matches!(req.operation, Operation::Delete | Operation::Connect) {
             return allow(Vec::new(), Vec::new());
         }
-        let mut value = serde_json::to_value(obj).unwrap_or(Value::Null);
-        let group_version = if req.kind.group.is_empty() {
-            req.kind.version.clone()
-        } else {
-            format!("{}/{}", req.kind.group, req.kind.version)
-        };
-        value["apiVersion"] = Value::String(group_version.clone());
-        value["kind"] = Value::String(req.kind.kind.clone());
-        // A CREATE with generateName has no name yet; the namespace may be only on the request.
-        let name = obj
-            .metadata
-            .name
-            .clone()
-            .or_else(|| obj.metadata.generate_name.clone())
-            .unwrap_or_else(|| req.name.clone());
-        value["metadata"]["name"] = Value::String(name.clone());
-        if let Some(ns) = &req.namespace {
-            value["metadata"]["namespace"] = Value::String(ns.clone());
-        }
-        let doc = format!("admission:{}", req.uid);
-        let text = value.to_string();
+        let (doc, text, name) = object_document(req, obj);
         let mut loaded = self.context.clone();
         // The object replaces its stored version in the context, if there is one.
         loaded.objects.retain(|o| {
@@ -266,6 +246,80 @@ impl Judge {
             }
         }
     }
+}
+
+/// The object of `req` as a document for the loader: (document name, JSON text, name), with
+/// apiVersion and kind from the request, the namespace from the request, and for a CREATE
+/// with `generateName` that prefix as its name.
+fn object_document(
+    req: &AdmissionRequest<DynamicObject>,
+    obj: &DynamicObject,
+) -> (String, String, String) {
+    let mut value = serde_json::to_value(obj).unwrap_or(Value::Null);
+    let group_version = if req.kind.group.is_empty() {
+        req.kind.version.clone()
+    } else {
+        format!("{}/{}", req.kind.group, req.kind.version)
+    };
+    value["apiVersion"] = Value::String(group_version);
+    value["kind"] = Value::String(req.kind.kind.clone());
+    let name = obj
+        .metadata
+        .name
+        .clone()
+        .or_else(|| obj.metadata.generate_name.clone())
+        .unwrap_or_else(|| req.name.clone());
+    value["metadata"]["name"] = Value::String(name.clone());
+    if let Some(ns) = &req.namespace {
+        value["metadata"]["namespace"] = Value::String(ns.clone());
+    }
+    (format!("admission:{}", req.uid), value.to_string(), name)
+}
+
+/// The JSON patch operations the enabled `mutations` make to the object of `req` (none for
+/// DELETE, CONNECT or a request without an object).
+pub fn mutations(
+    req: &AdmissionRequest<DynamicObject>,
+    m: &crate::mutate::Mutations,
+) -> Vec<Value> {
+    let Some(obj) = req.object.as_ref() else {
+        return Vec::new();
+    };
+    if !m.any() || matches!(req.operation, Operation::Delete | Operation::Connect) {
+        return Vec::new();
+    }
+    let (doc, text, _) = object_document(req, obj);
+    let loaded = mlguard_core::load::load_documents(&[(doc, text)], &LoadOptions::default());
+    let inv = Inventory::new(loaded, req.namespace.as_deref().unwrap_or("default"));
+    if inv.objects.is_empty() {
+        return Vec::new();
+    }
+    crate::mutate::patch(&inv, 0, m)
+}
+
+/// The AdmissionReview allowing `req` with the patch `ops` (none when empty), as JSON: the
+/// patch is a base64 string, as the API server's Go types write `[]byte`.
+pub fn respond_patch(
+    req: &AdmissionRequest<DynamicObject>,
+    ops: Vec<Value>,
+) -> Result<Value, String> {
+    let mut resp = AdmissionResponse::from(req);
+    if !ops.is_empty() {
+        let patch: json_patch::Patch =
+            serde_json::from_value(Value::Array(ops)).map_err(|e| e.to_string())?;
+        resp = resp.with_patch(patch).map_err(|e| e.to_string())?;
+    }
+    let mut out = serde_json::to_value(resp.into_review()).map_err(|e| e.to_string())?;
+    if let Some(bytes) = out["response"]["patch"].as_array() {
+        let raw: Vec<u8> = bytes
+            .iter()
+            .filter_map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+            .collect();
+        use base64::Engine;
+        out["response"]["patch"] =
+            Value::String(base64::engine::general_purpose::STANDARD.encode(raw));
+    }
+    Ok(out)
 }
 
 /// The AdmissionReview answering `req` with `d`.

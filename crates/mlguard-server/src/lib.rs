@@ -17,6 +17,7 @@
 
 pub mod admission;
 pub mod manifests;
+pub mod mutate;
 pub mod tls;
 pub mod webhook;
 

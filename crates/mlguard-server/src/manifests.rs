@@ -4,8 +4,9 @@
 //! ValidatingWebhookConfiguration (caBundle, a namespaceSelector that never includes
 //! kube-system or mlguard's own namespace, matchConditions, failurePolicy Fail, timeoutSeconds 5).
 //!
-//! No MutatingWebhookConfiguration yet: the mutations are not built, and a configuration
-//! pointing at a route that does not exist would, with failurePolicy Fail, block every pod.
+//! With mutations asked for (`--mutate`), also the MutatingWebhookConfiguration (`/mutate`,
+//! reinvocationPolicy IfNeeded, the same namespaceSelector, failurePolicy Fail), and the
+//! Deployment passes `--mutate` to the server.
 
 use serde_json::{json, Value};
 
@@ -69,7 +70,7 @@ const RULES: &[(&str, &[&str])] = &[
 
 /// Every object, in apply order. `ca_bundle_b64` is the base64 of the CA that signed the
 /// serving certificate.
-pub fn manifests(image: &str, ca_bundle_b64: &str) -> Vec<Value> {
+pub fn manifests(image: &str, ca_bundle_b64: &str, mutate: &str) -> Vec<Value> {
     let mut out = Vec::new();
     out.push(json!({"apiVersion": "v1", "kind": "ServiceAccount",
         "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": labels()},
@@ -78,6 +79,21 @@ pub fn manifests(image: &str, ca_bundle_b64: &str) -> Vec<Value> {
     out.push(json!({"apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": CONTEXT_CONFIGMAP, "namespace": NAMESPACE, "labels": labels()},
         "data": {"README": "Put the manifests decisions need (Namespaces with their mlguard.io labels, NetworkPolicies, ResourceQuotas, RBAC) here as *.yaml keys; `mlguard scan --cluster --save-snapshot DIR` writes them."}}));
+    let mut args = vec![
+        "webhook".to_owned(),
+        "serve".to_owned(),
+        "--listen".to_owned(),
+        format!("0.0.0.0:{PORT}"),
+        "--tls-cert".to_owned(),
+        "/etc/mlguard/tls/tls.crt".to_owned(),
+        "--tls-key".to_owned(),
+        "/etc/mlguard/tls/tls.key".to_owned(),
+        "--context-dir".to_owned(),
+        "/etc/mlguard/context".to_owned(),
+    ];
+    if !mutate.trim().is_empty() {
+        args.extend(["--mutate".to_owned(), mutate.trim().to_owned()]);
+    }
     let probe = |path: &str| json!({"httpGet": {"path": path, "port": PORT, "scheme": "HTTPS"}, "periodSeconds": 10, "failureThreshold": 3});
     out.push(json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
@@ -99,9 +115,7 @@ pub fn manifests(image: &str, ca_bundle_b64: &str) -> Vec<Value> {
                     "containers": [{
                         "name": "webhook",
                         "image": image,
-                        "args": ["webhook", "serve", "--listen", format!("0.0.0.0:{PORT}"),
-                                 "--tls-cert", "/etc/mlguard/tls/tls.crt", "--tls-key", "/etc/mlguard/tls/tls.key",
-                                 "--context-dir", "/etc/mlguard/context"],
+                        "args": args,
                         "ports": [{"name": "https", "containerPort": PORT}],
                         "livenessProbe": probe("/healthz"),
                         "readinessProbe": probe("/readyz"),
@@ -151,6 +165,46 @@ pub fn manifests(image: &str, ca_bundle_b64: &str) -> Vec<Value> {
                               "operations": ["CREATE", "UPDATE"], "scope": "Namespaced"})
         })
         .collect();
+    let selector = json!({"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "NotIn",
+        "values": ["kube-system", "kube-public", "kube-node-lease", NAMESPACE]}]});
+    if !mutate.trim().is_empty() {
+        let rules: Vec<Value> = RULES
+            .iter()
+            .filter(|(g, _)| {
+                !matches!(
+                    *g,
+                    "networking.k8s.io"
+                        | "rbac.authorization.k8s.io"
+                        | "secrets-store.csi.x-k8s.io"
+                )
+            })
+            .map(|(g, r)| {
+                json!({"apiGroups": [g], "apiVersions": ["*"], "resources": r,
+                                  "operations": ["CREATE"], "scope": "Namespaced"})
+            })
+            .collect();
+        out.push(json!({
+            "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+            "metadata": {"name": NAME, "labels": labels()},
+            "webhooks": [{
+                "name": "mutate.mlguard.io",
+                "admissionReviewVersions": ["v1"],
+                "sideEffects": "None",
+                "failurePolicy": "Fail",
+                "timeoutSeconds": 5,
+                "matchPolicy": "Equivalent",
+                // Called again when a later webhook changes the object: the patches are idempotent.
+                "reinvocationPolicy": "IfNeeded",
+                "clientConfig": {"caBundle": ca_bundle_b64,
+                                 "service": {"name": NAME, "namespace": NAMESPACE, "path": "/mutate", "port": 443}},
+                "rules": rules,
+                "namespaceSelector": selector,
+                "matchConditions": [
+                    {"name": "not-node-identities", "expression": "!request.userInfo.username.startsWith('system:node:')"},
+                ],
+            }],
+        }));
+    }
     out.push(json!({
         "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
         "metadata": {"name": NAME, "labels": labels()},
@@ -165,8 +219,7 @@ pub fn manifests(image: &str, ca_bundle_b64: &str) -> Vec<Value> {
                              "service": {"name": NAME, "namespace": NAMESPACE, "path": "/validate", "port": 443}},
             "rules": rules,
             // Never the control plane's namespaces, nor mlguard's own (it could lock itself out).
-            "namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "NotIn",
-                "values": ["kube-system", "kube-public", "kube-node-lease", NAMESPACE]}]},
+            "namespaceSelector": selector,
             "matchConditions": [
                 {"name": "not-node-identities", "expression": "!request.userInfo.username.startsWith('system:node:')"},
                 {"name": "not-status-updates", "expression": "!has(request.subResource) || request.subResource == ''"},

@@ -1,4 +1,5 @@
 //! The webhook's HTTP routes (axum): `POST /validate` (AdmissionReview in and out),
+//! `POST /mutate` (the opt-in mutations of [`crate::mutate`] as a JSON patch; never denies),
 //! `GET /healthz`, `GET /readyz`, `GET /metrics`. Errors are uniform JSON,
 //! `{"error": {"code": N, "message": "..."}}`; a body that is not an AdmissionReview request
 //! (too large, not JSON, wrong type, no request) is a 400 with the reason. Judging runs on the
@@ -107,6 +108,8 @@ pub struct AppState {
     /// Replaced whole when the context changes; a request keeps the one it started with.
     judge: RwLock<Arc<Judge>>,
     pub metrics: Metrics,
+    /// The mutations `/mutate` makes (none by default: it then allows without a patch).
+    pub mutations: crate::mutate::Mutations,
 }
 
 impl AppState {
@@ -114,6 +117,7 @@ impl AppState {
         AppState {
             judge: RwLock::new(Arc::new(judge)),
             metrics: Metrics::default(),
+            mutations: crate::mutate::Mutations::default(),
         }
     }
 
@@ -148,6 +152,7 @@ pub fn error(code: StatusCode, message: impl Into<String>) -> Response {
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/validate", post(validate))
+        .route("/mutate", post(mutate))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
@@ -181,6 +186,38 @@ async fn read_body(body: Body) -> Result<Bytes, Response> {
             format!("reading the body: {e}"),
         )),
     }
+}
+
+async fn mutate(State(s): State<Arc<AppState>>, req: Request) -> Response {
+    let start = Instant::now();
+    let body = match read_body(req.into_body()).await {
+        Ok(b) => b,
+        Err(r) => {
+            s.metrics.invalid();
+            return r;
+        }
+    };
+    let state = s.clone();
+    let work = tokio::task::spawn_blocking(move || {
+        let req = decode(&body).map_err(|e| e.to_string())?;
+        let ops = crate::admission::mutations(&req, &state.mutations);
+        let review = crate::admission::respond_patch(&req, ops)?;
+        Ok::<_, String>(review.to_string().into_bytes())
+    })
+    .await;
+    let resp = match work {
+        Ok(Ok(out)) => ([(header::CONTENT_TYPE, "application/json")], out).into_response(),
+        Ok(Err(e)) => {
+            s.metrics.invalid();
+            error(StatusCode::BAD_REQUEST, e)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "mutating panicked");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    };
+    s.metrics.latency.observe(start.elapsed().as_secs_f64());
+    resp
 }
 
 async fn validate(State(s): State<Arc<AppState>>, req: Request) -> Response {

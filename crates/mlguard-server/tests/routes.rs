@@ -131,3 +131,25 @@ async fn health_endpoints_answer() {
         assert_eq!((status, text.as_str()), (StatusCode::OK, "ok"));
     }
 }
+
+#[tokio::test]
+async fn mutate_answers_with_a_patch_only_when_mutations_are_on() {
+    let mut body = review();
+    body["request"]["object"]["metadata"]["labels"] =
+        json!({"training.kubeflow.org/job-name": "llama"});
+    let body = serde_json::to_vec(&body).expect("json");
+    let off = Arc::new(AppState::new(Judge::default()));
+    let (status, out, text) = call(off, "POST", "/mutate", body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(out["response"]["allowed"], true);
+    assert!(out["response"]["patch"].is_null(), "{text}");
+    let mut on = AppState::new(Judge::default());
+    on.mutations = mlguard_server::mutate::Mutations::parse("sa-token,shm").expect("parse");
+    let (status, out, text) = call(Arc::new(on), "POST", "/mutate", body).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(
+        out["response"]["allowed"], true,
+        "mutate never denies, even a privileged pod"
+    );
+    assert_eq!(out["response"]["patchType"], "JSONPatch", "{text}");
+}

@@ -144,6 +144,10 @@ are documented in docs/webhook.md. Exit codes: 0 after SIGTERM, 2 on a usage, fi
             env = "MLGUARD_DENY_AT"
         )]
         deny_at: String,
+        /// Mutations POST /mutate makes, comma-separated: labels, shm[=SIZE], sa-token,
+        /// readonly-models, or all (default: none; /mutate then allows without a patch).
+        #[arg(long, value_name = "LIST", default_value = "", env = "MLGUARD_MUTATE")]
+        mutate: String,
     },
     /// Print the install manifests: ServiceAccount (no token), the context ConfigMap, the
     /// Deployment (two replicas, non-root, read-only root filesystem, HTTPS probes), a
@@ -160,6 +164,10 @@ are documented in docs/webhook.md. Exit codes: 0 after SIGTERM, 2 on a usage, fi
         /// The CA certificate (PEM) that signed the serving certificate: the caBundle.
         #[arg(long, value_name = "FILE", env = "MLGUARD_CA_BUNDLE")]
         ca_bundle: String,
+        /// Also install the MutatingWebhookConfiguration, with these mutations (as for
+        /// `serve --mutate`).
+        #[arg(long, value_name = "LIST", default_value = "", env = "MLGUARD_MUTATE")]
+        mutate: String,
         /// Write to PATH instead of stdout.
         #[arg(
             short = 'o',

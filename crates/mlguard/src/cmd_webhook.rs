@@ -14,9 +14,12 @@ pub fn run(cmd: WebhookCommand) -> Result<u8> {
         WebhookCommand::Manifests {
             image,
             ca_bundle,
+            mutate,
             output,
             format,
         } => {
+            mlguard_server::mutate::Mutations::parse(&mutate)
+                .map_err(|e| anyhow::anyhow!("--mutate: {e}"))?;
             if !mlguard_operator::manifests::pinned(&image) {
                 bail!(
                     "--image `{image}` is not pinned by digest: give REPO@sha256:<64 hex digits>"
@@ -31,7 +34,7 @@ pub fn run(cmd: WebhookCommand) -> Result<u8> {
             }
             use base64::Engine;
             let b64 = base64::engine::general_purpose::STANDARD.encode(&pem);
-            let objs = mlguard_server::manifests::manifests(&image, &b64);
+            let objs = mlguard_server::manifests::manifests(&image, &b64, &mutate);
             let body = match format.as_str() {
                 "yaml" => mlguard_core::emit::to_yaml_stream(&objs),
                 "json" => {
@@ -53,7 +56,10 @@ pub fn run(cmd: WebhookCommand) -> Result<u8> {
             controls,
             exceptions,
             deny_at,
+            mutate,
         } => {
+            let mutations = mlguard_server::mutate::Mutations::parse(&mutate)
+                .map_err(|e| anyhow::anyhow!("--mutate: {e}"))?;
             let deny_at = Severity::parse(&deny_at).with_context(|| {
                 format!("unknown --deny-at `{deny_at}` (expected critical, high, medium or low)")
             })?;
@@ -74,7 +80,13 @@ pub fn run(cmd: WebhookCommand) -> Result<u8> {
                 deny_at,
                 today: Date::today(),
             };
-            serve(listen, Path::new(&tls_cert), Path::new(&tls_key), judge)
+            serve(
+                listen,
+                Path::new(&tls_cert),
+                Path::new(&tls_key),
+                judge,
+                mutations,
+            )
         }
     }
 }
@@ -112,7 +124,13 @@ fn certs(dir: &Path, dns: &[String]) -> Result<u8> {
     Ok(exit::CLEAN)
 }
 
-fn serve(listen: std::net::SocketAddr, cert: &Path, key: &Path, judge: Judge) -> Result<u8> {
+fn serve(
+    listen: std::net::SocketAddr,
+    cert: &Path,
+    key: &Path,
+    judge: Judge,
+    mutations: mlguard_server::mutate::Mutations,
+) -> Result<u8> {
     mlguard_server::init_logging();
     let certs = Arc::new(mlguard_server::tls::ReloadingCert::new(cert, key)?);
     let tls = mlguard_server::tls::server_config(certs.clone())?;
@@ -129,9 +147,9 @@ fn serve(listen: std::net::SocketAddr, cert: &Path, key: &Path, judge: Judge) ->
             listener.local_addr()?
         );
         let _watch = certs.watch(std::time::Duration::from_secs(2));
-        let app = mlguard_server::webhook::router(Arc::new(
-            mlguard_server::webhook::AppState::new(judge),
-        ));
+        let mut state = mlguard_server::webhook::AppState::new(judge);
+        state.mutations = mutations;
+        let app = mlguard_server::webhook::router(Arc::new(state));
         mlguard_server::webhook::serve(listener, tls, app, shutdown_signal()).await?;
         eprintln!("mlguard webhook stopped");
         Ok(exit::CLEAN)

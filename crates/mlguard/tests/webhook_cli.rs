@@ -255,8 +255,62 @@ fn manifests_are_valid_safe_and_scan_clean() {
         items
             .iter()
             .all(|o| o["kind"] != "MutatingWebhookConfiguration"),
-        "no mutations yet"
+        "no mutating configuration unless mutations are asked for"
     );
+    let o = mlguard()
+        .args([
+            "webhook",
+            "manifests",
+            "--format",
+            "json",
+            "--mutate",
+            "labels,shm=16Gi",
+            "--image",
+            &image,
+            "--ca-bundle",
+        ])
+        .arg(dir.join("ca.crt"))
+        .output()
+        .expect("manifests");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mlist: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let mitems = mlist["items"].as_array().expect("items");
+    let mwc = mitems
+        .iter()
+        .find(|o| o["kind"] == "MutatingWebhookConfiguration")
+        .expect("mutating");
+    assert_eq!(
+        mwc["webhooks"][0]["clientConfig"]["service"]["path"],
+        "/mutate"
+    );
+    assert_eq!(mwc["webhooks"][0]["reinvocationPolicy"], "IfNeeded");
+    assert_eq!(mwc["webhooks"][0]["failurePolicy"], "Fail");
+    let args = mitems
+        .iter()
+        .find(|o| o["kind"] == "Deployment")
+        .expect("deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+        .to_string();
+    assert!(args.contains("\"--mutate\",\"labels,shm=16Gi\""), "{args}");
+    let o = mlguard()
+        .args([
+            "webhook",
+            "manifests",
+            "--mutate",
+            "everything",
+            "--image",
+            &image,
+            "--ca-bundle",
+        ])
+        .arg(dir.join("ca.crt"))
+        .output()
+        .expect("manifests");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("everything"));
     assert_eq!(of("Deployment")["spec"]["replicas"], 2);
     assert_eq!(of("PodDisruptionBudget")["spec"]["minAvailable"], 1);
 
