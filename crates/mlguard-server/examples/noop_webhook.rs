@@ -1,0 +1,47 @@
+//! The baseline of bench/webhook.sh: the same TLS server and HTTP stack as `mlguard webhook
+//! serve` (rustls, hyper, axum), answering every POST /validate with a fixed "allowed"
+//! AdmissionReview after reading the body but without decoding it. What the webhook costs above this is mlguard's work.
+//!
+//! `cargo run --release -p mlguard-server --example noop_webhook -- ADDR CERT KEY`
+
+use axum::routing::post;
+use mlguard_server::tls::{server_config, ReloadingCert};
+use std::sync::Arc;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, addr, cert, key] = args.as_slice() else {
+        eprintln!("usage: noop_webhook ADDR CERT KEY");
+        std::process::exit(2);
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let certs = Arc::new(
+            ReloadingCert::new(std::path::Path::new(cert), std::path::Path::new(key))
+                .expect("certificate"),
+        );
+        let tls = server_config(certs).expect("tls");
+        let app = axum::Router::new().route(
+            "/validate",
+            // The body is read (and dropped), so connections are reused as with the webhook.
+            post(|_body: axum::body::Bytes| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"","allowed":true}}"#,
+                )
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind(addr.as_str())
+            .await
+            .expect("listen");
+        eprintln!("noop webhook listening on https://{}", listener.local_addr().expect("addr"));
+        mlguard_server::webhook::serve(listener, tls, app, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .expect("serve");
+    });
+}
