@@ -188,71 +188,56 @@ async fn read_body(body: Body) -> Result<Bytes, Response> {
     }
 }
 
-async fn mutate(State(s): State<Arc<AppState>>, req: Request) -> Response {
+/// Read the body, run `work` on it on the blocking pool, and answer: its bytes as JSON, a 400
+/// with its error, or a 500 if it panicked; counting invalid requests and the latency.
+async fn answer<F>(s: Arc<AppState>, req: Request, what: &'static str, work: F) -> Response
+where
+    F: FnOnce(Bytes) -> Result<Vec<u8>, String> + Send + 'static,
+{
     let start = Instant::now();
-    let body = match read_body(req.into_body()).await {
-        Ok(b) => b,
+    let resp = match read_body(req.into_body()).await {
         Err(r) => {
             s.metrics.invalid();
-            return r;
+            r
         }
-    };
-    let state = s.clone();
-    let work = tokio::task::spawn_blocking(move || {
-        let req = decode(&body).map_err(|e| e.to_string())?;
-        let ops = crate::admission::mutations(&req, &state.mutations);
-        let review = crate::admission::respond_patch(&req, ops)?;
-        Ok::<_, String>(review.to_string().into_bytes())
-    })
-    .await;
-    let resp = match work {
-        Ok(Ok(out)) => ([(header::CONTENT_TYPE, "application/json")], out).into_response(),
-        Ok(Err(e)) => {
-            s.metrics.invalid();
-            error(StatusCode::BAD_REQUEST, e)
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "mutating panicked");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-        }
+        Ok(body) => match tokio::task::spawn_blocking(move || work(body)).await {
+            Ok(Ok(out)) => ([(header::CONTENT_TYPE, "application/json")], out).into_response(),
+            Ok(Err(e)) => {
+                s.metrics.invalid();
+                error(StatusCode::BAD_REQUEST, e)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "{what} panicked");
+                error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+            }
+        },
     };
     s.metrics.latency.observe(start.elapsed().as_secs_f64());
     resp
 }
 
-async fn validate(State(s): State<Arc<AppState>>, req: Request) -> Response {
-    let start = Instant::now();
-    let body = match read_body(req.into_body()).await {
-        Ok(b) => b,
-        Err(r) => {
-            s.metrics.invalid();
-            return r;
-        }
-    };
-    let judge = s.judge();
-    let work = tokio::task::spawn_blocking(move || {
-        let req = decode(&body)?;
-        let d = judge.decide(&req);
-        let out = serde_json::to_vec(&respond(&req, &d)).unwrap_or_default();
-        Ok::<_, crate::admission::DecodeError>((req.namespace.unwrap_or_default(), d, out))
+async fn mutate(State(s): State<Arc<AppState>>, req: Request) -> Response {
+    let state = s.clone();
+    answer(s, req, "mutating", move |body| {
+        let req = decode(&body).map_err(|e| e.to_string())?;
+        let ops = crate::admission::mutations(&req, &state.mutations);
+        let review = crate::admission::respond_patch(&req, ops)?;
+        Ok(review.to_string().into_bytes())
     })
-    .await;
-    let resp = match work {
-        Ok(Ok((ns, d, out))) => {
-            s.metrics.record(&ns, &d);
-            ([(header::CONTENT_TYPE, "application/json")], out).into_response()
-        }
-        Ok(Err(e)) => {
-            s.metrics.invalid();
-            error(StatusCode::BAD_REQUEST, e.to_string())
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "judging panicked");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-        }
-    };
-    s.metrics.latency.observe(start.elapsed().as_secs_f64());
-    resp
+    .await
+}
+
+async fn validate(State(s): State<Arc<AppState>>, req: Request) -> Response {
+    let state = s.clone();
+    answer(s, req, "judging", move |body| {
+        let req = decode(&body).map_err(|e| e.to_string())?;
+        let d = state.judge().decide(&req);
+        state
+            .metrics
+            .record(req.namespace.as_deref().unwrap_or_default(), &d);
+        Ok(serde_json::to_vec(&respond(&req, &d)).unwrap_or_default())
+    })
+    .await
 }
 
 /// How long a TLS handshake may take.

@@ -20,11 +20,7 @@ pub fn run(cmd: WebhookCommand) -> Result<u8> {
         } => {
             mlguard_server::mutate::Mutations::parse(&mutate)
                 .map_err(|e| anyhow::anyhow!("--mutate: {e}"))?;
-            if !mlguard_operator::manifests::pinned(&image) {
-                bail!(
-                    "--image `{image}` is not pinned by digest: give REPO@sha256:<64 hex digits>"
-                );
-            }
+            crate::output::require_pinned(&image)?;
             let pem =
                 std::fs::read(&ca_bundle).with_context(|| format!("cannot read {ca_bundle}"))?;
             mlguard_server::tls::client_config(&pem)
@@ -35,16 +31,7 @@ pub fn run(cmd: WebhookCommand) -> Result<u8> {
             use base64::Engine;
             let b64 = base64::engine::general_purpose::STANDARD.encode(&pem);
             let objs = mlguard_server::manifests::manifests(&image, &b64, &mutate);
-            let body = match format.as_str() {
-                "yaml" => mlguard_core::emit::to_yaml_stream(&objs),
-                "json" => {
-                    serde_json::to_string_pretty(
-                        &serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objs}),
-                    )? + "\n"
-                }
-                _ => bail!("unknown --format `{format}` (yaml or json)"),
-            };
-            crate::output::write_to(output.as_deref().map(Path::new), body.as_bytes())?;
+            crate::output::write_objects(&objs, &format, output.as_deref())?;
             Ok(exit::CLEAN)
         }
         WebhookCommand::Serve {

@@ -72,3 +72,33 @@ pub fn write_with(
     }
     Ok(())
 }
+
+/// Write Kubernetes objects as a YAML stream, or with `json` as a v1 List, to `output` or
+/// stdout (the `manifests` commands).
+pub fn write_objects(
+    objs: &[serde_json::Value],
+    format: &str,
+    output: Option<&str>,
+) -> anyhow::Result<()> {
+    let body = match format {
+        "yaml" => mlguard_core::emit::to_yaml_stream(objs),
+        "json" => {
+            serde_json::to_string_pretty(
+                &serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objs}),
+            )? + "\n"
+        }
+        _ => anyhow::bail!("unknown --format `{format}` (yaml or json)"),
+    };
+    write_to(output.map(std::path::Path::new), body.as_bytes())?;
+    Ok(())
+}
+
+/// Refuse an image not pinned by digest.
+pub fn require_pinned(image: &str) -> anyhow::Result<()> {
+    if !mlguard_operator::manifests::pinned(image) {
+        anyhow::bail!(
+            "--image `{image}` is not pinned by digest: give REPO@sha256:<64 hex digits>"
+        );
+    }
+    Ok(())
+}
