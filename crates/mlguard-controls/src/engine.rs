@@ -44,9 +44,14 @@ fn problem(
 
 /// Run the scan.
 pub fn scan(inv: &Inventory, opts: &ScanOptions<'_>) -> (Report, Catalog) {
+    scan_with_rbac(inv, &Rbac::new(inv), opts)
+}
+
+/// Run the scan with the RBAC model of `inv` already built (`Rbac::new(inv)`, or one built
+/// from an Inventory with the same RBAC objects at the same indices).
+pub fn scan_with_rbac(inv: &Inventory, rbac: &Rbac, opts: &ScanOptions<'_>) -> (Report, Catalog) {
     let catalog = catalog_with(opts.custom);
-    let rbac = Rbac::new(inv);
-    let mut ctx = Ctx::new(inv, &rbac, opts.config);
+    let mut ctx = Ctx::new(inv, rbac, opts.config);
     run_all(&mut ctx);
     opts.custom.run(&mut ctx);
 

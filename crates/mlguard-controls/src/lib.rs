@@ -18,6 +18,6 @@ pub mod model;
 pub use catalog::{Catalog, CatalogError, ControlDef, State};
 pub use config::Config;
 pub use custom::CustomControls;
-pub use engine::{scan, ScanOptions};
+pub use engine::{scan, scan_with_rbac, ScanOptions};
 pub use exceptions::{Date, Exceptions};
 pub use model::*;

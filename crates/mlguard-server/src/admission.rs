@@ -17,10 +17,15 @@
 use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation};
 use kube::core::DynamicObject;
 use mlguard_controls::{
-    scan, Config, CustomControls, Date, Exceptions, Finding, FindingStatus, ScanOptions, Severity,
+    scan_with_rbac, Config, CustomControls, Date, Exceptions, Finding, FindingStatus, ScanOptions,
+    Severity,
 };
+use mlguard_core::inventory::is_cluster_scoped;
 use mlguard_core::{Inventory, LoadOptions, Loaded};
+use mlguard_rbac::Rbac;
 use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// The largest AdmissionReview body read (the API server sends at most 3 MiB objects).
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
@@ -102,12 +107,135 @@ impl Mode {
     }
 }
 
+/// The webhook's context (namespaces, quotas, policies, RBAC...), indexed once per change so
+/// that a decision reads only what it can depend on.
+///
+/// Judging an object in namespace N reads the cluster-scoped objects (Namespaces, ClusterRoles
+/// and their bindings, admin network policies...) and the objects of N. Objects of other
+/// namespaces cannot change a finding on an object of N (a namespace's isolation, quota,
+/// RBAC and serving exposure are all decided inside it, and other namespaces are seen
+/// through their Namespace objects' labels), and audit Policy files are judged on their own
+/// (findings land on their rules, never on an API object). The test
+/// `fast_path_matches_full_scan` checks this over examples/ and the shared corpus: every
+/// object judged this way gets exactly the findings a scan of everything gives it.
+///
+/// A namespaced object written without a namespace is in `default`, as `kubectl apply`
+/// would put it.
+#[derive(Debug, Default)]
+pub struct Context {
+    loaded: Loaded,
+    /// Indices of cluster-scoped objects.
+    shared: Vec<usize>,
+    by_namespace: HashMap<String, Vec<usize>>,
+    modes: HashMap<String, Mode>,
+    /// What judging in a namespace reads, built on first use (`""`: cluster-scoped objects).
+    slices: Mutex<HashMap<String, Arc<Slice>>>,
+}
+
+/// The objects judging in one namespace reads, and their RBAC model.
+#[derive(Debug)]
+struct Slice {
+    loaded: Loaded,
+    rbac: Rbac,
+}
+
+/// Kinds whose objects make the RBAC model: replacing one of them rebuilds it.
+fn is_rbac_kind(kind: &str) -> bool {
+    matches!(
+        kind,
+        "Role" | "RoleBinding" | "ClusterRole" | "ClusterRoleBinding"
+    )
+}
+
+impl Context {
+    pub fn new(mut loaded: Loaded) -> Context {
+        let mut shared = Vec::new();
+        let mut by_namespace: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut modes = HashMap::new();
+        for (i, o) in loaded.objects.iter_mut().enumerate() {
+            if o.kind == "Policy" && o.group() == "audit.k8s.io" {
+                continue;
+            }
+            if is_cluster_scoped(&o.kind) {
+                if o.kind == "Namespace" && o.api_version == "v1" {
+                    // An unknown value is `enforce`, the strict reading.
+                    let mode = o.label(ENFORCEMENT_LABEL).and_then(Mode::parse);
+                    modes.insert(o.name.clone(), mode.unwrap_or_default());
+                }
+                shared.push(i);
+                continue;
+            }
+            let ns = o.namespace.get_or_insert_with(|| "default".to_owned());
+            by_namespace.entry(ns.clone()).or_default().push(i);
+        }
+        Context {
+            loaded,
+            shared,
+            by_namespace,
+            modes,
+            slices: Mutex::default(),
+        }
+    }
+
+    /// Every object of the context, as read.
+    pub fn loaded(&self) -> &Loaded {
+        &self.loaded
+    }
+
+    /// How many objects the context holds.
+    pub fn len(&self) -> usize {
+        self.loaded.objects.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.loaded.objects.is_empty()
+    }
+
+    /// The cluster-scoped objects and those of `namespace`, with their RBAC model.
+    fn slice(&self, namespace: Option<&str>) -> Arc<Slice> {
+        let key = namespace.unwrap_or_default();
+        let mut slices = self.slices.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = slices.get(key) {
+            return s.clone();
+        }
+        let own = namespace
+            .and_then(|ns| self.by_namespace.get(ns))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let objects = self
+            .shared
+            .iter()
+            .chain(own)
+            .map(|&i| self.loaded.objects[i].clone())
+            .collect();
+        let loaded = Loaded {
+            files: self.loaded.files.clone(),
+            objects,
+            errors: Vec::new(),
+            notes: Vec::new(),
+        };
+        let inv = Inventory::new(loaded, "default");
+        let rbac = Rbac::new(&inv);
+        let slice = Arc::new(Slice {
+            loaded: Loaded {
+                files: inv.files,
+                objects: inv.objects,
+                errors: Vec::new(),
+                notes: Vec::new(),
+            },
+            rbac,
+        });
+        slices.insert(key.to_owned(), slice.clone());
+        slice
+    }
+}
+
 /// What the webhook judges with: its context objects and the scan settings.
 #[derive(Debug)]
 pub struct Judge {
     /// Namespaces, quotas, policies, RBAC... read at start (offline: --context-dir) or kept by
     /// watches (in cluster).
-    pub context: Loaded,
+    pub context: Context,
     pub config: Config,
     pub exceptions: Exceptions,
     pub custom: CustomControls,
@@ -141,7 +269,7 @@ impl Default for Judge {
     /// No context, default settings, deny at high (as `mlguard scan --fail-on` defaults), today.
     fn default() -> Self {
         Judge {
-            context: Loaded::default(),
+            context: Context::default(),
             config: Config::default(),
             exceptions: Exceptions::default(),
             custom: CustomControls::default(),
@@ -155,15 +283,9 @@ impl Judge {
     /// The enforcement mode of `namespace`: its label in the context, else `enforce`. An
     /// unknown value is `enforce` (the strict reading).
     pub fn mode(&self, namespace: Option<&str>) -> Mode {
-        let Some(ns) = namespace else {
-            return Mode::Enforce;
-        };
-        self.context
-            .objects
-            .iter()
-            .find(|o| o.kind == "Namespace" && o.api_version == "v1" && o.name == ns)
-            .and_then(|o| o.label(ENFORCEMENT_LABEL))
-            .and_then(Mode::parse)
+        namespace
+            .and_then(|ns| self.context.modes.get(ns))
+            .copied()
             .unwrap_or_default()
     }
 
@@ -185,15 +307,27 @@ impl Judge {
             return allow(Vec::new(), Vec::new());
         }
         let (doc, text, name) = object_document(req, obj);
-        let mut loaded = self.context.clone();
-        // The object replaces its stored version in the context, if there is one.
-        loaded.objects.retain(|o| {
-            !(o.kind == req.kind.kind && o.name == name && o.namespace == req.namespace)
+        let slice = self.context.slice(req.namespace.as_deref());
+        let mut loaded = slice.loaded.clone();
+        let object =
+            mlguard_core::load::load_documents(&[(doc.clone(), text)], &LoadOptions::default());
+        // The object takes the place of its stored version, if the context has one, so that
+        // the other objects keep their indices (and the slice's RBAC model stays valid).
+        let stored = loaded.objects.iter().position(|o| {
+            o.kind == req.kind.kind && o.name == name && o.namespace == req.namespace
         });
-        loaded.append(mlguard_core::load::load_documents(
-            &[(doc.clone(), text)],
-            &LoadOptions::default(),
-        ));
+        match (stored, object.objects.len()) {
+            (Some(k), 1) => {
+                let file = loaded.files.len();
+                loaded.files.extend(object.files);
+                let mut o = object.objects.into_iter().next().expect("one object");
+                o.file = file;
+                loaded.objects[k] = o;
+                loaded.errors.extend(object.errors);
+                loaded.notes.extend(object.notes);
+            }
+            _ => loaded.append(object),
+        }
         let inv = Inventory::new(loaded, req.namespace.as_deref().unwrap_or("default"));
         let opts = ScanOptions {
             config: &self.config,
@@ -201,7 +335,16 @@ impl Judge {
             custom: &self.custom,
             today: self.today,
         };
-        let (report, _) = scan(&inv, &opts);
+        let fresh;
+        // An RBAC object under review changes the RBAC model; anything else leaves it as built.
+        let rbac = if req.kind.group == "rbac.authorization.k8s.io" && is_rbac_kind(&req.kind.kind)
+        {
+            fresh = Rbac::new(&inv);
+            &fresh
+        } else {
+            &slice.rbac
+        };
+        let (report, _) = scan_with_rbac(&inv, rbac, &opts);
         let mut findings: Vec<Finding> = report
             .findings
             .into_iter()

@@ -200,20 +200,35 @@ where
             s.metrics.invalid();
             r
         }
-        Ok(body) => match tokio::task::spawn_blocking(move || work(body)).await {
+        Ok(body) => match off_runtime(move || work(body)).await {
             Ok(Ok(out)) => ([(header::CONTENT_TYPE, "application/json")], out).into_response(),
             Ok(Err(e)) => {
                 s.metrics.invalid();
                 error(StatusCode::BAD_REQUEST, e)
             }
-            Err(e) => {
-                tracing::error!(error = %e, "{what} panicked");
+            Err(()) => {
+                tracing::error!("{what} panicked");
                 error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
             }
         },
     };
     s.metrics.latency.observe(start.elapsed().as_secs_f64());
     resp
+}
+
+/// Run `f` off the async runtime, on rayon's pool: the scan's own parallel steps then run
+/// on the thread that judges (and its idle peers) instead of handing work to another pool
+/// and waiting for it. A panic is caught and reported as `Err`.
+async fn off_runtime<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ()> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    rayon::spawn(move || {
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        let _ = tx.send(out);
+    });
+    match rx.await {
+        Ok(Ok(v)) => Ok(v),
+        _ => Err(()),
+    }
 }
 
 async fn mutate(State(s): State<Arc<AppState>>, req: Request) -> Response {

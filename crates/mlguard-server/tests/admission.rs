@@ -6,7 +6,9 @@
 //! with an ML kind or a GPU pod), unless the settings say `scope: all`.
 
 use mlguard_controls::Severity;
-use mlguard_server::admission::{decode, respond, DecodeError, Judge, Mode, MAX_BODY, MAX_WARNING};
+use mlguard_server::admission::{
+    decode, respond, Context, DecodeError, Judge, Mode, MAX_BODY, MAX_WARNING,
+};
 use serde_json::{json, Value};
 
 fn context(modes: &[(&str, &str)]) -> Judge {
@@ -27,10 +29,10 @@ fn context_with(modes: &[(&str, &str)], isolated: bool) -> Judge {
         }
     }
     Judge {
-        context: mlguard_core::load::load_documents(
+        context: Context::new(mlguard_core::load::load_documents(
             &[("context.yaml".to_owned(), docs)],
             &mlguard_core::LoadOptions::default(),
-        ),
+        )),
         ..Judge::default()
     }
 }

@@ -4,7 +4,7 @@ use crate::cli::WebhookCommand;
 use crate::exit;
 use anyhow::{bail, Context, Result};
 use mlguard_controls::{Date, Severity};
-use mlguard_server::admission::Judge;
+use mlguard_server::admission::{Context as JudgeContext, Judge};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -60,7 +60,7 @@ pub fn run(cmd: WebhookCommand) -> Result<u8> {
                 return Ok(exit::ERROR);
             }
             let judge = Judge {
-                context,
+                context: JudgeContext::new(context),
                 config,
                 exceptions,
                 custom,

@@ -1,0 +1,125 @@
+//! Time of one admission decision, without HTTP or TLS: decode an AdmissionReview and judge
+//! it against the example platform context (examples/platform), for the three objects the
+//! HTTP benchmark (bench/webhook.sh) sends. Prints the mean and p99 per decision.
+//!
+//! `cargo bench -p mlguard-server --bench decide [-- --iterations N]`
+
+use mlguard_server::admission::{decode, Context, Judge};
+use std::hint::black_box;
+use std::time::Instant;
+
+const IMG: &str = "registry.example.com/ml/pytorch@sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
+
+fn review(group: &str, version: &str, kind: &str, resource: &str, object: &str) -> Vec<u8> {
+    format!(
+        r#"{{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{{"uid":"b9a1c8e2-0000-4000-8000-000000000001","kind":{{"group":"{group}","version":"{version}","kind":"{kind}"}},"resource":{{"group":"{group}","version":"{version}","resource":"{resource}"}},"name":"x","namespace":"team-a","operation":"CREATE","userInfo":{{"username":"system:serviceaccount:kubeflow:training-operator"}},"object":{object},"dryRun":false}}}}"#
+    )
+    .into_bytes()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let iterations: usize = args
+        .iter()
+        .position(|a| a == "--iterations")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/platform");
+    let context = mlguard_core::load(&[root.to_owned()], &mlguard_core::LoadOptions::default());
+    let mut context = context;
+    if args.iter().any(|a| a == "--config-only") {
+        context.objects.retain(|o| {
+            matches!(
+                o.kind.as_str(),
+                "Namespace"
+                    | "NetworkPolicy"
+                    | "ResourceQuota"
+                    | "LimitRange"
+                    | "Role"
+                    | "RoleBinding"
+                    | "ClusterRole"
+                    | "ClusterRoleBinding"
+                    | "ServiceAccount"
+            )
+        });
+    }
+    eprintln!("context: {} objects", context.objects.len());
+    let judge = Judge {
+        context: Context::new(context),
+        ..Judge::default()
+    };
+    let ctr = format!(
+        r#"{{"name":"pytorch","image":"{IMG}","resources":{{"requests":{{"cpu":"8","memory":"64Gi","nvidia.com/gpu":"8"}},"limits":{{"cpu":"8","memory":"64Gi","nvidia.com/gpu":"8"}}}},"securityContext":{{"allowPrivilegeEscalation":false,"capabilities":{{"drop":["ALL"]}}}},"volumeMounts":[{{"name":"dshm","mountPath":"/dev/shm"}}]}}"#
+    );
+    let spec = format!(
+        r#"{{"automountServiceAccountToken":false,"securityContext":{{"runAsNonRoot":true,"runAsUser":1000,"seccompProfile":{{"type":"RuntimeDefault"}}}},"containers":[{ctr}],"volumes":[{{"name":"dshm","emptyDir":{{"medium":"Memory","sizeLimit":"16Gi"}}}}]}}"#
+    );
+    let tmpl = format!(
+        r#"{{"replicas":1,"template":{{"metadata":{{"labels":{{"mlguard.io/workload":"training","mlguard.io/job":"llama"}}}},"spec":{spec}}}}}"#
+    );
+    let bodies = [
+        (
+            "pod",
+            review(
+                "",
+                "v1",
+                "Pod",
+                "pods",
+                &format!(
+                    r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"llama-worker-0","namespace":"team-a","labels":{{"mlguard.io/workload":"training","mlguard.io/job":"llama","training.kubeflow.org/job-name":"llama"}}}},"spec":{spec}}}"#
+                ),
+            ),
+        ),
+        (
+            "pytorchjob",
+            review(
+                "kubeflow.org",
+                "v1",
+                "PyTorchJob",
+                "pytorchjobs",
+                &format!(
+                    r#"{{"apiVersion":"kubeflow.org/v1","kind":"PyTorchJob","metadata":{{"name":"llama","namespace":"team-a"}},"spec":{{"pytorchReplicaSpecs":{{"Master":{tmpl},"Worker":{tmpl}}}}}}}"#
+                ),
+            ),
+        ),
+        (
+            "isvc",
+            review(
+                "serving.kserve.io",
+                "v1beta1",
+                "InferenceService",
+                "inferenceservices",
+                r#"{"apiVersion":"serving.kserve.io/v1beta1","kind":"InferenceService","metadata":{"name":"llm","namespace":"team-a","labels":{"mlguard.io/workload":"serving"}},"spec":{"predictor":{"model":{"modelFormat":{"name":"pytorch"},"storageUri":"s3://models/llm","resources":{"limits":{"cpu":"4","memory":"16Gi"}}}}}}"#,
+            ),
+        ),
+    ];
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("thread pool");
+    one.install(|| run(&judge, &bodies, iterations));
+}
+
+fn run(judge: &Judge, bodies: &[(&str, Vec<u8>)], iterations: usize) {
+    println!(
+        "{:<12} {:>12} {:>12} {:>10}",
+        "object", "mean µs", "p99 µs", "findings"
+    );
+    for (name, body) in bodies {
+        let mut times = Vec::with_capacity(iterations);
+        let mut findings = 0;
+        for _ in 0..iterations {
+            let t = Instant::now();
+            let req = decode(black_box(body)).expect("valid review");
+            let d = judge.decide(&req);
+            times.push(t.elapsed().as_secs_f64() * 1e6);
+            findings = d.findings.len();
+            black_box(d);
+        }
+        times.sort_by(f64::total_cmp);
+        let mean = times.iter().sum::<f64>() / times.len() as f64;
+        let p99 = times[times.len() * 99 / 100];
+        println!("{name:<12} {mean:>12.1} {p99:>12.1} {findings:>10}");
+    }
+}
