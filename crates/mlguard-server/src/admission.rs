@@ -107,6 +107,11 @@ impl Mode {
     }
 }
 
+/// Controls whose findings on an object depend on workloads of other namespaces (a pod of
+/// another tenant reaching it). The webhook does not judge them: its context is namespaces,
+/// quotas, policies and RBAC, not every workload of the cluster; `mlguard scan` does.
+pub const CROSS_NAMESPACE: &[&str] = &["MLG-NET-005"];
+
 /// The webhook's context (namespaces, quotas, policies, RBAC...), indexed once per change so
 /// that a decision reads only what it can depend on.
 ///
@@ -191,23 +196,40 @@ impl Context {
         self.loaded.objects.is_empty()
     }
 
-    /// The cluster-scoped objects and those of `namespace`, with their RBAC model.
-    fn slice(&self, namespace: Option<&str>) -> Arc<Slice> {
-        let key = namespace.unwrap_or_default();
+    /// What judging an object of `kind` in `namespace` named `name` reads, with its RBAC
+    /// model: the cluster-scoped objects and those of the object's namespace (for a
+    /// Namespace, its own); for another cluster-scoped kind (a ClusterRoleBinding grants in
+    /// every namespace), every object.
+    fn slice(&self, kind: &str, namespace: Option<&str>, name: &str) -> Arc<Slice> {
+        let key = match namespace {
+            Some(ns) => ns,
+            None if kind == "Namespace" => name,
+            // Not a valid namespace name, so it cannot collide with one.
+            None => "*",
+        };
         let mut slices = self.slices.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(s) = slices.get(key) {
             return s.clone();
         }
-        let own = namespace
-            .and_then(|ns| self.by_namespace.get(ns))
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let objects = self
-            .shared
-            .iter()
-            .chain(own)
-            .map(|&i| self.loaded.objects[i].clone())
-            .collect();
+        let objects = if key == "*" {
+            let mut all: Vec<usize> = self.shared.clone();
+            all.extend(self.by_namespace.values().flatten());
+            all.sort_unstable();
+            all.into_iter()
+                .map(|i| self.loaded.objects[i].clone())
+                .collect()
+        } else {
+            let own = self
+                .by_namespace
+                .get(key)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            self.shared
+                .iter()
+                .chain(own)
+                .map(|&i| self.loaded.objects[i].clone())
+                .collect()
+        };
         let loaded = Loaded {
             files: self.loaded.files.clone(),
             objects,
@@ -307,7 +329,9 @@ impl Judge {
             return allow(Vec::new(), Vec::new());
         }
         let (doc, text, name) = object_document(req, obj);
-        let slice = self.context.slice(req.namespace.as_deref());
+        let slice = self
+            .context
+            .slice(&req.kind.kind, req.namespace.as_deref(), &name);
         let mut loaded = slice.loaded.clone();
         let object =
             mlguard_core::load::load_documents(&[(doc.clone(), text)], &LoadOptions::default());

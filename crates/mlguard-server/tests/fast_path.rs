@@ -1,0 +1,131 @@
+//! The webhook's fast path reads only the cluster-scoped objects and the object's namespace
+//! (see `admission::Context`). This test holds it to the full scan: for every object of
+//! examples/ and of the shared corpus (../shared/corpus/manifests), the findings a decision
+//! reports are exactly the failed findings `mlguard scan` reports on that object when it
+//! scans the whole folder, except for the controls that relate workloads across namespaces
+//! (`admission::CROSS_NAMESPACE`), which the webhook does not judge.
+
+use mlguard_controls::{scan, FindingStatus, ScanOptions};
+use mlguard_core::{Inventory, LoadOptions};
+use mlguard_server::admission::{decode, Context, Judge, CROSS_NAMESPACE};
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap};
+
+type Key = (String, String, Option<String>, String);
+
+fn check_folder(dir: &str) -> (usize, Vec<String>) {
+    let loaded = mlguard_core::load(&[dir.to_owned()], &LoadOptions::default());
+    let judge = Judge {
+        context: Context::new(loaded.clone()),
+        ..Judge::default()
+    };
+    let inv = Inventory::new(loaded, "default");
+    let opts = ScanOptions {
+        config: &judge.config,
+        exceptions: &judge.exceptions,
+        custom: &judge.custom,
+        today: judge.today,
+    };
+    let (report, _) = scan(&inv, &opts);
+    let mut expected: HashMap<Key, Vec<(String, String)>> = HashMap::new();
+    for f in report.findings {
+        if f.status != FindingStatus::Failed || CROSS_NAMESPACE.contains(&f.control.as_str()) {
+            continue;
+        }
+        let r = f.resource;
+        expected
+            .entry((r.api_version, r.kind, r.namespace, r.name))
+            .or_default()
+            .push((f.control, f.message));
+    }
+    let mut count: BTreeMap<Key, usize> = BTreeMap::new();
+    for o in &inv.objects {
+        let key = (
+            o.api_version.clone(),
+            o.kind.clone(),
+            o.namespace.clone(),
+            o.name.clone(),
+        );
+        *count.entry(key).or_default() += 1;
+    }
+    let mut judged = 0;
+    let mut mismatches = Vec::new();
+    for o in &inv.objects {
+        let key = (
+            o.api_version.clone(),
+            o.kind.clone(),
+            o.namespace.clone(),
+            o.name.clone(),
+        );
+        // The same object twice in a folder is one object to the API server: skip it.
+        if count[&key] > 1 || (o.kind == "Policy" && o.group() == "audit.k8s.io") {
+            continue;
+        }
+        let (group, version) = o
+            .api_version
+            .rsplit_once('/')
+            .unwrap_or(("", &o.api_version));
+        let body = serde_json::to_vec(&json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {
+                "uid": "0000", "kind": {"group": group, "version": version, "kind": o.kind},
+                "resource": {"group": group, "version": version, "resource": "x"},
+                "name": o.name, "namespace": o.namespace, "operation": "CREATE",
+                "userInfo": {"username": "test"}, "object": o.root.to_json(),
+            }
+        }))
+        .expect("json");
+        let req = decode(&body).expect("an AdmissionReview");
+        let d = judge.decide(&req);
+        judged += 1;
+        let mut got: Vec<(String, String)> = d
+            .findings
+            .into_iter()
+            .filter(|f| !CROSS_NAMESPACE.contains(&f.control.as_str()))
+            .map(|f| (f.control, f.message))
+            .collect();
+        let mut want = expected.remove(&key).unwrap_or_default();
+        got.sort();
+        want.sort();
+        if got != want {
+            mismatches.push(format!(
+                "{dir}: {} {}/{}:\n  webhook: {got:?}\n  scan:    {want:?}",
+                o.kind,
+                o.namespace.as_deref().unwrap_or("-"),
+                o.name
+            ));
+        }
+    }
+    (judged, mismatches)
+}
+
+#[test]
+fn fast_path_matches_full_scan() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let mut folders = vec![format!("{root}/examples")];
+    let corpus = format!("{root}/../shared/corpus/manifests");
+    if let Ok(entries) = std::fs::read_dir(&corpus) {
+        for e in entries.flatten() {
+            if e.path().is_dir() {
+                folders.push(e.path().display().to_string());
+            }
+        }
+    }
+    let mut total = 0;
+    let mut all = Vec::new();
+    for f in &folders {
+        let (n, m) = check_folder(f);
+        total += n;
+        all.extend(m);
+    }
+    assert!(
+        total > 100,
+        "only {total} objects judged: are the folders there?"
+    );
+    assert!(
+        all.is_empty(),
+        "{} of {total} objects differ:\n{}",
+        all.len(),
+        all.join("\n")
+    );
+}
