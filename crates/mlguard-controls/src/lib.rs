@@ -14,6 +14,7 @@ pub mod custom;
 pub mod engine;
 pub mod exceptions;
 pub mod model;
+pub mod vap;
 
 pub use catalog::{Catalog, CatalogError, ControlDef, State};
 pub use config::Config;

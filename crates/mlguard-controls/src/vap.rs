@@ -1,0 +1,455 @@
+//! Controls exported as native ValidatingAdmissionPolicies (`mlguard policy export --format
+//! vap`): CEL that gives, for every object the policy matches, the same verdict as the
+//! built-in check (test `vap_matches_builtin` holds it to that over examples/ and the shared
+//! corpus). Owns the CEL text and the policy and binding objects; it must not judge anything
+//! itself.
+//!
+//! A policy matches the workload kinds whose pod templates the Inventory reads (Pods, apps,
+//! batch, Kubeflow training jobs and Notebooks, KubeRay, KServe); it judges every namespace
+//! it is bound to, as `mlguard scan` does with `scope: all`. Controls that read more than the
+//! object, or whose CEL version is not written yet, are listed by [`not_exported`] with why.
+
+use crate::catalog::Catalog;
+use crate::model::Severity;
+use serde_json::{json, Value};
+
+/// Namespaces no exported binding ever judges (as the webhook).
+pub const NEVER_JUDGED: &[&str] = &[
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "mlguard-system",
+];
+
+/// (API group, resources, kinds) the exported policies match.
+pub const MATCHED: &[(&str, &[&str], &[&str])] = &[
+    (
+        "",
+        &["pods", "replicationcontrollers", "podtemplates"],
+        &["Pod", "ReplicationController", "PodTemplate"],
+    ),
+    (
+        "apps",
+        &["deployments", "statefulsets", "daemonsets", "replicasets"],
+        &["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"],
+    ),
+    ("batch", &["jobs", "cronjobs"], &["Job", "CronJob"]),
+    (
+        "kubeflow.org",
+        &[
+            "pytorchjobs",
+            "tfjobs",
+            "mpijobs",
+            "xgboostjobs",
+            "paddlejobs",
+            "jaxjobs",
+            "notebooks",
+        ],
+        &[
+            "PyTorchJob",
+            "TFJob",
+            "MPIJob",
+            "XGBoostJob",
+            "PaddleJob",
+            "JAXJob",
+            "Notebook",
+        ],
+    ),
+    (
+        "ray.io",
+        &["rayclusters", "rayjobs", "rayservices"],
+        &["RayCluster", "RayJob", "RayService"],
+    ),
+    (
+        "serving.kserve.io",
+        &["inferenceservices", "llminferenceservices"],
+        &["InferenceService", "LLMInferenceService"],
+    ),
+];
+
+/// Whether the exported policies match objects of `group`/`kind`.
+pub fn matches_kind(group: &str, kind: &str) -> bool {
+    MATCHED
+        .iter()
+        .any(|(g, _, kinds)| *g == group && kinds.contains(&kind))
+}
+
+const KSERVE_FRAMEWORKS: &[&str] = &[
+    "model",
+    "sklearn",
+    "xgboost",
+    "tensorflow",
+    "pytorch",
+    "triton",
+    "onnx",
+    "pmml",
+    "lightgbm",
+    "paddle",
+    "huggingface",
+    "alibi",
+    "art",
+];
+
+/// `[path]` when every step of `path` (from `object`) is present, else `[]`.
+fn opt(path: &str) -> String {
+    let parts: Vec<&str> = path.split('.').collect();
+    let guards: Vec<String> = (2..=parts.len())
+        .map(|n| format!("has({})", parts[..n].join(".")))
+        .collect();
+    format!("({} ? [{path}] : [])", guards.join(" && "))
+}
+
+/// The guard that every step of `path` is present.
+fn present(path: &str) -> String {
+    let parts: Vec<&str> = path.split('.').collect();
+    (2..=parts.len())
+        .map(|n| format!("has({})", parts[..n].join(".")))
+        .collect::<Vec<_>>()
+        .join(" && ")
+}
+
+fn ray_specs(base: &str) -> String {
+    format!(
+        "{} + ({} ? {base}.workerGroupSpecs.filter(g, has(g.template) && has(g.template.spec)).map(g, g.template.spec) : [])",
+        opt(&format!("{base}.headGroupSpec.template.spec")),
+        present(&format!("{base}.workerGroupSpecs"))
+    )
+}
+
+/// CEL: the list of pod specs of `object`, as the Inventory reads them for the matched kinds.
+pub fn pod_specs() -> String {
+    let mut arms: Vec<(String, String)> = vec![
+        ("object.kind == 'Pod'".into(), opt("object.spec")),
+        (
+            "object.kind in ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'ReplicationController', 'Notebook']".into(),
+            opt("object.spec.template.spec"),
+        ),
+        ("object.kind == 'PodTemplate'".into(), opt("object.template.spec")),
+        (
+            "object.kind == 'CronJob'".into(),
+            opt("object.spec.jobTemplate.spec.template.spec"),
+        ),
+    ];
+    for (kind, key) in [
+        ("PyTorchJob", "pytorchReplicaSpecs"),
+        ("TFJob", "tfReplicaSpecs"),
+        ("MPIJob", "mpiReplicaSpecs"),
+        ("XGBoostJob", "xgbReplicaSpecs"),
+        ("PaddleJob", "paddleReplicaSpecs"),
+        ("JAXJob", "jaxReplicaSpecs"),
+    ] {
+        let m = format!("object.spec.{key}");
+        arms.push((
+            format!("object.kind == '{kind}'"),
+            format!(
+                "({} ? {m}.map(r, {m}[r]).filter(t, has(t.template) && has(t.template.spec)).map(t, t.template.spec) : [])",
+                present(&m)
+            ),
+        ));
+    }
+    arms.push((
+        "object.kind == 'RayCluster'".into(),
+        format!(
+            "({} ? {} : [])",
+            present("object.spec"),
+            ray_specs("object.spec")
+        ),
+    ));
+    arms.push((
+        "object.kind == 'RayJob'".into(),
+        format!(
+            "({} ? {} : []) + {}",
+            present("object.spec.rayClusterSpec"),
+            ray_specs("object.spec.rayClusterSpec"),
+            opt("object.spec.submitterPodTemplate.spec")
+        ),
+    ));
+    arms.push((
+        "object.kind == 'RayService'".into(),
+        format!(
+            "({} ? {} : [])",
+            present("object.spec.rayClusterConfig"),
+            ray_specs("object.spec.rayClusterConfig")
+        ),
+    ));
+    arms.push((
+        "object.kind == 'InferenceService'".into(),
+        ["predictor", "transformer", "explainer"]
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} + {}",
+                    opt(&format!("object.spec.{c}")),
+                    opt(&format!("object.spec.{c}.workerSpec"))
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" + "),
+    ));
+    arms.push((
+        "object.kind == 'LLMInferenceService'".into(),
+        ["template", "worker", "prefill.template", "prefill.worker"]
+            .iter()
+            .map(|p| opt(&format!("object.spec.{p}")))
+            .collect::<Vec<_>>()
+            .join(" + "),
+    ));
+    let mut out = String::from("[]");
+    for (cond, value) in arms.into_iter().rev() {
+        out = format!("({cond} ? {value} : {out})");
+    }
+    out
+}
+
+/// CEL: the containers of pod spec `s` (regular, init and ephemeral; for a KServe component,
+/// its framework keys too).
+fn containers(s: &str) -> String {
+    let fw: Vec<String> = KSERVE_FRAMEWORKS.iter().map(|f| format!("'{f}'")).collect();
+    format!(
+        "((has({s}.containers) ? {s}.containers : []) + (has({s}.initContainers) ? {s}.initContainers : []) + (has({s}.ephemeralContainers) ? {s}.ephemeralContainers : []) + (object.kind == 'InferenceService' ? [{}].filter(f, f in {s}).map(f, {s}[f]) : []))",
+        fw.join(", ")
+    )
+}
+
+/// CEL: `x` is `true`, or the string "true" (read as true, as the built-in check does, so a
+/// wrongly typed field in a manifest never passes; the API server's schema admits only
+/// booleans). Written with equality only, which is defined across types in both cel-go and
+/// cel-rust, so the same text runs in the API server and in the test.
+fn truthy(x: &str) -> String {
+    format!("({x} == true || {x} == 'true' || {x} == 'True' || {x} == 'TRUE')")
+}
+
+fn each_spec(body: &str) -> String {
+    format!("{}.all(s, {body})", pod_specs())
+}
+
+fn each_container(body: &str) -> String {
+    each_spec(&format!("{}.all(c, {body})", containers("s")))
+}
+
+/// `name` as kube-cel presents a map key: escaped as Kubernetes escapes property names
+/// (`.` `__dot__`, `/` `__slash__`, `-` `__dash__`, `__` `__underscores__`). The API server
+/// does not escape the keys of maps such as `resources.limits`, kube-cel does; the exported
+/// CEL accepts both spellings so that the same text holds in the cluster and in the test.
+fn escaped(name: &str) -> String {
+    name.replace("__", "__underscores__")
+        .replace('.', "__dot__")
+        .replace('/', "__slash__")
+        .replace('-', "__dash__")
+}
+
+/// CEL: map key `k` is `name`, in either spelling.
+fn key_is(k: &str, name: &str) -> String {
+    format!("({k} == '{name}' || {k} == '{}')", escaped(name))
+}
+
+/// CEL: map key `k` starts with `prefix`, in either spelling.
+fn key_starts(k: &str, prefix: &str) -> String {
+    format!(
+        "({k}.startsWith('{prefix}') || {k}.startsWith('{}'))",
+        escaped(prefix)
+    )
+}
+
+/// A control as CEL: its validation expression and the message the API server shows.
+#[derive(Debug, Clone)]
+pub struct Exported {
+    pub control: &'static str,
+    pub expression: String,
+    pub message: &'static str,
+}
+
+/// The controls exported as CEL.
+pub fn exported() -> Vec<Exported> {
+    // mlguard_core::inventory::is_gpu_resource, in CEL.
+    let gpu = |k: &str| {
+        format!(
+            "({} || {} || {} || {})",
+            key_is(k, "nvidia.com/gpu"),
+            key_starts(k, "nvidia.com/mig-"),
+            key_is(k, "amd.com/gpu"),
+            key_starts(k, "gpu.intel.com/")
+        )
+    };
+    let whole = key_is("k", "nvidia.com/gpu");
+    let mig = key_starts("k", "nvidia.com/mig-");
+    let l = "(has(c.resources.limits) ? c.resources.limits : {})";
+    let r = "(has(c.resources.requests) ? c.resources.requests : {})";
+    let quota = format!(
+        "!has(c.resources) || ({r}.all(k, !{gk} || (k in {l} && string({r}[k]) == string({l}[k]))) && {l}.all(k, !{gk} || string({l}[k]).matches('^[0-9]+$')) && !(({l}.exists(k, {whole}) || {r}.exists(k, {whole})) && ({l}.exists(k, {mig}) || {r}.exists(k, {mig}))))",
+        gk = gpu("k"),
+    );
+    let user_c = "has(c.securityContext) && has(c.securityContext.runAsUser)";
+    let user_p = "has(s.securityContext) && has(s.securityContext.runAsUser)";
+    let nonroot_c = "has(c.securityContext) && has(c.securityContext.runAsNonRoot)";
+    let nonroot_p = "has(s.securityContext) && has(s.securityContext.runAsNonRoot)";
+    // The schema makes runAsUser an integer and the others booleans; equality with a
+    // literal is false (not an error) for any other type, as the built-in check reads them.
+    let is_root = format!(
+        "(({user_c}) ? c.securityContext.runAsUser == 0 : (({user_p}) && s.securityContext.runAsUser == 0))"
+    );
+    let no_user = format!("(!({user_c}) && !({user_p}))");
+    let non_root = format!(
+        "(({nonroot_c}) ? c.securityContext.runAsNonRoot == true : (({nonroot_p}) && s.securityContext.runAsNonRoot == true))"
+    );
+    let ape_false = "(has(c.securityContext) && has(c.securityContext.allowPrivilegeEscalation) && c.securityContext.allowPrivilegeEscalation == false)";
+    vec![
+        Exported {
+            control: "MLG-POD-001",
+            expression: each_container(&format!(
+                "!(has(c.securityContext) && has(c.securityContext.privileged) && {})",
+                truthy("c.securityContext.privileged")
+            )),
+            message: "MLG-POD-001: a container is privileged (prefer an RDMA device resource plus IPC_LOCK)",
+        },
+        Exported {
+            control: "MLG-POD-002",
+            expression: each_spec(&format!(
+                "!(has(s.hostIPC) && {}) && !(has(s.hostPID) && {})",
+                truthy("s.hostIPC"),
+                truthy("s.hostPID")
+            )),
+            message: "MLG-POD-002: the pod shares the host's IPC or PID namespace",
+        },
+        Exported {
+            control: "MLG-POD-004",
+            expression: each_container(&format!(
+                "!({is_root} || ({no_user} && !{non_root}) || !{ape_false})"
+            )),
+            message: "MLG-POD-004: a container may run as root, or allowPrivilegeEscalation is not false",
+        },
+        Exported {
+            control: "MLG-NET-007",
+            expression: each_spec(&format!(
+                "!(has(s.hostNetwork) && {})",
+                truthy("s.hostNetwork")
+            )),
+            message: "MLG-NET-007: the pod uses the host network; NetworkPolicies do not apply to it",
+        },
+        Exported {
+            control: "MLG-IMG-001",
+            expression: each_container(
+                "!has(c.image) || c.image.matches('^[^@]*@sha(256|512):')",
+            ),
+            message: "MLG-IMG-001: an image is not pinned by digest",
+        },
+        Exported {
+            control: "MLG-QUOTA-003",
+            expression: each_container(&quota),
+            message: "MLG-QUOTA-003: a GPU request has no equal whole-number limit, or whole GPUs and MIG slices are mixed",
+        },
+    ]
+}
+
+/// Controls not exported, with why: they read more than the object, or their CEL version is
+/// not written yet (the webhook and `mlguard scan` judge them).
+pub fn not_exported(catalog: &Catalog) -> Vec<(String, String)> {
+    let done: Vec<&str> = exported().iter().map(|e| e.control).collect();
+    catalog
+        .controls
+        .iter()
+        .filter(|c| !done.contains(&c.id.as_str()))
+        .map(|c| {
+            let id = c.id.as_str();
+            let why = if id.starts_with("MLG-RBAC-") {
+                "judges what bindings grant across roles and namespaces, not one object"
+            } else if id.starts_with("MLG-AUD-") {
+                "judges the API server's audit policy file, which is not admitted"
+            } else if id.starts_with("MLG-NET-") {
+                "judges reachability over the namespace's NetworkPolicies and pods, not one object"
+            } else if matches!(id, "MLG-QUOTA-001" | "MLG-QUOTA-002" | "MLG-DATA-001") {
+                "judges a namespace together with its quota, labels and workloads"
+            } else {
+                "not yet written as CEL: the webhook (mlguard webhook serve) enforces it"
+            };
+            (c.id.clone(), why.to_owned())
+        })
+        .collect()
+}
+
+/// How exported controls act where they are bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Deny at or above `deny_at`, warn below.
+    Enforce,
+    Warn,
+    Audit,
+}
+
+fn actions(mode: Mode, severity: Severity, deny_at: Severity) -> Value {
+    match mode {
+        Mode::Enforce if severity >= deny_at => json!(["Deny", "Audit"]),
+        Mode::Enforce | Mode::Warn => json!(["Warn", "Audit"]),
+        Mode::Audit => json!(["Audit"]),
+    }
+}
+
+const REGULATED: &[&str] = &["pii", "phi", "pci"];
+
+/// The ValidatingAdmissionPolicy and its bindings for every exported control: one binding
+/// for every namespace, or, where a control is more severe in regulated namespaces and that
+/// changes its action, one for regulated namespaces (label
+/// `mlguard.io/data-classification` in pii, phi, pci) and one for the others.
+pub fn export(catalog: &Catalog, mode: Mode, deny_at: Severity) -> Vec<Value> {
+    let rules: Vec<Value> = MATCHED
+        .iter()
+        .map(|(g, res, _)| {
+            json!({"apiGroups": [g], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"], "resources": res})
+        })
+        .collect();
+    let mut out = Vec::new();
+    for e in exported() {
+        let Some(def) = catalog.get(e.control) else {
+            continue;
+        };
+        let name = format!(
+            "mlguard-{}",
+            e.control.trim_start_matches("MLG-").to_lowercase()
+        );
+        let meta = |name: &str| {
+            json!({"name": name, "labels": {"app.kubernetes.io/managed-by": "mlguard"},
+                   "annotations": {"mlguard.io/control": e.control, "mlguard.io/title": def.title}})
+        };
+        out.push(json!({
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicy",
+            "metadata": meta(&name),
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {"resourceRules": rules},
+                "validations": [{"expression": e.expression, "message": e.message, "reason": "Forbidden"}],
+                "auditAnnotations": [{"key": "control", "valueExpression": format!("'{}'", e.control)}],
+            }
+        }));
+        let base = actions(mode, def.severity, deny_at);
+        let regulated = def.regulated_severity.map(|s| actions(mode, s, deny_at));
+        let never = json!({"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": NEVER_JUDGED});
+        let binding = |bname: &str, actions: &Value, extra: Option<Value>| {
+            let mut exprs = vec![never.clone()];
+            exprs.extend(extra);
+            json!({
+                "apiVersion": "admissionregistration.k8s.io/v1",
+                "kind": "ValidatingAdmissionPolicyBinding",
+                "metadata": meta(bname),
+                "spec": {
+                    "policyName": name,
+                    "validationActions": actions,
+                    "matchResources": {"namespaceSelector": {"matchExpressions": exprs}},
+                }
+            })
+        };
+        match regulated {
+            Some(reg) if reg != base => {
+                let class = |op: &str| json!({"key": "mlguard.io/data-classification", "operator": op, "values": REGULATED});
+                out.push(binding(
+                    &format!("{name}-regulated"),
+                    &reg,
+                    Some(class("In")),
+                ));
+                out.push(binding(&name, &base, Some(class("NotIn"))));
+            }
+            _ => out.push(binding(&name, &base, None)),
+        }
+    }
+    out
+}
