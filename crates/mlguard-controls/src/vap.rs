@@ -257,6 +257,84 @@ pub struct Exported {
     pub control: &'static str,
     pub expression: String,
     pub message: &'static str,
+    /// Whether the policy also matches ConfigMaps (MLG-ENC-004 reads their data).
+    pub config_maps: bool,
+}
+
+impl Exported {
+    /// Whether this control's policy matches objects of `group`/`kind`.
+    pub fn matches(&self, group: &str, kind: &str) -> bool {
+        matches_kind(group, kind) || (self.config_maps && group.is_empty() && kind == "ConfigMap")
+    }
+}
+
+/// CEL: the non-init containers of pod spec `s` (regular ones and KServe framework keys).
+fn app_containers(s: &str) -> String {
+    let fw: Vec<String> = KSERVE_FRAMEWORKS.iter().map(|f| format!("'{f}'")).collect();
+    format!(
+        "((has({s}.containers) ? {s}.containers : []) + (object.kind == 'InferenceService' ? [{}].filter(f, f in {s}).map(f, {s}[f]) : []))",
+        fw.join(", ")
+    )
+}
+
+/// CEL: the object's label `key` (either spelling) has value `value`.
+fn object_label(key: &str, value: &str) -> String {
+    format!(
+        "(has(object.metadata.labels) && object.metadata.labels.exists(k, {} && object.metadata.labels[k] == '{value}'))",
+        key_is("k", key)
+    )
+}
+
+/// Kinds whose workload class comes from the label `mlguard.io/workload`.
+const LABEL_CLASSED: &str = "['Pod', 'ReplicationController', 'PodTemplate', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob']";
+
+/// CEL: the object's pods serve models (WorkloadClass::Serving).
+fn serving() -> String {
+    format!(
+        "(object.kind in ['InferenceService', 'LLMInferenceService', 'RayService'] || (object.kind in {LABEL_CLASSED} && {}))",
+        object_label("mlguard.io/workload", "serving")
+    )
+}
+
+/// CEL: the object's pods are notebooks (WorkloadClass::Notebook).
+fn notebook() -> String {
+    format!(
+        "(object.kind == 'Notebook' || (object.kind in {LABEL_CLASSED} && {}))",
+        object_label("mlguard.io/workload", "notebook")
+    )
+}
+
+/// CEL: string `v` (already trimmed or not) is an http:// URL to something but loopback
+/// (checks::workload::plaintext_url).
+fn plaintext_url(v: &str) -> String {
+    format!("({v}.trim().startsWith('http://') && !{v}.trim().matches('^http://(localhost|127[.]0[.]0[.]1)([/:]|$)'))")
+}
+
+/// CEL: `name: v` (v a string) holds a credential (checks::workload::literal_secret).
+fn literal_secret(name: &str, v: &str) -> String {
+    let t = format!("{v}.trim()");
+    let signature = format!(
+        "({t}.matches('^(AKIA|ASIA)[A-Z0-9]{{16}}$') || ({t}.contains('-----BEGIN') && {t}.contains('PRIVATE KEY')) || {t}.matches('^hf_[A-Za-z0-9]{{30}}') || {t}.matches('^(ghp_|github_pat_)[A-Za-z0-9]{{20}}') || {t}.matches('^sk-[A-Za-z0-9_-]{{20,}}$') || {t}.matches('(?s)^AGE-SECRET-KEY-.{{21,}}'))"
+    );
+    let n = format!("{name}.upperAscii()");
+    let secret_name = format!(
+        "(!{n}.matches('(_FILE|_PATH|_DIR|_URI|_URL|_NAME|_ENABLED|_MODE|_TYPE|_REF)$') && {n}.matches('PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|APIKEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIAL|AUTH_KEY|ENCRYPTION_KEY|_KEY$|^KEY$'))"
+    );
+    let reference = format!(
+        "({t} == '' || {t}.startsWith('/') || {t}.startsWith('$(') || {t}.startsWith('${{') || {t}.contains('://') || {t}.startsWith('pkcs11:') || {t}.lowerAscii() in ['true', 'false', 'yes', 'no', 'none', 'null', 'changeme', '<redacted>'])"
+    );
+    format!("({signature} || ({secret_name} && !{reference}))")
+}
+
+/// CEL: scalar `v` read as text, as `Node::scalar_text` does for strings and numbers;
+/// booleans and null hold no credential and no URL, so they are left out by the callers.
+fn text_of(v: &str) -> String {
+    format!("string({v})")
+}
+
+/// CEL: `v` is a scalar with text (not a boolean, not null).
+fn has_text(v: &str) -> String {
+    format!("({v} != null && {v} != true && {v} != false)")
 }
 
 /// The controls exported as CEL.
@@ -301,6 +379,7 @@ pub fn exported() -> Vec<Exported> {
                 truthy("c.securityContext.privileged")
             )),
             message: "MLG-POD-001: a container is privileged (prefer an RDMA device resource plus IPC_LOCK)",
+            config_maps: false,
         },
         Exported {
             control: "MLG-POD-002",
@@ -310,6 +389,7 @@ pub fn exported() -> Vec<Exported> {
                 truthy("s.hostPID")
             )),
             message: "MLG-POD-002: the pod shares the host's IPC or PID namespace",
+            config_maps: false,
         },
         Exported {
             control: "MLG-POD-004",
@@ -317,6 +397,7 @@ pub fn exported() -> Vec<Exported> {
                 "!({is_root} || ({no_user} && !{non_root}) || !{ape_false})"
             )),
             message: "MLG-POD-004: a container may run as root, or allowPrivilegeEscalation is not false",
+            config_maps: false,
         },
         Exported {
             control: "MLG-NET-007",
@@ -325,6 +406,7 @@ pub fn exported() -> Vec<Exported> {
                 truthy("s.hostNetwork")
             )),
             message: "MLG-NET-007: the pod uses the host network; NetworkPolicies do not apply to it",
+            config_maps: false,
         },
         Exported {
             control: "MLG-IMG-001",
@@ -332,13 +414,131 @@ pub fn exported() -> Vec<Exported> {
                 "!has(c.image) || c.image.matches('^[^@]*@sha(256|512):')",
             ),
             message: "MLG-IMG-001: an image is not pinned by digest",
+            config_maps: false,
         },
         Exported {
             control: "MLG-QUOTA-003",
             expression: each_container(&quota),
             message: "MLG-QUOTA-003: a GPU request has no equal whole-number limit, or whole GPUs and MIG slices are mixed",
+            config_maps: false,
+        },
+        Exported {
+            control: "MLG-POD-003",
+            expression: each_container(
+                "!has(c.volumeMounts) || c.volumeMounts.all(m, !(has(m.mountPath) && m.mountPath.matches('^/dev/shm/*$') && has(m.name)) || !has(s.volumes) || s.volumes.filter(v, has(v.name) && v.name == m.name).size() == 0 || s.volumes.filter(v, has(v.name) && v.name == m.name).all(v, has(v.emptyDir) && has(v.emptyDir.medium) && v.emptyDir.medium == 'Memory' && has(v.emptyDir.sizeLimit)))",
+            ),
+            message: "MLG-POD-003: /dev/shm is not a memory-backed emptyDir with a sizeLimit",
+            config_maps: false,
+        },
+        Exported {
+            control: "MLG-POD-006",
+            expression: pod_006(),
+            message: "MLG-POD-006: a Ray head is exposed or runs without token authentication, or Jupyter starts with an empty token or password",
+            config_maps: false,
+        },
+        Exported {
+            control: "MLG-ENC-001",
+            expression: format!(
+                "!{} || {}",
+                serving(),
+                each_spec(&format!(
+                    "{}.all(c, !has(c.volumeMounts) || c.volumeMounts.all(m, !has(m.name) || !has(s.volumes) || s.volumes.filter(v, has(v.name) && v.name == m.name).size() == 0 || {}))",
+                    app_containers("s"),
+                    enc_001_volume()
+                ))
+            ),
+            message: "MLG-ENC-001: a serving container mounts a model volume writable, or from the node (hostPath)",
+            config_maps: false,
+        },
+        Exported {
+            control: "MLG-ENC-002",
+            expression: each_container(&enc_002_container()),
+            message: "MLG-ENC-002: model artifacts are fetched over plaintext (http:// storage, TLS turned off)",
+            config_maps: false,
+        },
+        Exported {
+            control: "MLG-ENC-004",
+            expression: format!(
+                "object.kind == 'ConfigMap' ? (!has(object.data) || object.data.all(k, !{} || !{})) : {}",
+                has_text("object.data[k]"),
+                literal_secret("k", &text_of("object.data[k]")),
+                each_container(&format!(
+                    "!has(c.env) || c.env.all(e, !has(e.name) || !has(e.value) || !{} || !{})",
+                    has_text("e.value"),
+                    literal_secret("e.name", &text_of("e.value"))
+                ))
+            ),
+            message: "MLG-ENC-004: a key or credential is given as a literal env value or ConfigMap data; keep it in a Secret",
+            config_maps: true,
         },
     ]
+}
+
+/// CEL for MLG-ENC-001 on mount `m` of container `c` in spec `s`, the volume named: not a
+/// hostPath, and read-only if it looks like a model volume.
+fn enc_001_volume() -> String {
+    let v = "s.volumes.filter(v, has(v.name) && v.name == m.name)[0]";
+    format!(
+        "(!has({v}.hostPath) && (!((has(m.mountPath) && m.mountPath.lowerAscii().contains('model')) || m.name.lowerAscii().contains('model') || has({v}.persistentVolumeClaim)) || (has(m.readOnly) && m.readOnly == true) || (has({v}.persistentVolumeClaim) && has({v}.persistentVolumeClaim.readOnly) && {v}.persistentVolumeClaim.readOnly == true)))"
+    )
+}
+
+/// CEL for MLG-ENC-002 on container `c`: no plaintext storageUri(s), no TLS-off flag, no
+/// storage env pointing at http://.
+fn enc_002_container() -> String {
+    let uri = |u: &str| {
+        format!(
+            "!{} || !{}",
+            has_text(u),
+            format!("({u} == string({u}) && {})", plaintext_url(u))
+        )
+    };
+    let flags =
+        "['S3_USE_HTTPS', 'S3_VERIFY_SSL', 'AWS_S3_USE_HTTPS', 'AWS_S3_VERIFY_SSL', 'S3_USE_SSL']";
+    let storage = "e.name.upperAscii().matches('S3|MODEL|STORAGE|MLFLOW|MINIO|ARTIFACT|BUCKET|HF_ENDPOINT|AWS_ENDPOINT|GCS|AZURE')";
+    let t = "string(e.value)";
+    let off = format!("(e.name.upperAscii() in {flags} && {t}.trim().lowerAscii() in ['0', 'false', 'no', 'off'])");
+    format!(
+        "(!has(c.storageUri) || ({})) && (!has(c.storageUris) || c.storageUris.all(i, !has(i.uri) || ({}))) && (!has(c.env) || c.env.all(e, !has(e.name) || !has(e.value) || !{} || (!{off} && !({storage} && {t}.startsWith('http') && {}))))",
+        uri("c.storageUri"),
+        uri("i.uri"),
+        has_text("e.value"),
+        plaintext_url(t)
+    )
+}
+
+/// CEL for MLG-POD-006 on workloads: Ray heads (service type, ingress, token auth) and
+/// Jupyter containers (empty token or password in args or env).
+fn pod_006() -> String {
+    let ray_base = "(object.kind == 'RayCluster' ? object.spec : (object.kind == 'RayJob' ? object.spec.rayClusterSpec : object.spec.rayClusterConfig))";
+    let present_base = "(object.kind == 'RayCluster' ? has(object.spec) : (object.kind == 'RayJob' ? has(object.spec) && has(object.spec.rayClusterSpec) : has(object.spec) && has(object.spec.rayClusterConfig)))";
+    let b = ray_base;
+    let head_containers = format!(
+        "((has({b}.headGroupSpec) && has({b}.headGroupSpec.template) && has({b}.headGroupSpec.template.spec)) ? {} : [])",
+        containers(&format!("{b}.headGroupSpec.template.spec"))
+    );
+    let env_mode = format!(
+        "{head_containers}.exists(c, has(c.env) && c.env.exists(e, has(e.name) && e.name == 'RAY_AUTH_MODE' && has(e.value)))"
+    );
+    // The first container that names RAY_AUTH_MODE, and its first such entry, decide.
+    let env_token = format!(
+        "{head_containers}.filter(c, has(c.env) && c.env.exists(e, has(e.name) && e.name == 'RAY_AUTH_MODE' && has(e.value)))[0].env.filter(e, has(e.name) && e.name == 'RAY_AUTH_MODE' && has(e.value))[0]"
+    );
+    let ray = format!(
+        "!(object.kind in ['RayCluster', 'RayJob', 'RayService']) || !{present_base} || !(has({b}.headGroupSpec) && has({b}.headGroupSpec.template) && has({b}.headGroupSpec.template.spec)) || (!(has({b}.headGroupSpec.serviceType) && {b}.headGroupSpec.serviceType in ['LoadBalancer', 'NodePort']) && !(has({b}.headGroupSpec.enableIngress) && {b}.headGroupSpec.enableIngress == true) && ((has({b}.authOptions) && has({b}.authOptions.mode) && {b}.authOptions.mode == 'token') || ({env_mode} && {env_token}.value == 'token')))"
+    );
+    // checks::workload::empty_jupyter_secret as a regular expression, in a CEL
+    // double-quoted string (`\\s` reaches RE2 as `\s`).
+    let arg = r#"(NotebookApp|ServerApp|IdentityProvider)[.](token|password)(=($|[\\s;]|''|\"\")| =\\s*($|''|\"\"))"#;
+    let args = "((has(c.command) ? c.command : []) + (has(c.args) ? c.args : []))";
+    let jupyter = format!(
+        "({args}.exists(a, a == string(a) && (a.contains('jupyter') || a.contains('App.'))) || (has(c.image) && (c.image.contains('jupyter') || c.image.contains('notebook'))) || {})",
+        notebook()
+    );
+    let jupyter_ok = format!(
+        "!{jupyter} || (!{args}.exists(a, a == string(a) && a.matches(\"{arg}\")) && (!has(c.env) || c.env.all(e, !(has(e.name) && e.name in ['JUPYTER_TOKEN', 'JUPYTER_PASSWORD'] && has(e.value)) || (e.value != null && (e.value == true || e.value == false || string(e.value).trim() != '')))))"
+    );
+    format!("({ray}) && {}", each_container(&jupyter_ok))
 }
 
 /// Controls not exported, with why: they read more than the object, or their CEL version is

@@ -7,7 +7,7 @@
 
 use kube_cel::{VapEvaluator, VapExpression};
 use mlguard_controls::config::Scope;
-use mlguard_controls::vap::{exported, matches_kind};
+use mlguard_controls::vap::exported;
 use mlguard_controls::{
     scan, Config, CustomControls, Date, Exceptions, FindingStatus, ScanOptions,
 };
@@ -19,7 +19,10 @@ type Key = (String, String, Option<String>, String);
 #[test]
 fn vap_matches_builtin() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let mut folders = vec![format!("{root}/examples")];
+    let mut folders = vec![
+        format!("{root}/examples"),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vap_cases").to_owned(),
+    ];
     if let Ok(entries) = std::fs::read_dir(format!("{root}/../shared/corpus/manifests")) {
         folders.extend(
             entries
@@ -90,12 +93,15 @@ fn vap_matches_builtin() {
         for o in &inv.objects {
             let k = key(o);
             // The same object twice in a folder is one object to the API server: skip it.
-            if !matches_kind(o.group(), &o.kind) || seen[&k] > 1 {
+            if !controls.iter().any(|e| e.matches(o.group(), &o.kind)) || seen[&k] > 1 {
                 continue;
             }
             judged += 1;
             let ev = VapEvaluator::builder().object(o.root.to_json()).build();
             for (e, c) in controls.iter().zip(&compiled) {
+                if !e.matches(o.group(), &o.kind) {
+                    continue;
+                }
                 let r = &ev.evaluate_compiled(c)[0];
                 let builtin = !failed.contains(&(k.clone(), e.control.to_owned()));
                 if !builtin {
@@ -119,6 +125,9 @@ fn vap_matches_builtin() {
             }
         }
     }
+    let mut counts: Vec<_> = denials.iter().collect();
+    counts.sort();
+    eprintln!("{judged} objects judged; objects failing each control: {counts:?}");
     assert!(
         judged > 150,
         "only {judged} objects judged: are the folders there?"
