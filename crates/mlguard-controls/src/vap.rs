@@ -551,16 +551,33 @@ pub fn not_exported(catalog: &Catalog) -> Vec<(String, String)> {
         .filter(|c| !done.contains(&c.id.as_str()))
         .map(|c| {
             let id = c.id.as_str();
-            let why = if id.starts_with("MLG-RBAC-") {
-                "judges what bindings grant across roles and namespaces, not one object"
-            } else if id.starts_with("MLG-AUD-") {
-                "judges the API server's audit policy file, which is not admitted"
-            } else if id.starts_with("MLG-NET-") {
-                "judges reachability over the namespace's NetworkPolicies and pods, not one object"
-            } else if matches!(id, "MLG-QUOTA-001" | "MLG-QUOTA-002" | "MLG-DATA-001") {
-                "judges a namespace together with its quota, labels and workloads"
-            } else {
-                "not yet written as CEL: the webhook (mlguard webhook serve) enforces it"
+            let why = match id {
+                _ if id.starts_with("MLG-RBAC-") => {
+                    "judges what bindings grant across roles and namespaces, not one object"
+                }
+                _ if id.starts_with("MLG-AUD-") => {
+                    "judges the API server's audit policy file, which is not admitted"
+                }
+                _ if id.starts_with("MLG-NET-") => {
+                    "judges reachability over the namespace's NetworkPolicies, Services and pods"
+                }
+                "MLG-QUOTA-001" => "compares a namespace's ResourceQuota with its GPU workloads",
+                "MLG-DATA-001" => {
+                    "whether a namespace is an ML namespace depends on the workloads in it"
+                }
+                "MLG-DATA-002" => "reads the labels of the PVCs and Secrets a workload mounts",
+                "MLG-ENC-005" => "reads the key provider and artifacts beside the InferenceService",
+                "MLG-ENC-006" => "reads PeerAuthentications and Ingress TLS beside the endpoint",
+                "MLG-POD-005" => {
+                    "reads the ServiceAccount's automountServiceAccountToken when the pod sets none"
+                }
+                "MLG-IMG-002" | "MLG-MOD-001" | "MLG-MOD-002" => {
+                    "judges image and model scan results, which are not in the object"
+                }
+                "MLG-IMG-003" => {
+                    "needs allowedRegistries from mlguard.yaml; not yet exported with parameters"
+                }
+                _ => "object-local, not yet written as CEL: the webhook enforces it",
             };
             (c.id.clone(), why.to_owned())
         })
@@ -610,6 +627,10 @@ pub fn export(catalog: &Catalog, mode: Mode, deny_at: Severity) -> Vec<Value> {
             json!({"name": name, "labels": {"app.kubernetes.io/managed-by": "mlguard"},
                    "annotations": {"mlguard.io/control": e.control, "mlguard.io/title": def.title}})
         };
+        let mut rules = rules.clone();
+        if e.config_maps {
+            rules.push(json!({"apiGroups": [""], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"], "resources": ["configmaps"]}));
+        }
         out.push(json!({
             "apiVersion": "admissionregistration.k8s.io/v1",
             "kind": "ValidatingAdmissionPolicy",

@@ -48,6 +48,61 @@ pub enum Command {
     /// The MLTenant operator: run it, or print what installs it.
     #[command(subcommand)]
     Operator(OperatorCommand),
+    /// The controls as native Kubernetes policy.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Print every control that CEL can express as a ValidatingAdmissionPolicy with its
+    /// ValidatingAdmissionPolicyBinding, so a cluster enforces them without any webhook. The
+    /// controls that are not exported are listed, with why, at the top of the output (a YAML
+    /// comment; on stderr for vap-json).
+    #[command(after_help = "Examples:
+  mlguard policy export --format vap | kubectl apply -f -
+  mlguard policy export --format vap --mode warn -o policies.yaml
+  mlguard policy export --format vap-json --deny-at critical
+
+Bindings never match kube-system, kube-public, kube-node-lease or mlguard-system. With
+--mode enforce a control at or above --deny-at denies (validationActions Deny, Audit) and
+the others warn (Warn, Audit); where a control is more severe in regulated namespaces
+(label mlguard.io/data-classification: pii, phi or pci) and that changes its action, it has
+a second binding for them.")]
+    Export {
+        /// vap (ValidatingAdmissionPolicy YAML) or vap-json (a v1 List).
+        #[arg(
+            long,
+            value_name = "FORMAT",
+            default_value = "vap",
+            env = "MLGUARD_FORMAT"
+        )]
+        format: String,
+        /// enforce, warn or audit: what the bindings do with a violation.
+        #[arg(
+            long,
+            value_name = "MODE",
+            default_value = "enforce",
+            env = "MLGUARD_MODE"
+        )]
+        mode: String,
+        /// In enforce mode, controls at or above this severity deny; the others warn.
+        #[arg(
+            long,
+            value_name = "SEV",
+            default_value = "high",
+            env = "MLGUARD_DENY_AT"
+        )]
+        deny_at: String,
+        /// Write to PATH instead of stdout.
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "PATH",
+            env = "MLGUARD_OUTPUT"
+        )]
+        output: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

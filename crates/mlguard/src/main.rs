@@ -7,6 +7,7 @@ mod cmd_audit;
 mod cmd_controls;
 mod cmd_netpol;
 mod cmd_operator;
+mod cmd_policy;
 mod cmd_rbac;
 mod cmd_scan;
 mod cmd_tenant;
@@ -72,6 +73,7 @@ fn main() -> ExitCode {
         cli::Command::Tenant(a) => cmd_tenant::run(a),
         cli::Command::Operator(a) => cmd_operator::run(a),
         cli::Command::Webhook(a) => cmd_webhook::run(a),
+        cli::Command::Policy(a) => cmd_policy::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
