@@ -260,7 +260,7 @@ pub struct Judge {
     pub context: Context,
     pub config: Config,
     pub exceptions: Exceptions,
-    pub custom: CustomControls,
+    pub custom: Arc<CustomControls>,
     /// Findings at or above this severity deny in `enforce` mode.
     pub deny_at: Severity,
     pub today: Date,
@@ -294,7 +294,7 @@ impl Default for Judge {
             context: Context::default(),
             config: Config::default(),
             exceptions: Exceptions::default(),
-            custom: CustomControls::default(),
+            custom: Arc::default(),
             deny_at: Severity::High,
             today: Date::today(),
         }
@@ -302,6 +302,18 @@ impl Default for Judge {
 }
 
 impl Judge {
+    /// The same settings with another context.
+    pub fn with_context(&self, context: Context) -> Judge {
+        Judge {
+            context,
+            config: self.config.clone(),
+            exceptions: self.exceptions.clone(),
+            custom: self.custom.clone(),
+            deny_at: self.deny_at,
+            today: self.today,
+        }
+    }
+
     /// The enforcement mode of `namespace`: its label in the context, else `enforce`. An
     /// unknown value is `enforce` (the strict reading).
     pub fn mode(&self, namespace: Option<&str>) -> Mode {

@@ -6,16 +6,16 @@
 //! AdmissionResponse (deny message with control IDs, warnings, audit annotations), by the
 //! namespace's enforcement mode.
 //!
-//! Must not: define controls (mlguard-controls does) or read the cluster (mlguard-operator's
-//! snapshot does).
+//! Must not: define controls (mlguard-controls does, and exports them as
+//! ValidatingAdmissionPolicies) or write to the cluster.
 //!
 //! Also: the webhook's routes and HTTPS server ([`webhook`]: axum, health, metrics, graceful
-//! drain) and TLS ([`tls`]: rustls, certificate reload, rcgen certificates).
-//!
-//! Still to come with the webhook issue: mutations, the in-cluster context (kube watches),
-//! the install manifests and the ValidatingAdmissionPolicy export.
+//! drain), TLS ([`tls`]: rustls, certificate reload, rcgen certificates), mutations
+//! ([`mutate`]), the install manifests ([`manifests`]) and the in-cluster context ([`cache`]:
+//! kube watches of namespaces, quotas, policies and RBAC).
 
 pub mod admission;
+pub mod cache;
 pub mod manifests;
 pub mod mutate;
 pub mod tls;

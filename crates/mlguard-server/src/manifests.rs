@@ -1,6 +1,8 @@
-//! What installs the admission webhook (`mlguard webhook manifests`): its ServiceAccount, a
-//! ConfigMap for the decision context, the Deployment (two replicas, non-root, read-only root
-//! filesystem, probes), a PodDisruptionBudget, the Service, NetworkPolicies, and the
+//! What installs the admission webhook (`mlguard webhook manifests`): its ServiceAccount, the
+//! ClusterRole that lets it watch its decision context (list and watch on the kinds of
+//! `cache::CONTEXT_KINDS`, nothing else) and its binding, the Deployment (two replicas,
+//! `--in-cluster`, non-root, read-only root filesystem, probes), a PodDisruptionBudget, the
+//! Service, NetworkPolicies, and the
 //! ValidatingWebhookConfiguration (caBundle, a namespaceSelector that never includes
 //! kube-system or mlguard's own namespace, matchConditions, failurePolicy Fail, timeoutSeconds 5).
 //!
@@ -15,8 +17,8 @@ pub const NAME: &str = "mlguard-webhook";
 pub const PORT: u16 = 8443;
 /// The Secret holding tls.crt and tls.key (cert-manager's, or from `mlguard webhook certs`).
 pub const TLS_SECRET: &str = "mlguard-webhook-tls";
-/// The ConfigMap whose manifests are the decision context (`--context-dir`).
-pub const CONTEXT_CONFIGMAP: &str = "mlguard-webhook-context";
+/// The ClusterRole (and binding) for watching the decision context.
+pub const CONTEXT_ROLE: &str = "mlguard-webhook-context";
 
 fn labels() -> Value {
     json!({"app.kubernetes.io/name": NAME, "app.kubernetes.io/managed-by": "mlguard"})
@@ -74,11 +76,28 @@ pub fn manifests(image: &str, ca_bundle_b64: &str, mutate: &str) -> Vec<Value> {
     let mut out = Vec::new();
     out.push(json!({"apiVersion": "v1", "kind": "ServiceAccount",
         "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": labels()},
-        // It reads nothing from the API server: no token.
+        // Only the webhook's own pods mount its token (they say so in their spec).
         "automountServiceAccountToken": false}));
-    out.push(json!({"apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": CONTEXT_CONFIGMAP, "namespace": NAMESPACE, "labels": labels()},
-        "data": {"README": "Put the manifests decisions need (Namespaces with their mlguard.io labels, NetworkPolicies, ResourceQuotas, RBAC) here as *.yaml keys; `mlguard scan --cluster --save-snapshot DIR` writes them."}}));
+    // Read-only, and only what decisions read: no Secrets, no workloads, no writes.
+    let mut by_group: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (group, _, plural, _) in crate::cache::CONTEXT_KINDS {
+        match by_group.iter_mut().find(|(g, _)| g == group) {
+            Some((_, plurals)) => plurals.push(plural),
+            None => by_group.push((group, vec![plural])),
+        }
+    }
+    let rules: Vec<Value> = by_group
+        .iter()
+        .map(|(g, r)| json!({"apiGroups": [g], "resources": r, "verbs": ["list", "watch"]}))
+        .collect();
+    out.push(
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": CONTEXT_ROLE, "labels": labels()}, "rules": rules}),
+    );
+    out.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": CONTEXT_ROLE, "labels": labels()},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": CONTEXT_ROLE},
+        "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}]}));
     let mut args = vec![
         "webhook".to_owned(),
         "serve".to_owned(),
@@ -88,8 +107,7 @@ pub fn manifests(image: &str, ca_bundle_b64: &str, mutate: &str) -> Vec<Value> {
         "/etc/mlguard/tls/tls.crt".to_owned(),
         "--tls-key".to_owned(),
         "/etc/mlguard/tls/tls.key".to_owned(),
-        "--context-dir".to_owned(),
-        "/etc/mlguard/context".to_owned(),
+        "--in-cluster".to_owned(),
     ];
     if !mutate.trim().is_empty() {
         args.extend(["--mutate".to_owned(), mutate.trim().to_owned()]);
@@ -105,7 +123,8 @@ pub fn manifests(image: &str, ca_bundle_b64: &str, mutate: &str) -> Vec<Value> {
                 "metadata": {"labels": labels()},
                 "spec": {
                     "serviceAccountName": NAME,
-                    "automountServiceAccountToken": false,
+                    // It watches its context (namespaces, quotas, policies, RBAC).
+                    "automountServiceAccountToken": true,
                     "securityContext": {"runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532,
                                         "seccompProfile": {"type": "RuntimeDefault"}},
                     // One replica per node, so a node drain never takes both.
@@ -125,12 +144,10 @@ pub fn manifests(image: &str, ca_bundle_b64: &str, mutate: &str) -> Vec<Value> {
                                             "capabilities": {"drop": ["ALL"]}},
                         "volumeMounts": [
                             {"name": "tls", "mountPath": "/etc/mlguard/tls", "readOnly": true},
-                            {"name": "context", "mountPath": "/etc/mlguard/context", "readOnly": true},
                         ],
                     }],
                     "volumes": [
                         {"name": "tls", "secret": {"secretName": TLS_SECRET, "defaultMode": 0o400}},
-                        {"name": "context", "configMap": {"name": CONTEXT_CONFIGMAP}},
                     ],
                 },
             },
@@ -153,9 +170,10 @@ pub fn manifests(image: &str, ca_bundle_b64: &str, mutate: &str) -> Vec<Value> {
             "podSelector": {"matchLabels": {"app.kubernetes.io/name": NAME}},
             "policyTypes": ["Ingress", "Egress"],
             // The API server calls it (from outside the pod network on most clusters); the kubelet
-            // probes it. It calls nobody.
+            // probes it. It calls only the API server (its watches), by the address in
+            // KUBERNETES_SERVICE_HOST, so no DNS.
             "ingress": [{"ports": [{"protocol": "TCP", "port": PORT}]}],
-            "egress": [],
+            "egress": [{"ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]}],
         }),
     ));
     let rules: Vec<Value> = RULES

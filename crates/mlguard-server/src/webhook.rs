@@ -110,6 +110,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The mutations `/mutate` makes (none by default: it then allows without a patch).
     pub mutations: crate::mutate::Mutations,
+    /// False until the context is loaded (in cluster: until every watch has listed).
+    ready: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -118,7 +120,24 @@ impl AppState {
             judge: RwLock::new(Arc::new(judge)),
             metrics: Metrics::default(),
             mutations: crate::mutate::Mutations::default(),
+            ready: std::sync::atomic::AtomicBool::new(true),
         }
+    }
+
+    /// Whether `/readyz` says ready (and admission requests are judged).
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    pub fn set_ready(&self, ready: bool) {
+        self.ready
+            .store(ready, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Judge against `context` from now on, with the same settings.
+    pub fn set_context(&self, context: crate::admission::Context) {
+        let judge = self.judge().with_context(context);
+        self.set_judge(judge);
     }
 
     pub fn judge(&self) -> Arc<Judge> {
@@ -154,7 +173,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/validate", post(validate))
         .route("/mutate", post(mutate))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route") })
         .with_state(state)
@@ -195,6 +214,13 @@ where
     F: FnOnce(Bytes) -> Result<Vec<u8>, String> + Send + 'static,
 {
     let start = Instant::now();
+    if !s.is_ready() {
+        // No decision against a partial context: the API server applies the failurePolicy.
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the context is still loading",
+        );
+    }
     let resp = match read_body(req.into_body()).await {
         Err(r) => {
             s.metrics.invalid();
@@ -214,6 +240,17 @@ where
     };
     s.metrics.latency.observe(start.elapsed().as_secs_f64());
     resp
+}
+
+async fn readyz(State(s): State<Arc<AppState>>) -> Response {
+    if s.is_ready() {
+        "ok".into_response()
+    } else {
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the context is still loading",
+        )
+    }
 }
 
 /// Run `f` off the async runtime, on rayon's pool: the scan's own parallel steps then run

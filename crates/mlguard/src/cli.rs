@@ -180,8 +180,23 @@ are documented in docs/webhook.md. Exit codes: 0 after SIGTERM, 2 on a usage, fi
         tls_key: String,
         /// Manifests of the objects decisions need as context (namespaces with their labels,
         /// quotas, network policies, RBAC); files or folders, read at start.
-        #[arg(long, value_name = "PATH", action = clap::ArgAction::Append, env = "MLGUARD_CONTEXT_DIR")]
+        #[arg(long, value_name = "PATH", action = clap::ArgAction::Append, env = "MLGUARD_CONTEXT_DIR", conflicts_with = "in_cluster")]
         context_dir: Vec<String>,
+        /// Keep the context from the cluster instead: watch namespaces, quotas, limit
+        /// ranges, service accounts, services, claims, network policies, ingresses and RBAC
+        /// (the in-cluster service account, or KUBECONFIG). /readyz answers 503 until every
+        /// watch has listed.
+        #[arg(long, env = "MLGUARD_IN_CLUSTER")]
+        in_cluster: bool,
+        /// With --in-cluster, the kubeconfig context to use (default: in-cluster, else the
+        /// current context).
+        #[arg(
+            long,
+            value_name = "NAME",
+            env = "MLGUARD_KUBE_CONTEXT",
+            requires = "in_cluster"
+        )]
+        kube_context: Option<String>,
         /// Scan settings (docs/config.md).
         #[arg(long, value_name = "FILE", env = "MLGUARD_CONFIG")]
         config: Option<String>,

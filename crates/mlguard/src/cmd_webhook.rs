@@ -39,6 +39,8 @@ pub fn run(cmd: WebhookCommand) -> Result<u8> {
             tls_cert,
             tls_key,
             context_dir,
+            in_cluster,
+            kube_context,
             config,
             controls,
             exceptions,
@@ -63,16 +65,18 @@ pub fn run(cmd: WebhookCommand) -> Result<u8> {
                 context: JudgeContext::new(context),
                 config,
                 exceptions,
-                custom,
+                custom: Arc::new(custom),
                 deny_at,
                 today: Date::today(),
             };
+            let cluster = in_cluster.then_some(kube_context);
             serve(
                 listen,
                 Path::new(&tls_cert),
                 Path::new(&tls_key),
                 judge,
                 mutations,
+                cluster,
             )
         }
     }
@@ -117,6 +121,7 @@ fn serve(
     key: &Path,
     judge: Judge,
     mutations: mlguard_server::mutate::Mutations,
+    cluster: Option<Option<String>>,
 ) -> Result<u8> {
     mlguard_server::init_logging();
     let certs = Arc::new(mlguard_server::tls::ReloadingCert::new(cert, key)?);
@@ -136,11 +141,41 @@ fn serve(
         let _watch = certs.watch(std::time::Duration::from_secs(2));
         let mut state = mlguard_server::webhook::AppState::new(judge);
         state.mutations = mutations;
-        let app = mlguard_server::webhook::router(Arc::new(state));
+        let state = Arc::new(state);
+        let _context = match cluster {
+            None => None,
+            Some(kube_context) => {
+                let (client, name) =
+                    mlguard_operator::snapshot::client_for(kube_context.as_deref())
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                eprintln!("keeping the context from {name} (watches)");
+                state.set_ready(false);
+                let st = state.clone();
+                Some(AbortOnDrop(tokio::spawn(
+                    mlguard_server::cache::keep_context(
+                        client,
+                        st,
+                        mlguard_server::cache::CONTEXT_KINDS,
+                        std::time::Duration::from_secs(1),
+                    ),
+                )))
+            }
+        };
+        let app = mlguard_server::webhook::router(state);
         mlguard_server::webhook::serve(listener, tls, app, shutdown_signal()).await?;
         eprintln!("mlguard webhook stopped");
         Ok(exit::CLEAN)
     })
+}
+
+/// Stops a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// SIGTERM (the kubelet) or Ctrl-C.

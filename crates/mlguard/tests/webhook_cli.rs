@@ -5,6 +5,9 @@
 
 mod common;
 
+#[path = "../../mlguard-operator/tests/support/fake_api.rs"]
+mod fake_api;
+
 use common::root;
 use rustls::pki_types::ServerName;
 use std::io::{BufRead, BufReader};
@@ -113,6 +116,81 @@ async fn certs_then_serve_then_sigterm() {
     let bad = post(&addr, &ca, "{\"kind\": \"Pod\"}").await;
     assert!(bad.starts_with("HTTP/1.1 400"), "{bad}");
 
+    let status = common::sigterm_and_wait(&mut child, Duration::from_secs(30)).await;
+    assert_eq!(status.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_in_cluster_judges_with_the_watched_context() {
+    let api = fake_api::FakeApi::start().await;
+    api.serve("v1", &[("namespaces", "Namespace", false)]);
+    api.put(
+        "api/v1",
+        "namespaces",
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "team-a", "labels": {"mlguard.io/enforcement": "warn"}}}),
+    );
+    let dir = tmpdir("in-cluster");
+    let o = mlguard()
+        .args(["webhook", "certs", "-o"])
+        .arg(&dir)
+        .output()
+        .expect("certs");
+    assert_eq!(o.status.code(), Some(0));
+    let kubeconfig = fake_api::kubeconfig(&api.url, &dir, "fake-ctx");
+    let mut child = mlguard()
+        .args([
+            "webhook",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--in-cluster",
+            "--tls-cert",
+        ])
+        .arg(dir.join("tls.crt"))
+        .arg("--tls-key")
+        .arg(dir.join("tls.key"))
+        .env("KUBECONFIG", &kubeconfig)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("first line");
+    let addr = line
+        .trim()
+        .strip_prefix("mlguard webhook listening on https://")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .to_owned();
+    let ca = std::fs::read_to_string(dir.join("ca.crt")).expect("ca");
+    let review = serde_json::json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "u-cluster", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                    "resource": {"group": "", "version": "v1", "resource": "pods"},
+                    "name": "p", "namespace": "team-a", "operation": "CREATE", "userInfo": {"username": "a"},
+                    "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                               "spec": {"containers": [{"name": "c", "image": "registry.example.com/x:1",
+                                         "securityContext": {"privileged": true},
+                                         "resources": {"limits": {"nvidia.com/gpu": "1"}}}]}}}
+    })
+    .to_string();
+    // 503 until the watches have listed, then a decision in team-a's mode (warn: allowed).
+    let mut resp = String::new();
+    for _ in 0..300 {
+        resp = post(&addr, &ca, &review).await;
+        if !resp.starts_with("HTTP/1.1 503") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(
+        resp.contains("\"allowed\":true") && resp.contains("MLG-POD-001"),
+        "warn mode from the cluster's label: {resp}"
+    );
     let status = common::sigterm_and_wait(&mut child, Duration::from_secs(30)).await;
     assert_eq!(status.code(), Some(0));
     let _ = std::fs::remove_dir_all(&dir);
@@ -257,6 +335,23 @@ fn manifests_are_valid_safe_and_scan_clean() {
             .all(|o| o["kind"] != "MutatingWebhookConfiguration"),
         "no mutating configuration unless mutations are asked for"
     );
+    // It watches its context, read-only, without Secrets or workloads.
+    let role = of("ClusterRole");
+    for r in role["rules"].as_array().expect("rules") {
+        assert_eq!(r["verbs"], serde_json::json!(["list", "watch"]), "{r}");
+        let res = r["resources"].to_string();
+        assert!(
+            !res.contains("secrets") && !res.contains("pods") && !res.contains('*'),
+            "{res}"
+        );
+    }
+    assert!(role["rules"].to_string().contains("networkpolicies"));
+    assert_eq!(
+        of("ClusterRoleBinding")["subjects"][0]["name"],
+        "mlguard-webhook"
+    );
+    let args = of("Deployment")["spec"]["template"]["spec"]["containers"][0]["args"].to_string();
+    assert!(args.contains("--in-cluster"), "{args}");
     let o = mlguard()
         .args([
             "webhook",
