@@ -18,6 +18,9 @@ pub struct ScanOptions<'a> {
     pub custom: &'a CustomControls,
     /// The date exceptions are checked against.
     pub today: Date,
+    /// Report findings on this object only (an admission decision); checks skip work whose
+    /// findings would land elsewhere.
+    pub focus: Option<usize>,
 }
 
 /// The catalog for a scan: built-in controls plus custom ones.
@@ -52,8 +55,12 @@ pub fn scan(inv: &Inventory, opts: &ScanOptions<'_>) -> (Report, Catalog) {
 pub fn scan_with_rbac(inv: &Inventory, rbac: &Rbac, opts: &ScanOptions<'_>) -> (Report, Catalog) {
     let catalog = catalog_with(opts.custom);
     let mut ctx = Ctx::new(inv, rbac, opts.config);
+    ctx.focus = opts.focus;
     run_all(&mut ctx);
     opts.custom.run(&mut ctx);
+    if let Some(f) = opts.focus {
+        ctx.raw.retain(|r| r.object == f);
+    }
 
     let mut errors: Vec<InputProblem> = inv
         .errors
@@ -116,6 +123,7 @@ pub fn scan_with_rbac(inv: &Inventory, rbac: &Rbac, opts: &ScanOptions<'_>) -> (
     let raw = std::mem::take(&mut ctx.raw);
     let built: Vec<(Finding, Option<usize>)> = raw
         .into_par_iter()
+        .with_min_len(mlguard_core::PAR_MIN)
         .filter_map(
             |RawFinding {
                  control,
@@ -207,13 +215,18 @@ pub fn scan_with_rbac(inv: &Inventory, rbac: &Rbac, opts: &ScanOptions<'_>) -> (
             ));
         }
     }
-    findings.par_sort_by(|a, b| {
+    let order = |a: &Finding, b: &Finding| {
         b.severity
             .cmp(&a.severity)
             .then_with(|| a.control.cmp(&b.control))
             .then_with(|| a.location.cmp(&b.location))
             .then_with(|| a.message.cmp(&b.message))
-    });
+    };
+    if findings.len() < mlguard_core::PAR_MIN {
+        findings.sort_by(order);
+    } else {
+        findings.par_sort_by(order);
+    }
     findings.dedup_by(|a, b| {
         a.control == b.control && a.location == b.location && a.message == b.message
     });

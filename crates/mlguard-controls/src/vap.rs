@@ -488,9 +488,9 @@ fn enc_001_volume() -> String {
 fn enc_002_container() -> String {
     let uri = |u: &str| {
         format!(
-            "!{} || !{}",
+            "!{} || !({u} == string({u}) && {})",
             has_text(u),
-            format!("({u} == string({u}) && {})", plaintext_url(u))
+            plaintext_url(u)
         )
     };
     let flags =

@@ -66,6 +66,7 @@ fn vap_matches_builtin() {
             config: &config,
             exceptions: &exceptions,
             custom: &custom,
+            focus: None,
             today: Date::today(),
         };
         let (report, _) = scan(&inv, &opts);

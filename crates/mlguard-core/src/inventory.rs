@@ -328,6 +328,7 @@ impl Inventory {
         use rayon::prelude::*;
         let per_object: Vec<(Vec<InputError>, Option<String>)> = (0..inv.objects.len())
             .into_par_iter()
+            .with_min_len(crate::PAR_MIN)
             .map(|i| {
                 let o = &inv.objects[i];
                 let templates = inv.pod_templates(i);
@@ -688,6 +689,7 @@ impl Inventory {
         use rayon::prelude::*;
         (0..self.objects.len())
             .into_par_iter()
+            .with_min_len(crate::PAR_MIN)
             .flat_map_iter(|i| self.pod_templates(i))
             .collect()
     }

@@ -8,6 +8,11 @@
 //! Must not: judge anything (that is mlguard-controls), print anything, or talk to a cluster
 //! API. It is the only crate that reads input files.
 
+/// Below this many items a parallel step runs on the calling thread: splitting small work
+/// costs more than it saves, and a split enters rayon's pool, which from another thread (an
+/// admission decision) means a hand-off and a wait.
+pub const PAR_MIN: usize = 64;
+
 pub mod emit;
 pub mod inventory;
 pub mod load;

@@ -352,7 +352,8 @@ impl Judge {
         let stored = loaded.objects.iter().position(|o| {
             o.kind == req.kind.kind && o.name == name && o.namespace == req.namespace
         });
-        match (stored, object.objects.len()) {
+        // Where the object lands: only findings on it are wanted.
+        let focus = match (stored, object.objects.len()) {
             (Some(k), 1) => {
                 let file = loaded.files.len();
                 loaded.files.extend(object.files);
@@ -361,15 +362,25 @@ impl Judge {
                 loaded.objects[k] = o;
                 loaded.errors.extend(object.errors);
                 loaded.notes.extend(object.notes);
+                Some(k)
             }
-            _ => loaded.append(object),
-        }
+            (None, 1) => {
+                let at = loaded.objects.len();
+                loaded.append(object);
+                Some(at)
+            }
+            _ => {
+                loaded.append(object);
+                None
+            }
+        };
         let inv = Inventory::new(loaded, req.namespace.as_deref().unwrap_or("default"));
         let opts = ScanOptions {
             config: &self.config,
             exceptions: &self.exceptions,
             custom: &self.custom,
             today: self.today,
+            focus,
         };
         let fresh;
         // An RBAC object under review changes the RBAC model; anything else leaves it as built.

@@ -253,15 +253,53 @@ async fn readyz(State(s): State<Arc<AppState>>) -> Response {
     }
 }
 
-/// Run `f` off the async runtime, on rayon's pool: the scan's own parallel steps then run
-/// on the thread that judges (and its idle peers) instead of handing work to another pool
-/// and waiting for it. A panic is caught and reported as `Err`.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The judging threads: one per core, taking decisions from one queue. A decision is CPU
+/// work of a few hundred microseconds; a fixed set of threads parked on the queue when idle
+/// beats both tokio's blocking pool (which grows a thread per request in flight, and the
+/// switches between them cost more than the decisions) and rayon's pool (whose idle
+/// threads spin). The scan's parallel steps run inline for an admission-sized inventory
+/// (`mlguard_core::PAR_MIN`), so a decision stays on its thread.
+fn judges() -> &'static std::sync::mpsc::Sender<Job> {
+    static QUEUE: std::sync::OnceLock<std::sync::mpsc::Sender<Job>> = std::sync::OnceLock::new();
+    QUEUE.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        let n = std::thread::available_parallelism().map_or(2, usize::from);
+        for i in 0..n {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("mlguard-judge-{i}"))
+                .spawn(move || loop {
+                    let job = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a judging thread");
+            }
+        }
+        tx
+    })
+}
+
+/// Run `f` off the async runtime, on a judging thread. A panic is caught and reported as
+/// `Err`, and the thread lives on.
 async fn off_runtime<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ()> {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    rayon::spawn(move || {
+    let job: Job = Box::new(move || {
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
         let _ = tx.send(out);
     });
+    if judges().send(job).is_err() {
+        return Err(());
+    }
     match rx.await {
         Ok(Ok(v)) => Ok(v),
         _ => Err(()),

@@ -24,6 +24,7 @@ fn check_folder(dir: &str) -> (usize, Vec<String>) {
         config: &judge.config,
         exceptions: &judge.exceptions,
         custom: &judge.custom,
+        focus: None,
         today: judge.today,
     };
     let (report, _) = scan(&inv, &opts);

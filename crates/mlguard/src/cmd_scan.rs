@@ -315,6 +315,7 @@ pub fn execute(plan: &ScanPlan) -> Result<u8> {
         config: &plan.config,
         exceptions: &plan.exceptions,
         custom: &plan.custom,
+        focus: None,
         today: plan.today,
     };
     let (report, catalog) = mlguard_controls::scan(&inv, &opts);

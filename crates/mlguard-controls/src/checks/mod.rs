@@ -39,6 +39,9 @@ pub struct Ctx<'a> {
     pub input_errors: Vec<mlguard_core::InputError>,
     /// Sections for the report's `context` (evidence beyond findings), by name.
     pub context: serde_json::Map<String, serde_json::Value>,
+    /// Only findings on this object are wanted (an admission decision): checks may skip
+    /// work whose findings would land on other objects.
+    pub focus: Option<usize>,
 }
 
 impl std::fmt::Debug for Ctx<'_> {
@@ -61,7 +64,13 @@ impl<'a> Ctx<'a> {
             skipped: HashMap::new(),
             input_errors: Vec::new(),
             context: serde_json::Map::new(),
+            focus: None,
         }
+    }
+
+    /// Whether findings on `object` are wanted (always, unless the scan has a focus).
+    pub fn wants(&self, object: usize) -> bool {
+        self.focus.is_none_or(|f| f == object)
     }
 
     /// Count one object looked at by `control`.
@@ -96,6 +105,7 @@ impl<'a> Ctx<'a> {
             skipped: HashMap::new(),
             input_errors: Vec::new(),
             context: serde_json::Map::new(),
+            focus: self.focus,
         }
     }
 
@@ -169,13 +179,20 @@ impl<'a> Ctx<'a> {
 pub fn run_all(ctx: &mut Ctx<'_>) {
     // Workload checks (parallel over templates) and namespace checks run side by side.
     let (mut w, mut n, mut r) = (ctx.fork(), ctx.fork(), ctx.fork());
-    rayon::join(
-        || rayon::join(|| workload::run(&mut w), || namespace::run(&mut n)),
-        || {
-            let errs = network::run(&mut r);
-            r.input_errors.extend(errs);
-        },
-    );
+    let network = |r: &mut Ctx<'_>| {
+        let errs = network::run(r);
+        r.input_errors.extend(errs);
+    };
+    if ctx.inv.objects.len() < mlguard_core::PAR_MIN {
+        workload::run(&mut w);
+        namespace::run(&mut n);
+        network(&mut r);
+    } else {
+        rayon::join(
+            || rayon::join(|| workload::run(&mut w), || namespace::run(&mut n)),
+            || network(&mut r),
+        );
+    }
     ctx.merge(w);
     ctx.merge(n);
     ctx.merge(r);

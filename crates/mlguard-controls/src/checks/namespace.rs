@@ -30,6 +30,7 @@ fn pod_labels_by_ns(ctx: &Ctx<'_>) -> BTreeMap<String, Vec<(Labels, WorkloadClas
     let labelled: Vec<(String, (Labels, WorkloadClass, usize))> = ctx
         .templates
         .par_iter()
+        .with_min_len(mlguard_core::PAR_MIN)
         .filter_map(|t| {
             let ns = ctx.ns_of(t.object)?;
             Some((ns.to_owned(), (ctx.inv.pod_labels(t), t.class, t.object)))

@@ -84,7 +84,11 @@ fn by_workload(ctx: &Ctx<'_>, r: &Reach<'_, '_>, keep: impl Fn(usize) -> bool) -
             .classes
             .push(c);
     }
-    groups.into_values().collect()
+    // A group's findings land on its object: with a focus, only its group is worked on.
+    groups
+        .into_values()
+        .filter(|g| ctx.wants(g.object))
+        .collect()
 }
 
 fn emit_on(ctx: &mut Ctx<'_>, id: &str, object: usize, msg: String) {
@@ -143,6 +147,10 @@ fn training(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>, s: &IsolationSettings) {
         }) else {
             continue;
         };
+        // Both findings land on `object`.
+        if !ctx.wants(object) {
+            continue;
+        }
         // NET-002: the built-in "nothing else outside the cluster" intent of this job.
         ctx.eval(NET_002);
         if let Some(intent) = deny_of.get(key.as_str()) {
@@ -284,6 +292,10 @@ fn tenants(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
     use rayon::prelude::*;
     let a = r.a;
     let nc = a.classes.len();
+    // Findings land on the anchors of destination classes: none is the focus, no work.
+    if ctx.focus.is_some() && !(0..nc).any(|c| anchor(ctx, r, c) == ctx.focus) {
+        return;
+    }
     let tenant: Vec<Option<String>> = (0..nc)
         .map(|c| {
             let p = &a.net.pods[a.classes[c].rep];
@@ -296,6 +308,7 @@ fn tenants(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
         .collect();
     let eg: Vec<Option<mlguard_netpol::engine::Verdicts>> = (0..nc)
         .into_par_iter()
+        .with_min_len(mlguard_core::PAR_MIN)
         .map(|c| tenant[c].as_ref().map(|_| a.verdicts(c, Direction::Egress)))
         .collect();
     // Who names d in its egress entries.

@@ -27,6 +27,10 @@ pub fn run(ctx: &mut Ctx<'_>) {
 }
 
 fn check_template(ctx: &mut Ctx<'_>, t: &PodTemplate<'_>) {
+    // Every finding below lands on the template's object.
+    if !ctx.wants(t.object) {
+        return;
+    }
     {
         let ns = ctx.ns_of(t.object);
         if !ctx.in_scope(ns) {
