@@ -1,8 +1,9 @@
 //! mlguard-controls: the control catalog, the built-in checks over the Inventory, CEL custom
 //! controls, exceptions and the findings model.
 //!
-//! Owns: `data/catalog.yaml` (the catalog as data), every judgement of the scan, and the
-//! [`model::Report`] type every renderer consumes.
+//! Owns: `data/catalog.yaml` (the catalog as data), every judgement of the scan, the
+//! [`model::Report`] type every renderer consumes, and the object-local controls written as
+//! CEL for ValidatingAdmissionPolicies ([`vap`]).
 //!
 //! Must not: read input files (mlguard-core does), render output (mlguard-report does), or
 //! print anything.

@@ -166,3 +166,92 @@ async fn tenant_lifecycle_on_a_real_cluster() {
         )
         .await;
 }
+
+/// `mlguard policy export` on a real API server: every exported policy and binding is
+/// accepted, and once they are in force a privileged pod is refused (dry run) with its
+/// control ID while a careful one is admitted. Needs a cluster with ValidatingAdmissionPolicy
+/// (Kubernetes 1.30 or later).
+#[tokio::test]
+#[ignore = "needs a real cluster: set MLGUARD_E2E_KUBECONFIG and pass --ignored"]
+async fn exported_policies_enforce_on_a_real_cluster() {
+    use kube::api::PostParams;
+    use mlguard_controls::vap::{export, Mode};
+    use mlguard_controls::{Catalog, Severity};
+    let Some(client) = client().await else {
+        eprintln!("MLGUARD_E2E_KUBECONFIG is not set: nothing to do");
+        return;
+    };
+    let pp = PatchParams::apply("mlguard-e2e").force();
+    let objs = export(Catalog::builtin(), Mode::Enforce, Severity::High);
+    let mut applied = Vec::new();
+    for o in &objs {
+        let kind = o["kind"].as_str().expect("kind");
+        let plural = if kind == "ValidatingAdmissionPolicy" {
+            "validatingadmissionpolicies"
+        } else {
+            "validatingadmissionpolicybindings"
+        };
+        let ar = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("admissionregistration.k8s.io", "v1", kind),
+            plural,
+        );
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+        let name = o["metadata"]["name"].as_str().expect("name").to_owned();
+        api.patch(&name, &pp, &Patch::Apply(o))
+            .await
+            .unwrap_or_else(|e| panic!("{kind} {name} refused: {e}"));
+        applied.push((api, name));
+    }
+    let ns_api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    ns_api
+        .patch(
+            "mlguard-e2e-vap",
+            &pp,
+            &Patch::Apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mlguard-e2e-vap"}})),
+        )
+        .await
+        .expect("namespace");
+    let pods: Api<k8s_openapi::api::core::v1::Pod> =
+        Api::namespaced(client.clone(), "mlguard-e2e-vap");
+    let pod = |name: &str, privileged: bool| -> k8s_openapi::api::core::v1::Pod {
+        serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"automountServiceAccountToken": false,
+                "securityContext": {"runAsNonRoot": true, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
+                "containers": [{"name": "c",
+                    "image": format!("registry.k8s.io/pause@sha256:{}", "7031c1b283388d2c2e09b57badb803c05ebed362dc88d84b480cc47f72a21097"),
+                    "securityContext": {"privileged": privileged, "allowPrivilegeEscalation": privileged,
+                                        "capabilities": {"drop": ["ALL"]}}}]}
+        }))
+        .expect("pod")
+    };
+    let dry = PostParams {
+        dry_run: true,
+        ..PostParams::default()
+    };
+    // Policies take a moment to be in force.
+    let bad = pod("privileged", true);
+    wait_for(
+        "the policies to refuse a privileged pod",
+        Duration::from_secs(60),
+        || {
+            let (pods, bad, dry) = (pods.clone(), bad.clone(), dry.clone());
+            async move {
+                match pods.create(&dry, &bad).await {
+                    Err(kube::Error::Api(e)) => e.message.contains("MLG-POD-001"),
+                    _ => false,
+                }
+            }
+        },
+    )
+    .await;
+    pods.create(&dry, &pod("careful", false))
+        .await
+        .expect("a careful pod is admitted");
+    for (api, name) in applied {
+        let _ = api.delete(&name, &DeleteParams::default()).await;
+    }
+    let _ = ns_api
+        .delete("mlguard-e2e-vap", &DeleteParams::default())
+        .await;
+}
