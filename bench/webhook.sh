@@ -3,7 +3,8 @@
 #
 # Both servers use the same TLS and HTTP stack (rustls, hyper, axum); the no-op one
 # (crates/mlguard-server/examples/noop_webhook.rs) answers "allowed" without decoding. The
-# webhook runs every control with the example platform (examples/platform) as its context.
+# webhook runs every control with the context `--in-cluster` would keep for a cluster running
+# the example platform (examples/platform: its namespaces, policies, quotas, RBAC, services).
 # oha (crates.io; `cargo install oha --locked`) sends AdmissionReviews at RATE requests/s for
 # DURATION over keep-alive HTTPS connections, with latency correction (coordinated omission),
 # for three realistic objects in turn (a training Pod, a PyTorchJob, an InferenceService),
@@ -37,8 +38,27 @@ MLG=$ROOT/target/release/mlguard
 NOOP=$ROOT/target/release/examples/noop_webhook
 "$MLG" webhook certs -o "$WORK/certs" --dns localhost 2>/dev/null
 
+# The context a deployed webhook holds (`serve --in-cluster` watches these kinds, see
+# crates/mlguard-server/src/cache.rs CONTEXT_KINDS) from a cluster running examples/platform:
+# its namespaces, policies, quotas, RBAC and services, not its workloads.
+python3 - "$WORK/context.yaml" examples/platform <<'PY'
+import os, sys, yaml
+kinds = {"Namespace", "ServiceAccount", "ResourceQuota", "LimitRange", "Service",
+         "PersistentVolumeClaim", "NetworkPolicy", "Ingress", "Role", "RoleBinding", "ClusterRole",
+         "ClusterRoleBinding", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy",
+         "PeerAuthentication", "SecretProviderClass"}
+out = []
+for root, _, files in os.walk(sys.argv[2]):
+    for f in sorted(files):
+        if f.endswith((".yaml", ".yml")) and f != "mlguard.yaml":
+            for d in yaml.safe_load_all(open(os.path.join(root, f))):
+                if isinstance(d, dict) and d.get("kind") in kinds:
+                    out.append(d)
+yaml.safe_dump_all(out, open(sys.argv[1], "w"))
+print(f"context: {len(out)} objects", file=sys.stderr)
+PY
 "$MLG" webhook serve --listen 127.0.0.1:18443 --tls-cert "$WORK/certs/tls.crt" --tls-key "$WORK/certs/tls.key" \
-    --context-dir examples/platform 2>"$WORK/webhook.log" &
+    --context-dir "$WORK/context.yaml" 2>"$WORK/webhook.log" &
 WEBHOOK=$!
 "$NOOP" 127.0.0.1:18444 "$WORK/certs/tls.crt" "$WORK/certs/tls.key" 2>"$WORK/noop.log" &
 BASE=$!

@@ -1,6 +1,8 @@
 //! Time of one admission decision, without HTTP or TLS: decode an AdmissionReview and judge
-//! it against the example platform context (examples/platform), for the three objects the
-//! HTTP benchmark (bench/webhook.sh) sends. Prints the mean and p99 per decision.
+//! it, for the three objects the HTTP benchmark (bench/webhook.sh) sends, against two contexts
+//! from the example platform (examples/platform): every manifest (as `--context-dir` would
+//! read the folder), and only the kinds `--in-cluster` watches (what a deployed webhook
+//! holds). Prints the mean and p99 per decision.
 //!
 //! `cargo bench -p mlguard-server --bench decide [-- --iterations N]`
 
@@ -31,6 +33,16 @@ fn main() {
         .unwrap_or(2000);
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/platform");
     let context = mlguard_core::load(&[root.to_owned()], &mlguard_core::LoadOptions::default());
+    let mut in_cluster = context.clone();
+    in_cluster.objects.retain(|o| {
+        mlguard_server::cache::CONTEXT_KINDS
+            .iter()
+            .any(|k| k.3 == o.kind && k.0 == o.group())
+    });
+    let watched = Judge {
+        context: Context::new(in_cluster),
+        ..Judge::default()
+    };
     let judge = Judge {
         context: Context::new(context),
         ..Judge::default()
@@ -81,7 +93,16 @@ fn main() {
         ),
     ];
     // As the webhook's judging threads call it: from a thread outside rayon's pool.
+    println!(
+        "context: every manifest of examples/platform ({} objects)",
+        judge.context.len()
+    );
     run(&judge, &bodies, iterations);
+    println!(
+        "context: the kinds --in-cluster watches ({} objects)",
+        watched.context.len()
+    );
+    run(&watched, &bodies, iterations);
 }
 
 fn run(judge: &Judge, bodies: &[(&str, Vec<u8>)], iterations: usize) {
