@@ -321,6 +321,25 @@ impl Loaded {
     }
 }
 
+/// Read the objects of a JSON value already parsed (an admission request's object) as
+/// document `name`, as `load_documents` reads its text, without printing and parsing it
+/// again. Positions are all 1:1, and the file has no digest (no bytes were read).
+pub fn load_json(name: &str, value: &serde_json::Value) -> Loaded {
+    let mut r = FileResult::default();
+    let root = Node::from_json(value, crate::node::Pos { line: 1, column: 1 });
+    collect_objects(name, 0, PathBuf::root(), root, &mut r, 0, None);
+    let mut out = Loaded::default();
+    out.files.push(SourceFile {
+        path: name.to_owned(),
+        sha256: String::new(),
+        size: 0,
+    });
+    out.objects = r.objects;
+    out.errors = r.errors;
+    out.notes = r.notes;
+    out
+}
+
 /// Parse text that is already in memory (used for stdin, by tests and by fuzzing).
 pub fn load_text(
     name: &str,

@@ -151,6 +151,32 @@ impl Node {
         }
     }
 
+    /// A node from JSON already parsed (an admission request's object), every position
+    /// `pos`. The same tree the YAML parser builds from that JSON's text, without the text.
+    pub fn from_json(v: &serde_json::Value, pos: Pos) -> Node {
+        use serde_json::Value as J;
+        let value = match v {
+            J::Null => Value::Null,
+            J::Bool(b) => Value::Bool(*b),
+            J::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => n.as_f64().map_or(Value::Null, Value::Float),
+            },
+            J::String(s) => Value::Str(Str::from(s.as_str())),
+            J::Array(items) => Value::Seq(items.iter().map(|i| Node::from_json(i, pos)).collect()),
+            J::Object(m) => Value::Map(
+                m.iter()
+                    .map(|(k, v)| Entry {
+                        key: Str::from(k.as_str()),
+                        key_pos: pos,
+                        value: Node::from_json(v, pos),
+                    })
+                    .collect(),
+            ),
+        };
+        Node { value, pos }
+    }
+
     /// Convert to JSON. Used for CEL evaluation and for context sections of reports.
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;

@@ -21,7 +21,7 @@ use mlguard_controls::{
     Severity,
 };
 use mlguard_core::inventory::is_cluster_scoped;
-use mlguard_core::{Inventory, LoadOptions, Loaded};
+use mlguard_core::{Inventory, Loaded};
 use mlguard_rbac::Rbac;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -340,13 +340,12 @@ impl Judge {
         if matches!(req.operation, Operation::Delete | Operation::Connect) {
             return allow(Vec::new(), Vec::new());
         }
-        let (doc, text, name) = object_document(req, obj);
+        let (doc, value, name) = object_document(req, obj);
         let slice = self
             .context
             .slice(&req.kind.kind, req.namespace.as_deref(), &name);
         let mut loaded = slice.loaded.clone();
-        let object =
-            mlguard_core::load::load_documents(&[(doc.clone(), text)], &LoadOptions::default());
+        let object = mlguard_core::load::load_json(&doc, &value);
         // The object takes the place of its stored version, if the context has one, so that
         // the other objects keep their indices (and the slice's RBAC model stays valid).
         let stored = loaded.objects.iter().position(|o| {
@@ -438,13 +437,13 @@ impl Judge {
     }
 }
 
-/// The object of `req` as a document for the loader: (document name, JSON text, name), with
+/// The object of `req` as a document for the loader: (document name, JSON, name), with
 /// apiVersion and kind from the request, the namespace from the request, and for a CREATE
 /// with `generateName` that prefix as its name.
 fn object_document(
     req: &AdmissionRequest<DynamicObject>,
     obj: &DynamicObject,
-) -> (String, String, String) {
+) -> (String, Value, String) {
     let mut value = serde_json::to_value(obj).unwrap_or(Value::Null);
     let group_version = if req.kind.group.is_empty() {
         req.kind.version.clone()
@@ -463,7 +462,7 @@ fn object_document(
     if let Some(ns) = &req.namespace {
         value["metadata"]["namespace"] = Value::String(ns.clone());
     }
-    (format!("admission:{}", req.uid), value.to_string(), name)
+    (format!("admission:{}", req.uid), value, name)
 }
 
 /// The JSON patch operations the enabled `mutations` make to the object of `req` (none for
@@ -478,8 +477,8 @@ pub fn mutations(
     if !m.any() || matches!(req.operation, Operation::Delete | Operation::Connect) {
         return Vec::new();
     }
-    let (doc, text, _) = object_document(req, obj);
-    let loaded = mlguard_core::load::load_documents(&[(doc, text)], &LoadOptions::default());
+    let (doc, value, _) = object_document(req, obj);
+    let loaded = mlguard_core::load::load_json(&doc, &value);
     let inv = Inventory::new(loaded, req.namespace.as_deref().unwrap_or("default"));
     if inv.objects.is_empty() {
         return Vec::new();

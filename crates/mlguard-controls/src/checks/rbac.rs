@@ -77,6 +77,17 @@ fn via(g: &Grant<'_>) -> String {
 }
 
 pub fn run(ctx: &mut Ctx<'_>) {
+    // Findings land on Roles, ClusterRoles and their bindings (`grant_site`): with another
+    // object as the focus there is nothing to find.
+    if let Some(f) = ctx.focus {
+        let kind = ctx.inv.objects[f].kind.as_str();
+        if !matches!(
+            kind,
+            "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding"
+        ) {
+            return;
+        }
+    }
     let teams = teams(ctx);
     let mut seen: BTreeSet<(&'static str, usize, String, String)> = BTreeSet::new();
     let mut pending: Vec<(&'static str, usize, PathBuf, Pos, String)> = Vec::new();
