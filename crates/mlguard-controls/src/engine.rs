@@ -19,7 +19,7 @@ pub struct ScanOptions<'a> {
     /// The date exceptions are checked against.
     pub today: Date,
     /// Report findings on this object only (an admission decision); checks skip work whose
-    /// findings would land elsewhere.
+    /// findings would land elsewhere, and the summary is left empty.
     pub focus: Option<usize>,
 }
 
@@ -231,7 +231,13 @@ pub fn scan_with_rbac(inv: &Inventory, rbac: &Rbac, opts: &ScanOptions<'_>) -> (
         a.control == b.control && a.location == b.location && a.message == b.message
     });
 
-    let summary = summarise(&catalog, &findings, &ctx.evaluated, &ctx.skipped);
+    // A focused scan (an admission decision) wants its object's findings, not the per-control
+    // summary of a whole scan.
+    let summary = if opts.focus.is_some() {
+        Summary::default()
+    } else {
+        summarise(&catalog, &findings, &ctx.evaluated, &ctx.skipped)
+    };
     let report = Report {
         tool: Tool {
             name: "mlguard".to_owned(),

@@ -302,6 +302,27 @@ impl Default for Judge {
 }
 
 impl Judge {
+    /// Judge one synthetic pod, so the first real request does not pay for what is built on
+    /// first use (the control catalog, compiled patterns).
+    pub fn warm_up(&self) {
+        let review = serde_json::json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {
+                "uid": "warm-up", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                "resource": {"group": "", "version": "v1", "resource": "pods"},
+                "name": "warm-up", "namespace": "mlguard-warm-up", "operation": "CREATE",
+                "userInfo": {"username": "mlguard"},
+                "object": {"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": "warm-up", "labels": {"mlguard.io/workload": "training"}},
+                    "spec": {"containers": [{"name": "c", "image": "x:latest",
+                        "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}
+            }
+        });
+        if let Ok(req) = decode(review.to_string().as_bytes()) {
+            let _ = self.decide(&req);
+        }
+    }
+
     /// The same settings with another context.
     pub fn with_context(&self, context: Context) -> Judge {
         Judge {

@@ -126,6 +126,7 @@ fn serve(
     mlguard_server::init_logging();
     let certs = Arc::new(mlguard_server::tls::ReloadingCert::new(cert, key)?);
     let tls = mlguard_server::tls::server_config(certs.clone())?;
+    judge.warm_up();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
