@@ -11,6 +11,7 @@
 
 use crate::catalog::Catalog;
 use crate::model::Severity;
+use mlguard_core::inventory::KSERVE_FRAMEWORKS;
 use serde_json::{json, Value};
 
 /// Namespaces no exported binding ever judges (as the webhook).
@@ -73,22 +74,6 @@ pub fn matches_kind(group: &str, kind: &str) -> bool {
         .iter()
         .any(|(g, _, kinds)| *g == group && kinds.contains(&kind))
 }
-
-const KSERVE_FRAMEWORKS: &[&str] = &[
-    "model",
-    "sklearn",
-    "xgboost",
-    "tensorflow",
-    "pytorch",
-    "triton",
-    "onnx",
-    "pmml",
-    "lightgbm",
-    "paddle",
-    "huggingface",
-    "alibi",
-    "art",
-];
 
 /// `[path]` when every step of `path` (from `object`) is present, else `[]`.
 fn opt(path: &str) -> String {
@@ -201,13 +186,21 @@ pub fn pod_specs() -> String {
     out
 }
 
-/// CEL: the containers of pod spec `s` (regular, init and ephemeral; for a KServe component,
-/// its framework keys too).
-fn containers(s: &str) -> String {
+/// CEL: the non-init containers of pod spec `s`: regular ones and, for a KServe component,
+/// its framework keys (each a container).
+fn app_containers(s: &str) -> String {
     let fw: Vec<String> = KSERVE_FRAMEWORKS.iter().map(|f| format!("'{f}'")).collect();
     format!(
-        "((has({s}.containers) ? {s}.containers : []) + (has({s}.initContainers) ? {s}.initContainers : []) + (has({s}.ephemeralContainers) ? {s}.ephemeralContainers : []) + (object.kind == 'InferenceService' ? [{}].filter(f, f in {s}).map(f, {s}[f]) : []))",
+        "((has({s}.containers) ? {s}.containers : []) + (object.kind == 'InferenceService' ? [{}].filter(f, f in {s}).map(f, {s}[f]) : []))",
         fw.join(", ")
+    )
+}
+
+/// CEL: every container of pod spec `s`: init and ephemeral ones too.
+fn containers(s: &str) -> String {
+    format!(
+        "({} + (has({s}.initContainers) ? {s}.initContainers : []) + (has({s}.ephemeralContainers) ? {s}.ephemeralContainers : []))",
+        app_containers(s)
     )
 }
 
@@ -266,15 +259,6 @@ impl Exported {
     pub fn matches(&self, group: &str, kind: &str) -> bool {
         matches_kind(group, kind) || (self.config_maps && group.is_empty() && kind == "ConfigMap")
     }
-}
-
-/// CEL: the non-init containers of pod spec `s` (regular ones and KServe framework keys).
-fn app_containers(s: &str) -> String {
-    let fw: Vec<String> = KSERVE_FRAMEWORKS.iter().map(|f| format!("'{f}'")).collect();
-    format!(
-        "((has({s}.containers) ? {s}.containers : []) + (object.kind == 'InferenceService' ? [{}].filter(f, f in {s}).map(f, {s}[f]) : []))",
-        fw.join(", ")
-    )
 }
 
 /// CEL: the object's label `key` (either spelling) has value `value`.

@@ -218,7 +218,7 @@ fn kubeflow_replica_key(kind: &str) -> Option<&'static str> {
 }
 
 /// KServe predictor framework keys: each is a single container.
-const KSERVE_FRAMEWORKS: &[&str] = &[
+pub const KSERVE_FRAMEWORKS: &[&str] = &[
     "model",
     "sklearn",
     "xgboost",

@@ -183,8 +183,9 @@ pub fn manifests(image: &str, ca_bundle_b64: &str, mutate: &str) -> Vec<Value> {
                               "operations": ["CREATE", "UPDATE"], "scope": "Namespaced"})
         })
         .collect();
+    // The same namespaces the exported ValidatingAdmissionPolicies never bind.
     let selector = json!({"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "NotIn",
-        "values": ["kube-system", "kube-public", "kube-node-lease", NAMESPACE]}]});
+        "values": mlguard_controls::vap::NEVER_JUDGED}]});
     if !mutate.trim().is_empty() {
         let rules: Vec<Value> = RULES
             .iter()

@@ -156,21 +156,7 @@ fn yaml_export_is_valid_for_the_api_server() {
         &text[..200]
     );
     assert!(text.contains("#   MLG-AUD-001"));
-    if let Some(kv) = common::kubernetes_validate() {
-        for version in ["1.33.0", "1.37.0"] {
-            let o = std::process::Command::new(&kv)
-                .args(["--strict", "-k", version])
-                .arg(&file)
-                .output()
-                .expect("kubernetes-validate");
-            assert!(
-                o.status.success(),
-                "{version}: {}{}",
-                String::from_utf8_lossy(&o.stdout),
-                String::from_utf8_lossy(&o.stderr)
-            );
-        }
-    }
+    common::assert_valid_for_kubernetes(&file, &["1.33.0", "1.37.0"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

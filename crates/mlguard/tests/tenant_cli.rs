@@ -594,13 +594,6 @@ fn operator_manifests_validate_and_scan_clean() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(err(&o).contains("not pinned by digest"), "{}", err(&o));
-    if let Some(kv) = kubernetes_validate() {
-        let o = std::process::Command::new(kv)
-            .args(["--strict", "-k", "1.33.0"])
-            .arg(&f)
-            .output()
-            .expect("run");
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
-    }
+    common::assert_valid_for_kubernetes(&f, &["1.33.0"]);
     let _ = std::fs::remove_dir_all(&d);
 }

@@ -49,6 +49,57 @@ async fn post(addr: &str, ca: &str, body: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Start `mlguard webhook serve` on a free port with the certificates in `dir` plus `args`
+/// (and `env`), and return it with the address it prints when listening and its stderr,
+/// which must stay open while it runs (it logs there).
+fn spawn_serve(
+    dir: &std::path::Path,
+    args: &[&std::ffi::OsStr],
+    env: &[(&str, &std::path::Path)],
+) -> (
+    std::process::Child,
+    String,
+    BufReader<std::process::ChildStderr>,
+) {
+    let mut cmd = mlguard();
+    cmd.args(["webhook", "serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(dir.join("tls.crt"))
+        .arg("--tls-key")
+        .arg(dir.join("tls.key"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("serve");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("first line");
+    let addr = line
+        .trim()
+        .strip_prefix("mlguard webhook listening on https://")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .to_owned();
+    (child, addr, stderr)
+}
+
+/// A review of a privileged GPU pod in namespace team-a.
+fn privileged_pod_review(uid: &str) -> String {
+    serde_json::json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": uid, "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                    "resource": {"group": "", "version": "v1", "resource": "pods"},
+                    "name": "p", "namespace": "team-a", "operation": "CREATE", "userInfo": {"username": "a"},
+                    "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                               "spec": {"containers": [{"name": "c", "image": "registry.example.com/x:1",
+                                         "securityContext": {"privileged": true},
+                                         "resources": {"limits": {"nvidia.com/gpu": "1"}}}]}}}
+    })
+    .to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certs_then_serve_then_sigterm() {
     let dir = tmpdir("serve");
@@ -75,38 +126,10 @@ async fn certs_then_serve_then_sigterm() {
     let ctx = dir.join("context.yaml");
     std::fs::write(&ctx, "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a, labels: {mlguard.io/enforcement: enforce}}\n").expect("ctx");
 
-    let mut child = mlguard()
-        .args(["webhook", "serve", "--listen", "127.0.0.1:0", "--tls-cert"])
-        .arg(dir.join("tls.crt"))
-        .arg("--tls-key")
-        .arg(dir.join("tls.key"))
-        .arg("--context-dir")
-        .arg(&ctx)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("serve");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    stderr.read_line(&mut line).expect("first line");
-    let addr = line
-        .trim()
-        .strip_prefix("mlguard webhook listening on https://")
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-        .to_owned();
+    let (mut child, addr, _stderr) =
+        spawn_serve(&dir, &["--context-dir".as_ref(), ctx.as_os_str()], &[]);
     let ca = std::fs::read_to_string(dir.join("ca.crt")).expect("ca");
-    let review = serde_json::json!({
-        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-        "request": {"uid": "u-cli", "kind": {"group": "", "version": "v1", "kind": "Pod"},
-                    "resource": {"group": "", "version": "v1", "resource": "pods"},
-                    "name": "p", "namespace": "team-a", "operation": "CREATE", "userInfo": {"username": "a"},
-                    "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-                               "spec": {"containers": [{"name": "c", "image": "registry.example.com/x:1",
-                                         "securityContext": {"privileged": true},
-                                         "resources": {"limits": {"nvidia.com/gpu": "1"}}}]}}}
-    })
-    .to_string();
+    let review = privileged_pod_review("u-cli");
     let resp = post(&addr, &ca, &review).await;
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     assert!(
@@ -139,44 +162,13 @@ async fn serve_in_cluster_judges_with_the_watched_context() {
         .expect("certs");
     assert_eq!(o.status.code(), Some(0));
     let kubeconfig = fake_api::kubeconfig(&api.url, &dir, "fake-ctx");
-    let mut child = mlguard()
-        .args([
-            "webhook",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--in-cluster",
-            "--tls-cert",
-        ])
-        .arg(dir.join("tls.crt"))
-        .arg("--tls-key")
-        .arg(dir.join("tls.key"))
-        .env("KUBECONFIG", &kubeconfig)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("serve");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    stderr.read_line(&mut line).expect("first line");
-    let addr = line
-        .trim()
-        .strip_prefix("mlguard webhook listening on https://")
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-        .to_owned();
+    let (mut child, addr, _stderr) = spawn_serve(
+        &dir,
+        &["--in-cluster".as_ref()],
+        &[("KUBECONFIG", kubeconfig.as_path())],
+    );
     let ca = std::fs::read_to_string(dir.join("ca.crt")).expect("ca");
-    let review = serde_json::json!({
-        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-        "request": {"uid": "u-cluster", "kind": {"group": "", "version": "v1", "kind": "Pod"},
-                    "resource": {"group": "", "version": "v1", "resource": "pods"},
-                    "name": "p", "namespace": "team-a", "operation": "CREATE", "userInfo": {"username": "a"},
-                    "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-                               "spec": {"containers": [{"name": "c", "image": "registry.example.com/x:1",
-                                         "securityContext": {"privileged": true},
-                                         "resources": {"limits": {"nvidia.com/gpu": "1"}}}]}}}
-    })
-    .to_string();
+    let review = privileged_pod_review("u-cluster");
     // 503 until the watches have listed, then a decision in team-a's mode (warn: allowed).
     let mut resp = String::new();
     for _ in 0..300 {

@@ -94,3 +94,27 @@ pub fn kubernetes_validate() -> Option<PathBuf> {
     }
     found
 }
+
+/// Validate the manifests in `path` strictly against the Kubernetes `versions` (`1.33.0`...)
+/// with kubernetes-validate, failing the test on any error; nothing when the tool is missing
+/// (and MLGUARD_REQUIRE_TOOLS is not 1).
+#[allow(dead_code)]
+pub fn assert_valid_for_kubernetes(path: &std::path::Path, versions: &[&str]) {
+    let Some(kv) = kubernetes_validate() else {
+        return;
+    };
+    for version in versions {
+        let o = Command::new(&kv)
+            .args(["--strict", "-k", version])
+            .arg(path)
+            .output()
+            .expect("run kubernetes-validate");
+        assert!(
+            o.status.success(),
+            "{} against {version}: {}{}",
+            path.display(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
