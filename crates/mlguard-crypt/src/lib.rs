@@ -15,6 +15,7 @@ pub mod file;
 pub mod format;
 pub mod key;
 pub mod provider;
+pub mod sign;
 pub mod stream;
 
 pub use error::Error;

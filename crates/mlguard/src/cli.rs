@@ -51,6 +51,254 @@ pub enum Command {
     /// The controls as native Kubernetes policy.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Model artifacts: encrypt, decrypt at load time, rotate keys, sign and verify.
+    #[command(subcommand)]
+    Model(ModelCommand),
+}
+
+/// Keys that can wrap a data key (encrypt, and rewrap's new stanzas).
+#[derive(Debug, Args)]
+pub struct WrapKeys {
+    /// A local key file (`mlguard model keygen`) or a Kubernetes Secret mounted as a file;
+    /// repeatable.
+    #[arg(long = "key", value_name = "FILE", action = clap::ArgAction::Append, env = "MLGUARD_KEY")]
+    pub key: Vec<String>,
+    /// An age recipient (`age1...`) or a file of them, one per line; repeatable.
+    #[arg(short = 'r', long = "recipient", value_name = "RECIPIENT", action = clap::ArgAction::Append, env = "MLGUARD_RECIPIENT")]
+    pub recipient: Vec<String>,
+    /// A key manager: vault://HOST[:PORT]/MOUNT/keys/NAME, awskms://KEY-ID?region=R,
+    /// pkcs11:token=T;object=LABEL; repeatable.
+    #[arg(long = "kms", value_name = "URI", action = clap::ArgAction::Append, env = "MLGUARD_KMS")]
+    pub kms: Vec<String>,
+}
+
+/// Keys that can open a file (decrypt, and rewrap's old stanzas).
+#[derive(Debug, Args)]
+pub struct OpenKeys {
+    /// A local key file or a mounted Kubernetes Secret; repeatable.
+    #[arg(long = "key", value_name = "FILE", action = clap::ArgAction::Append, env = "MLGUARD_KEY")]
+    pub key: Vec<String>,
+    /// An age identity file (`age-keygen` or `mlguard model keygen --age`); repeatable.
+    #[arg(short = 'i', long = "identity", value_name = "FILE", action = clap::ArgAction::Append, env = "MLGUARD_IDENTITY")]
+    pub identity: Vec<String>,
+    /// A key manager URI (as for encrypt); repeatable.
+    #[arg(long = "kms", value_name = "URI", action = clap::ArgAction::Append, env = "MLGUARD_KMS")]
+    pub kms: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Create a key: a local key file (default, mode 0600), an age identity (--age), or an
+    /// AES key inside an HSM token (--kms pkcs11:...).
+    #[command(after_help = "Examples:
+  mlguard model keygen -o model.key
+  kubectl -n team-a create secret generic model-key --from-file=model.key
+  mlguard model keygen --age -o recovery.agekey        # prints the recipient (age1...) on stderr
+  mlguard model keygen --kms 'pkcs11:token=ml;object=model-kek?module-path=/usr/lib/softhsm/libsofthsm2.so'
+
+Key files are secrets: keygen refuses to overwrite one and never prints a key.")]
+    Keygen {
+        /// Where to write the key (`-` for stdout, e.g. into `kubectl create secret`).
+        #[arg(short = 'o', long = "output", value_name = "PATH", env = "MLGUARD_OUTPUT")]
+        output: Option<String>,
+        /// Write an age X25519 identity (the age tool's format) instead of a local key.
+        #[arg(long, env = "MLGUARD_AGE", conflicts_with = "kms")]
+        age: bool,
+        /// Create the key in this PKCS#11 token instead (sensitive, never extractable).
+        #[arg(long, value_name = "URI", env = "MLGUARD_KMS")]
+        kms: Option<String>,
+    },
+    /// Encrypt a model file or folder tree (every file, same names) for one or more keys.
+    /// Several keys give several stanzas: any one opens the file (for example a KMS key
+    /// plus an offline recovery key).
+    #[command(after_help = "Examples:
+  mlguard model encrypt model.safetensors -o model.safetensors.enc --key model.key
+  mlguard model encrypt ./llama-3-8b -o ./llama-3-8b.enc --kms 'awskms://alias/models?region=eu-west-1' -r age1...
+  tar c model/ | mlguard model encrypt - -o - --key model.key > model.tar.enc
+
+The format is docs/encrypted-model-format.md: Tink's AES256_GCM_HKDF_1MB body, every
+segment encrypted in parallel. Exit codes: 0 done, 1 a key manager refused, 2 usage or input error.")]
+    Encrypt {
+        /// A file, a folder, or `-` for stdin.
+        #[arg(value_name = "IN")]
+        input: String,
+        /// A file, a folder (for a folder IN), or `-` for stdout.
+        #[arg(short = 'o', long = "output", value_name = "OUT", env = "MLGUARD_OUTPUT")]
+        output: String,
+        #[command(flatten)]
+        keys: WrapKeys,
+        /// Record each file's plaintext SHA-256 in its header (checked again at decrypt; a
+        /// sequential pass over the input first).
+        #[arg(long, env = "MLGUARD_DIGEST")]
+        digest: bool,
+        /// Replace OUT if it exists.
+        #[arg(long, env = "MLGUARD_FORCE")]
+        force: bool,
+        /// No progress bar.
+        #[arg(short, long, env = "MLGUARD_QUIET")]
+        quiet: bool,
+    },
+    /// Decrypt a model file or folder. Nothing is visible at OUT until every segment (and the
+    /// plaintext digest, and with --verify-key the signature) verified: output is written under
+    /// a temporary name and renamed into place. Meant as an init container writing into a
+    /// memory-backed emptyDir; warns loudly when OUT is on a disk.
+    #[command(after_help = "Examples:
+  mlguard model decrypt model.safetensors.enc -o /models/model.safetensors --key /keys/model.key
+  mlguard model decrypt /encrypted/llama -o /models/llama --kms 'vault://vault.vault:8200/transit/keys/models' --verify-key /keys/model.pub --require-memory-fs
+  mlguard model decrypt - -o - -i recovery.agekey < model.tar.enc | tar x
+
+Exit codes: 0 done, 1 authentication failed (wrong key, modified or truncated file, bad
+signature), 2 usage or input error. On failure no plaintext is left behind.")]
+    Decrypt {
+        /// An encrypted file, a folder of them, or `-` for stdin.
+        #[arg(value_name = "IN")]
+        input: String,
+        /// A file, a folder, or `-` for stdout.
+        #[arg(short = 'o', long = "output", value_name = "OUT", env = "MLGUARD_OUTPUT")]
+        output: String,
+        #[command(flatten)]
+        keys: OpenKeys,
+        /// Verify the decrypted model's signature (OpenSSF model-signing, ECDSA P-256) with
+        /// this public key before anything is visible at OUT.
+        #[arg(long, value_name = "PUB", env = "MLGUARD_VERIFY_KEY")]
+        verify_key: Option<String>,
+        /// The signature bundle (default: model.sig inside the decrypted folder).
+        #[arg(long, value_name = "FILE", env = "MLGUARD_SIGNATURE", requires = "verify_key")]
+        signature: Option<String>,
+        /// Fail (instead of warning) when OUT is not on a memory filesystem (tmpfs).
+        #[arg(long, env = "MLGUARD_REQUIRE_MEMORY_FS")]
+        require_memory_fs: bool,
+        /// Replace OUT if it exists (a file, or a non-empty folder's entries).
+        #[arg(long, env = "MLGUARD_FORCE")]
+        force: bool,
+        /// No progress bar.
+        #[arg(short, long, env = "MLGUARD_QUIET")]
+        quiet: bool,
+    },
+    /// Rotate or add key stanzas without touching the encrypted body: open with the current
+    /// key, wrap with the new ones. Vault Transit stanzas are rewrapped to the latest key
+    /// version inside Vault.
+    #[command(after_help = "Examples:
+  mlguard model rewrap model.enc --key old.key --to-key new.key            # rotate: only new.key opens it
+  mlguard model rewrap model.enc --key model.key --to-recipient age1... --add  # add a recovery key
+  mlguard model rewrap ./llama.enc --kms vault://vault:8200/transit/keys/models --to-kms vault://vault:8200/transit/keys/models
+
+Exit codes: 0 done, 1 the current key does not open the file, 2 usage or input error.")]
+    Rewrap {
+        /// An encrypted file or a folder of them (rewritten in place unless -o is given).
+        #[arg(value_name = "IN")]
+        input: String,
+        /// Write here instead of replacing IN.
+        #[arg(short = 'o', long = "output", value_name = "OUT", env = "MLGUARD_OUTPUT")]
+        output: Option<String>,
+        #[command(flatten)]
+        open: OpenKeys,
+        /// New local key file to wrap with; repeatable.
+        #[arg(long = "to-key", value_name = "FILE", action = clap::ArgAction::Append)]
+        to_key: Vec<String>,
+        /// New age recipient; repeatable.
+        #[arg(long = "to-recipient", value_name = "RECIPIENT", action = clap::ArgAction::Append)]
+        to_recipient: Vec<String>,
+        /// New key manager URI; repeatable.
+        #[arg(long = "to-kms", value_name = "URI", action = clap::ArgAction::Append)]
+        to_kms: Vec<String>,
+        /// Keep the existing stanzas and add the new ones (default: replace them).
+        #[arg(long, env = "MLGUARD_ADD")]
+        add: bool,
+    },
+    /// Print an encrypted file's header: format, algorithm, original name and size, digest,
+    /// and its key stanzas. Needs no key; prints no secret.
+    #[command(after_help = "Examples:
+  mlguard model inspect model.safetensors.enc
+  mlguard model inspect model.safetensors.enc --format json | jq '.stanzas[].type'")]
+    Inspect {
+        /// Encrypted files.
+        #[arg(value_name = "FILE", required = true)]
+        input: Vec<String>,
+        /// text or json.
+        #[arg(long, default_value = "text", env = "MLGUARD_FORMAT")]
+        format: String,
+    },
+    /// Print the pod spec snippet that decrypts a model at load time: an mlguard init container
+    /// (verifying the signature), a memory-backed emptyDir with a sizeLimit, the model mounted
+    /// read-only into the server, and the key wiring (a Secret, a CSI SecretProviderClass, or
+    /// a key manager reached with the pod's service account).
+    #[command(after_help = "Examples:
+  mlguard model manifests --image registry.example.com/mlguard@sha256:<digest> --key-secret model-key --size-limit 20Gi
+  mlguard model manifests --image ... --kms 'vault://vault.vault:8200/transit/keys/models?k8s-role=team-a' --verify-key-secret model-signing-pub
+  mlguard model manifests --image ... --key-csi team-a-model-keys --container kserve-container")]
+    Manifests {
+        /// The mlguard image, pinned by digest.
+        #[arg(long, value_name = "IMAGE", env = "MLGUARD_IMAGE")]
+        image: String,
+        /// Where the encrypted model is mounted in the init container.
+        #[arg(long, value_name = "PATH", default_value = "/encrypted/model", env = "MLGUARD_ENCRYPTED_PATH")]
+        encrypted_path: String,
+        /// The volume holding the encrypted model (a PVC name).
+        #[arg(long, value_name = "PVC", default_value = "encrypted-models", env = "MLGUARD_ENCRYPTED_PVC")]
+        encrypted_pvc: String,
+        /// Where the server reads the decrypted model (read-only).
+        #[arg(long, value_name = "PATH", default_value = "/models", env = "MLGUARD_MODEL_PATH")]
+        model_path: String,
+        /// Memory the decrypted model may take (the emptyDir's sizeLimit).
+        #[arg(long, value_name = "QUANTITY", default_value = "16Gi", env = "MLGUARD_SIZE_LIMIT")]
+        size_limit: String,
+        /// The key comes from this Secret (a key file from `mlguard model keygen`).
+        #[arg(long, value_name = "SECRET", env = "MLGUARD_KEY_SECRET", conflicts_with_all = ["key_csi", "kms"])]
+        key_secret: Option<String>,
+        /// The key comes from this Secrets Store CSI SecretProviderClass.
+        #[arg(long, value_name = "CLASS", env = "MLGUARD_KEY_CSI", conflicts_with = "kms")]
+        key_csi: Option<String>,
+        /// The key is in a key manager reached with the pod's service account token.
+        #[arg(long, value_name = "URI", env = "MLGUARD_KMS")]
+        kms: Option<String>,
+        /// The Secret holding the model-signing public key (`model.pub`) to verify with.
+        #[arg(long, value_name = "SECRET", env = "MLGUARD_VERIFY_KEY_SECRET")]
+        verify_key_secret: Option<String>,
+        /// The serving container's name, to mount the model into.
+        #[arg(long, value_name = "NAME", default_value = "kserve-container", env = "MLGUARD_CONTAINER")]
+        container: String,
+        /// yaml or json.
+        #[arg(long, default_value = "yaml", env = "MLGUARD_FORMAT")]
+        format: String,
+    },
+    /// Sign a model folder (or file) in the OpenSSF model-signing v1.0 format (a Sigstore
+    /// bundle with a DSSE envelope over an in-toto statement listing every file's SHA-256),
+    /// with an ECDSA P-256 private key. Verifiable by `model_signing verify key`.
+    #[command(after_help = "Examples:
+  openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt -out signing.key
+  openssl ec -in signing.key -pubout -out signing.pub
+  mlguard model sign ./llama-3-8b --key signing.key            # writes ./llama-3-8b/model.sig
+  mlguard model verify ./llama-3-8b --key signing.pub")]
+    Sign {
+        /// The model folder or file.
+        #[arg(value_name = "MODEL")]
+        model: String,
+        /// The private key (PEM: PKCS#8 or SEC1 EC P-256).
+        #[arg(long, value_name = "FILE", env = "MLGUARD_SIGNING_KEY")]
+        key: String,
+        /// Where to write the bundle (default: MODEL/model.sig, or MODEL.sig for a file).
+        #[arg(long, value_name = "FILE", env = "MLGUARD_SIGNATURE")]
+        signature: Option<String>,
+    },
+    /// Verify a model-signing signature: every file's digest, no file added or removed, and
+    /// the ECDSA P-256 signature with the given public key.
+    #[command(after_help = "Examples:
+  mlguard model verify ./llama-3-8b --key signing.pub
+  mlguard model verify ./llama-3-8b --key signing.pub --signature llama.sig
+
+Exit codes: 0 verified, 1 verification failed, 2 usage or input error.")]
+    Verify {
+        /// The model folder or file.
+        #[arg(value_name = "MODEL")]
+        model: String,
+        /// The public key (PEM, SPKI).
+        #[arg(long, value_name = "FILE", env = "MLGUARD_VERIFY_KEY")]
+        key: String,
+        /// The bundle (default: MODEL/model.sig, or MODEL.sig for a file).
+        #[arg(long, value_name = "FILE", env = "MLGUARD_SIGNATURE")]
+        signature: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

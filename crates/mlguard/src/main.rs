@@ -5,6 +5,9 @@
 mod cli;
 mod cmd_audit;
 mod cmd_controls;
+mod cmd_model;
+mod cmd_model_keys;
+mod cmd_model_manifests;
 mod cmd_netpol;
 mod cmd_operator;
 mod cmd_policy;
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
         cli::Command::Operator(a) => cmd_operator::run(a),
         cli::Command::Webhook(a) => cmd_webhook::run(a),
         cli::Command::Policy(a) => cmd_policy::run(a),
+        cli::Command::Model(a) => cmd_model::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

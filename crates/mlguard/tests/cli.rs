@@ -88,7 +88,7 @@ fn example_platform_team_a_is_clean_and_team_b_violates_every_implemented_contro
     );
     let by = ids_by_folder(&r);
     let implemented = implemented_controls();
-    assert_eq!(implemented.len(), 36);
+    assert_eq!(implemented.len(), 37);
     // Audit coverage evidence: the cluster policy meets every class in every ML namespace,
     // team B's staging policy does not.
     let cov = r["context"]["auditCoverage"]

@@ -82,27 +82,37 @@ impl LocalKey {
             return Ok(Self::from_bytes(key));
         }
         let text = std::str::from_utf8(raw)
-            .map_err(|_| format!("not a key file: {} bytes of binary data (a raw key has {KEY_LEN})", raw.len()))?
+            .map_err(|_| {
+                format!(
+                    "not a key file: {} bytes of binary data (a raw key has {KEY_LEN})",
+                    raw.len()
+                )
+            })?
             .trim();
-        let decoded: Zeroizing<Vec<u8>> = Zeroizing::new(if let Some(rest) = text.strip_prefix(PREFIX) {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(rest)
-                .map_err(|e| format!("{PREFIX} key: {e}"))?
-        } else if text.len() == 64 && text.bytes().all(|c| c.is_ascii_hexdigit()) {
-            (0..32)
-                .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).expect("hex digits"))
-                .collect()
-        } else if text.len() == 44 {
-            base64::engine::general_purpose::STANDARD
-                .decode(text)
-                .map_err(|e| format!("base64 key: {e}"))?
-        } else {
-            return Err(format!(
+        let decoded: Zeroizing<Vec<u8>> = Zeroizing::new(
+            if let Some(rest) = text.strip_prefix(PREFIX) {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(rest)
+                    .map_err(|e| format!("{PREFIX} key: {e}"))?
+            } else if text.len() == 64 && text.bytes().all(|c| c.is_ascii_hexdigit()) {
+                (0..32)
+                    .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).expect("hex digits"))
+                    .collect()
+            } else if text.len() == 44 {
+                base64::engine::general_purpose::STANDARD
+                    .decode(text)
+                    .map_err(|e| format!("base64 key: {e}"))?
+            } else {
+                return Err(format!(
                 "not a key file: expected \"{PREFIX}...\" (mlguard model keygen), {KEY_LEN} raw bytes, or the key in base64 or hex"
             ));
-        });
+            },
+        );
         if decoded.len() != KEY_LEN {
-            return Err(format!("the key has {} bytes, not {KEY_LEN}", decoded.len()));
+            return Err(format!(
+                "the key has {} bytes, not {KEY_LEN}",
+                decoded.len()
+            ));
         }
         key.copy_from_slice(&decoded);
         Ok(Self::from_bytes(key))
@@ -123,7 +133,11 @@ impl KeyProvider for LocalKey {
         random_fill(&mut nonce)?;
         let mut buf = Zeroizing::new(key.expose().to_vec());
         self.cipher()
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(AAD), &mut *buf)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(AAD),
+                &mut *buf,
+            )
             .expect("sealing 32 bytes");
         let mut body = nonce.to_vec();
         body.extend_from_slice(&buf);
@@ -150,8 +164,17 @@ impl KeyProvider for LocalKey {
         let mut ct = Zeroizing::new(body[12..].to_vec());
         let plain = self
             .cipher()
-            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(AAD), &mut *ct)
-            .map_err(|_| Error::Auth(format!("local key {}: the stanza does not verify", self.kid)))?;
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(AAD),
+                &mut *ct,
+            )
+            .map_err(|_| {
+                Error::Auth(format!(
+                    "local key {}: the stanza does not verify",
+                    self.kid
+                ))
+            })?;
         Ok(Some(DataKey::from_slice(plain)?))
     }
 }

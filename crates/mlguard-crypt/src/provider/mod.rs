@@ -12,6 +12,7 @@
 
 pub mod age;
 pub mod awskms;
+mod http;
 pub mod local;
 pub mod pkcs11;
 pub mod vault;
