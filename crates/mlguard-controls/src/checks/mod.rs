@@ -5,6 +5,7 @@ pub mod audit;
 pub mod namespace;
 pub mod network;
 pub mod rbac;
+pub mod signing;
 pub mod workload;
 
 use crate::config::{Config, Scope};

@@ -1,5 +1,5 @@
 //! Controls that judge one pod template at a time: POD-001..006 (workload parts), NET-007,
-//! IMG-001, IMG-003, QUOTA-003, ENC-001..004 (env part), DATA-002.
+//! IMG-001, IMG-003, QUOTA-003, ENC-001..004 (env part), DATA-002; MOD-002 (in `signing`).
 
 use super::Ctx;
 use mlguard_core::inventory::{
@@ -31,6 +31,8 @@ fn check_template(ctx: &mut Ctx<'_>, t: &PodTemplate<'_>) {
     if !ctx.wants(t.object) {
         return;
     }
+    // A namespace that requires signed models opts in whatever `scope` says.
+    super::signing::check(ctx, t);
     {
         let ns = ctx.ns_of(t.object);
         if !ctx.in_scope(ns) {
