@@ -32,9 +32,7 @@ pub struct EncryptOptions {
 const STREAM_BATCH: usize = 16;
 
 /// A fresh data key wrapped by every provider (the first one generates it).
-pub fn new_key(
-    providers: &[Box<dyn KeyProvider>],
-) -> Result<(DataKey, Vec<crate::Stanza>), Error> {
+pub fn new_key(providers: &[Box<dyn KeyProvider>]) -> Result<(DataKey, Vec<crate::Stanza>), Error> {
     let Some((first, rest)) = providers.split_first() else {
         return Err(Error::Key(
             "no key given: pass --key, --recipient or --kms".into(),
@@ -88,7 +86,8 @@ struct Temp {
 impl Drop for Temp {
     fn drop(&mut self) {
         if !self.done {
-            let _ = std::fs::remove_file(&self.path).or_else(|_| std::fs::remove_dir_all(&self.path));
+            let _ =
+                std::fs::remove_file(&self.path).or_else(|_| std::fs::remove_dir_all(&self.path));
         }
     }
 }
@@ -157,8 +156,10 @@ pub fn encrypt_file_with(
     let base = hb.len() as u64;
     let total = base + stream::ciphertext_len(size);
     out.set_len(total).map_err(|e| Error::io(&temp.path, e))?;
-    out.write_all_at(&hb, 0).map_err(|e| Error::io(&temp.path, e))?;
-    out.write_all_at(&sh, base).map_err(|e| Error::io(&temp.path, e))?;
+    out.write_all_at(&hb, 0)
+        .map_err(|e| Error::io(&temp.path, e))?;
+    out.write_all_at(&sh, base)
+        .map_err(|e| Error::io(&temp.path, e))?;
     let n = stream::segments(size);
     (0..n).into_par_iter().try_for_each_init(
         || Vec::with_capacity(SEGMENT),
@@ -166,7 +167,8 @@ pub fn encrypt_file_with(
             let (off, len) = stream::plain_range(i, size);
             buf.clear();
             buf.resize(len, 0);
-            inf.read_exact_at(buf, off).map_err(|e| Error::io(input, e))?;
+            inf.read_exact_at(buf, off)
+                .map_err(|e| Error::io(input, e))?;
             body.seal(i as u32, i + 1 == n, buf);
             out.write_all_at(buf, base + stream::cipher_offset(i))
                 .map_err(|e| Error::io(&temp.path, e))?;
@@ -198,7 +200,8 @@ pub fn encrypt_stream(
     let header = Header::new(meta, stanzas, &key);
     let (body, sh) = Body::create(&key, header.aad())?;
     let stdout = || Error::io("<stdout>", std::io::Error::other("write failed"));
-    out.write_all(&header.to_bytes()).map_err(|e| Error::io("<stdout>", e))?;
+    out.write_all(&header.to_bytes())
+        .map_err(|e| Error::io("<stdout>", e))?;
     out.write_all(&sh).map_err(|e| Error::io("<stdout>", e))?;
     // Read one segment ahead so the last one is known when it is sealed.
     let mut index: u64 = 0;
@@ -279,7 +282,7 @@ impl Decryptor {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let base = header.len() as u64;
-        let cipher = len.checked_sub(base).unwrap_or(0);
+        let cipher = len.saturating_sub(base);
         let plain = stream::plaintext_len(cipher)?;
         if let Some(size) = header.meta.size {
             if size != plain {
@@ -289,7 +292,8 @@ impl Decryptor {
             }
         }
         let mut sh = [0u8; stream::HEADER];
-        file.read_exact_at(&mut sh, base).map_err(|e| Error::io(path, e))?;
+        file.read_exact_at(&mut sh, base)
+            .map_err(|e| Error::io(path, e))?;
         let body = Body::open(key, header.aad(), &sh)?;
         Ok(Decryptor {
             path: path.to_owned(),
@@ -320,7 +324,8 @@ impl Decryptor {
         self.file
             .read_exact_at(buf, self.base + stream::cipher_offset(i))
             .map_err(|e| Error::io(&self.path, e))?;
-        self.body.open_segment(i as u32, i + 1 == self.segments, buf)
+        self.body
+            .open_segment(i as u32, i + 1 == self.segments, buf)
     }
 
     /// The plaintext bytes `[offset, offset + len)` (clipped to the end), reading and
@@ -347,13 +352,15 @@ impl Decryptor {
     /// Decrypt everything to `output` (temporary name, verified, then renamed into place).
     pub fn decrypt_to(&self, output: &Path, progress: Progress<'_>) -> Result<(), Error> {
         let (out, temp) = create_temp(output)?;
-        out.set_len(self.plain).map_err(|e| Error::io(&temp.path, e))?;
+        out.set_len(self.plain)
+            .map_err(|e| Error::io(&temp.path, e))?;
         (0..self.segments).into_par_iter().try_for_each_init(
             || Vec::with_capacity(SEGMENT),
             |buf, i| -> Result<(), Error> {
                 self.segment(i, buf)?;
                 let (start, _) = stream::plain_range(i, self.plain);
-                out.write_all_at(buf, start).map_err(|e| Error::io(&temp.path, e))?;
+                out.write_all_at(buf, start)
+                    .map_err(|e| Error::io(&temp.path, e))?;
                 progress(buf.len() as u64);
                 Ok(())
             },
@@ -414,16 +421,13 @@ pub fn decrypt_stream(
             eof = pending.is_empty();
         }
         let count = batch.len() as u64;
-        batch
-            .par_iter_mut()
-            .enumerate()
-            .try_for_each(|(j, buf)| {
-                let i = index + j as u64;
-                if i > u32::MAX as u64 {
-                    return Err(Error::Format("too many segments".into()));
-                }
-                body.open_segment(i as u32, eof && j as u64 + 1 == count, buf)
-            })?;
+        batch.par_iter_mut().enumerate().try_for_each(|(j, buf)| {
+            let i = index + j as u64;
+            if i > u32::MAX as u64 {
+                return Err(Error::Format("too many segments".into()));
+            }
+            body.open_segment(i as u32, eof && j as u64 + 1 == count, buf)
+        })?;
         for b in &batch {
             out.write_all(b).map_err(|e| Error::io("<stdout>", e))?;
             total += b.len() as u64;
@@ -480,13 +484,16 @@ pub fn rewrap_file(
         stanzas.push(s);
     }
     if stanzas.is_empty() {
-        return Err(Error::Key("rewrap would leave no stanza: give a key to wrap with".into()));
+        return Err(Error::Key(
+            "rewrap would leave no stanza: give a key to wrap with".into(),
+        ));
     }
     let old_len = header.len() as u64;
     header.set_stanzas(stanzas, &key);
     let inf = File::open(input).map_err(|e| Error::io(input, e))?;
     let (mut out, temp) = create_temp(output)?;
-    out.write_all(&header.to_bytes()).map_err(|e| Error::io(&temp.path, e))?;
+    out.write_all(&header.to_bytes())
+        .map_err(|e| Error::io(&temp.path, e))?;
     let mut r = BufReader::new(inf);
     std::io::copy(&mut (&mut r).take(old_len), &mut std::io::sink())
         .map_err(|e| Error::io(input, e))?;

@@ -190,8 +190,8 @@ impl Header {
         aad.extend_from_slice(&fixed);
         aad.resize(13 + meta_len, 0);
         read_exact(r, &mut aad[13..], "meta")?;
-        let meta: Meta = serde_json::from_slice(&aad[13..])
-            .map_err(|e| Error::Format(format!("meta: {e}")))?;
+        let meta: Meta =
+            serde_json::from_slice(&aad[13..]).map_err(|e| Error::Format(format!("meta: {e}")))?;
         if meta.algorithm != ALGORITHM {
             return Err(Error::Format(format!(
                 "meta.algorithm: {:?} is not supported (only {ALGORITHM})",
@@ -212,8 +212,14 @@ impl Header {
             )));
         }
         if let Some(d) = &meta.sha256 {
-            if d.len() != 64 || !d.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
-                return Err(Error::Format("meta.sha256: not 64 lowercase hex digits".into()));
+            if d.len() != 64
+                || !d
+                    .bytes()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            {
+                return Err(Error::Format(
+                    "meta.sha256: not 64 lowercase hex digits".into(),
+                ));
             }
         }
         let mut len4 = [0u8; 4];
@@ -224,7 +230,9 @@ impl Header {
         let stanzas: Vec<Stanza> = serde_json::from_slice(&stanza_bytes)
             .map_err(|e| Error::Format(format!("stanzas: {e}")))?;
         if stanzas.is_empty() {
-            return Err(Error::Format("stanzas: none; no key could ever open this file".into()));
+            return Err(Error::Format(
+                "stanzas: none; no key could ever open this file".into(),
+            ));
         }
         let mut mac = [0u8; MAC_LEN];
         read_exact(r, &mut mac, "header MAC")?;

@@ -49,11 +49,7 @@ pub fn random_fill(buf: &mut [u8]) -> Result<(), Error> {
 }
 
 /// HKDF-SHA256 of `ikm` with `salt` and `info`, `N` bytes out.
-pub fn hkdf_sha256<const N: usize>(
-    ikm: &[u8],
-    salt: &[u8],
-    info: &[&[u8]],
-) -> Zeroizing<[u8; N]> {
+pub fn hkdf_sha256<const N: usize>(ikm: &[u8], salt: &[u8], info: &[&[u8]]) -> Zeroizing<[u8; N]> {
     struct Len(usize);
     impl ring::hkdf::KeyType for Len {
         fn len(&self) -> usize {

@@ -162,7 +162,9 @@ pub fn plaintext_len(cipher: u64) -> Result<u64, Error> {
         )));
     }
     if n > u32::MAX as u64 {
-        return Err(Error::Format("body has more segments than the format allows".into()));
+        return Err(Error::Format(
+            "body has more segments than the format allows".into(),
+        ));
     }
     Ok(cipher - HEADER as u64 - n * TAG as u64)
 }

@@ -651,26 +651,33 @@ fn encrypted_files_round_trip_with_age_providers() {
     assert!(d.is_ok());
 }
 
-#[test]
-fn age_header_fuzz_seeds_replay_and_open() {
-    let id = AgeIdentity::parse(FUZZ_AGE_IDENTITY).unwrap();
-    assert_eq!(id.recipient().to_string(), FUZZ_AGE_RECIPIENT);
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds-age-header");
+fn fuzz_files(sub: &str, min: usize) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz")
+        .join(sub);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_file())
         .collect();
     files.sort();
     assert!(
-        files.len() >= 5,
-        "{} seeds in {}",
+        files.len() >= min,
+        "{} files in {}",
         files.len(),
         dir.display()
     );
+    files
+}
+
+/// The fuzz target's body over its seeds and saved corpus; the seeds must reach decryption.
+#[test]
+fn age_header_fuzz_seeds_and_corpus_replay() {
+    let id = AgeIdentity::parse(FUZZ_AGE_IDENTITY).unwrap();
+    assert_eq!(id.recipient().to_string(), FUZZ_AGE_RECIPIENT);
     let mut opened = 0;
-    for f in &files {
-        let data = std::fs::read(f).unwrap();
+    for f in fuzz_files("seeds-age-header", 5) {
+        let data = std::fs::read(&f).unwrap();
         check_age_header_input(&data);
         if matches!(id.unwrap(&body_stanza(&data)), Ok(Some(_))) {
             opened += 1;
@@ -680,6 +687,9 @@ fn age_header_fuzz_seeds_replay_and_open() {
         opened >= 3,
         "only {opened} seeds open with the fuzz identity"
     );
+    for f in fuzz_files("corpus/age_header", 50) {
+        check_age_header_input(&std::fs::read(&f).unwrap());
+    }
 }
 
 /// Regenerate fuzz/seeds-age-header with the age tool:

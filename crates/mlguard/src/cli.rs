@@ -99,7 +99,12 @@ pub enum ModelCommand {
 Key files are secrets: keygen refuses to overwrite one and never prints a key.")]
     Keygen {
         /// Where to write the key (`-` for stdout, e.g. into `kubectl create secret`).
-        #[arg(short = 'o', long = "output", value_name = "PATH", env = "MLGUARD_OUTPUT")]
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "PATH",
+            env = "MLGUARD_OUTPUT"
+        )]
         output: Option<String>,
         /// Write an age X25519 identity (the age tool's format) instead of a local key.
         #[arg(long, env = "MLGUARD_AGE", conflicts_with = "kms")]
@@ -123,7 +128,12 @@ segment encrypted in parallel. Exit codes: 0 done, 1 a key manager refused, 2 us
         #[arg(value_name = "IN")]
         input: String,
         /// A file, a folder (for a folder IN), or `-` for stdout.
-        #[arg(short = 'o', long = "output", value_name = "OUT", env = "MLGUARD_OUTPUT")]
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "OUT",
+            env = "MLGUARD_OUTPUT"
+        )]
         output: String,
         #[command(flatten)]
         keys: WrapKeys,
@@ -154,7 +164,12 @@ signature), 2 usage or input error. On failure no plaintext is left behind.")]
         #[arg(value_name = "IN")]
         input: String,
         /// A file, a folder, or `-` for stdout.
-        #[arg(short = 'o', long = "output", value_name = "OUT", env = "MLGUARD_OUTPUT")]
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "OUT",
+            env = "MLGUARD_OUTPUT"
+        )]
         output: String,
         #[command(flatten)]
         keys: OpenKeys,
@@ -163,7 +178,12 @@ signature), 2 usage or input error. On failure no plaintext is left behind.")]
         #[arg(long, value_name = "PUB", env = "MLGUARD_VERIFY_KEY")]
         verify_key: Option<String>,
         /// The signature bundle (default: model.sig inside the decrypted folder).
-        #[arg(long, value_name = "FILE", env = "MLGUARD_SIGNATURE", requires = "verify_key")]
+        #[arg(
+            long,
+            value_name = "FILE",
+            env = "MLGUARD_SIGNATURE",
+            requires = "verify_key"
+        )]
         signature: Option<String>,
         /// Fail (instead of warning) when OUT is not on a memory filesystem (tmpfs).
         #[arg(long, env = "MLGUARD_REQUIRE_MEMORY_FS")]
@@ -189,7 +209,12 @@ Exit codes: 0 done, 1 the current key does not open the file, 2 usage or input e
         #[arg(value_name = "IN")]
         input: String,
         /// Write here instead of replacing IN.
-        #[arg(short = 'o', long = "output", value_name = "OUT", env = "MLGUARD_OUTPUT")]
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "OUT",
+            env = "MLGUARD_OUTPUT"
+        )]
         output: Option<String>,
         #[command(flatten)]
         open: OpenKeys,
@@ -232,22 +257,47 @@ Exit codes: 0 done, 1 the current key does not open the file, 2 usage or input e
         #[arg(long, value_name = "IMAGE", env = "MLGUARD_IMAGE")]
         image: String,
         /// Where the encrypted model is mounted in the init container.
-        #[arg(long, value_name = "PATH", default_value = "/encrypted/model", env = "MLGUARD_ENCRYPTED_PATH")]
+        #[arg(
+            long,
+            value_name = "PATH",
+            default_value = "/encrypted/model",
+            env = "MLGUARD_ENCRYPTED_PATH"
+        )]
         encrypted_path: String,
         /// The volume holding the encrypted model (a PVC name).
-        #[arg(long, value_name = "PVC", default_value = "encrypted-models", env = "MLGUARD_ENCRYPTED_PVC")]
+        #[arg(
+            long,
+            value_name = "PVC",
+            default_value = "encrypted-models",
+            env = "MLGUARD_ENCRYPTED_PVC"
+        )]
         encrypted_pvc: String,
         /// Where the server reads the decrypted model (read-only).
-        #[arg(long, value_name = "PATH", default_value = "/models", env = "MLGUARD_MODEL_PATH")]
+        #[arg(
+            long,
+            value_name = "PATH",
+            default_value = "/models",
+            env = "MLGUARD_MODEL_PATH"
+        )]
         model_path: String,
         /// Memory the decrypted model may take (the emptyDir's sizeLimit).
-        #[arg(long, value_name = "QUANTITY", default_value = "16Gi", env = "MLGUARD_SIZE_LIMIT")]
+        #[arg(
+            long,
+            value_name = "QUANTITY",
+            default_value = "16Gi",
+            env = "MLGUARD_SIZE_LIMIT"
+        )]
         size_limit: String,
         /// The key comes from this Secret (a key file from `mlguard model keygen`).
         #[arg(long, value_name = "SECRET", env = "MLGUARD_KEY_SECRET", conflicts_with_all = ["key_csi", "kms"])]
         key_secret: Option<String>,
         /// The key comes from this Secrets Store CSI SecretProviderClass.
-        #[arg(long, value_name = "CLASS", env = "MLGUARD_KEY_CSI", conflicts_with = "kms")]
+        #[arg(
+            long,
+            value_name = "CLASS",
+            env = "MLGUARD_KEY_CSI",
+            conflicts_with = "kms"
+        )]
         key_csi: Option<String>,
         /// The key is in a key manager reached with the pod's service account token.
         #[arg(long, value_name = "URI", env = "MLGUARD_KMS")]
@@ -256,7 +306,12 @@ Exit codes: 0 done, 1 the current key does not open the file, 2 usage or input e
         #[arg(long, value_name = "SECRET", env = "MLGUARD_VERIFY_KEY_SECRET")]
         verify_key_secret: Option<String>,
         /// The serving container's name, to mount the model into.
-        #[arg(long, value_name = "NAME", default_value = "kserve-container", env = "MLGUARD_CONTAINER")]
+        #[arg(
+            long,
+            value_name = "NAME",
+            default_value = "kserve-container",
+            env = "MLGUARD_CONTAINER"
+        )]
         container: String,
         /// yaml or json.
         #[arg(long, default_value = "yaml", env = "MLGUARD_FORMAT")]

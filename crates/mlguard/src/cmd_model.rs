@@ -132,7 +132,9 @@ fn write_secret(path: &str, text: &[u8]) -> Result<()> {
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .with_context(|| format!("{path}: cannot create the key file (keygen never overwrites one)"))?;
+        .with_context(|| {
+            format!("{path}: cannot create the key file (keygen never overwrites one)")
+        })?;
     f.write_all(text)?;
     f.sync_all()?;
     Ok(())
@@ -147,7 +149,10 @@ fn keygen(output: Option<&str>, age: bool, kms: Option<&str>) -> Result<u8> {
             bail!("keygen --kms creates keys in PKCS#11 tokens only; create KMS and Vault keys with their own tools");
         }
         provider::pkcs11::generate_kek(uri)?;
-        eprintln!("created a non-extractable AES-256 key in {}", uri.split('?').next().unwrap_or(uri));
+        eprintln!(
+            "created a non-extractable AES-256 key in {}",
+            uri.split('?').next().unwrap_or(uri)
+        );
         return Ok(exit::CLEAN);
     }
     let Some(output) = output else {
@@ -193,7 +198,14 @@ fn prepare_out_file(out: &Path, force: bool) -> Result<()> {
     Ok(())
 }
 
-fn encrypt(input: &str, output: &str, keys: &WrapKeys, digest: bool, force: bool, quiet: bool) -> Result<u8> {
+fn encrypt(
+    input: &str,
+    output: &str,
+    keys: &WrapKeys,
+    digest: bool,
+    force: bool,
+    quiet: bool,
+) -> Result<u8> {
     let providers = wrap_providers(keys)?;
     if input == "-" || output == "-" {
         if digest {
@@ -204,11 +216,21 @@ fn encrypt(input: &str, output: &str, keys: &WrapKeys, digest: bool, force: bool
         } else {
             Box::new(std::fs::File::open(input).with_context(|| input.to_owned())?)
         };
-        let name = if input == "-" { "stdin" } else { base_name(input) };
+        let name = if input == "-" {
+            "stdin"
+        } else {
+            base_name(input)
+        };
         let pb = bar(0, quiet, "encrypting");
         let progress = |n: u64| pb.inc(n);
         if output == "-" {
-            file::encrypt_stream(&mut r, &mut std::io::stdout().lock(), name, &providers, &progress)?;
+            file::encrypt_stream(
+                &mut r,
+                &mut std::io::stdout().lock(),
+                name,
+                &providers,
+                &progress,
+            )?;
         } else {
             prepare_out_file(Path::new(output), force)?;
             let mut w = std::io::BufWriter::new(
@@ -224,8 +246,16 @@ fn encrypt(input: &str, output: &str, keys: &WrapKeys, digest: bool, force: bool
     let opts = EncryptOptions { digest };
     if inp.is_dir() {
         let files = file::tree_files(inp)?;
-        if out.exists() && !force && std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(true) {
-            bail!("{}: exists and is not an empty folder (pass --force)", out.display());
+        if out.exists()
+            && !force
+            && std::fs::read_dir(out)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(true)
+        {
+            bail!(
+                "{}: exists and is not an empty folder (pass --force)",
+                out.display()
+            );
         }
         let (key, stanzas) = file::new_key(&providers)?;
         let pb = bar(tree_size(inp, &files), quiet, "encrypting");
@@ -234,13 +264,22 @@ fn encrypt(input: &str, output: &str, keys: &WrapKeys, digest: bool, force: bool
             if let Some(parent) = target.parent() {
                 std::fs::create_dir_all(parent).with_context(|| parent.display().to_string())?;
             }
-            file::encrypt_file_with(&inp.join(rel), &target, &key, stanzas.clone(), &opts, &|n| pb.inc(n))?;
+            file::encrypt_file_with(
+                &inp.join(rel),
+                &target,
+                &key,
+                stanzas.clone(),
+                &opts,
+                &|n| pb.inc(n),
+            )?;
         }
         pb.finish_and_clear();
         eprintln!("encrypted {} files into {}", files.len(), out.display());
     } else {
         prepare_out_file(out, force)?;
-        let size = std::fs::metadata(inp).with_context(|| input.to_owned())?.len();
+        let size = std::fs::metadata(inp)
+            .with_context(|| input.to_owned())?
+            .len();
         let pb = bar(size, quiet, "encrypting");
         file::encrypt_file(inp, out, &providers, &opts, &|n| pb.inc(n))?;
         pb.finish_and_clear();
@@ -249,7 +288,10 @@ fn encrypt(input: &str, output: &str, keys: &WrapKeys, digest: bool, force: bool
 }
 
 fn base_name(p: &str) -> &str {
-    Path::new(p).file_name().and_then(|n| n.to_str()).unwrap_or("model")
+    Path::new(p)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("model")
 }
 
 /// The filesystem type holding `path` (from /proc/self/mountinfo), if it can be told.
@@ -307,16 +349,23 @@ fn decrypt(
         let mut r: Box<dyn std::io::Read> = if input == "-" {
             Box::new(std::io::BufReader::new(std::io::stdin().lock()))
         } else {
-            Box::new(std::io::BufReader::new(std::fs::File::open(input).with_context(|| input.to_owned())?))
+            Box::new(std::io::BufReader::new(
+                std::fs::File::open(input).with_context(|| input.to_owned())?,
+            ))
         };
         let pb = bar(0, quiet, "decrypting");
         if output == "-" {
-            file::decrypt_stream(&mut r, &mut std::io::stdout().lock(), &providers, &|n| pb.inc(n))?;
+            file::decrypt_stream(&mut r, &mut std::io::stdout().lock(), &providers, &|n| {
+                pb.inc(n)
+            })?;
         } else {
             // A file OUT from a stream: decrypt into memory-free temp then rename.
             let out = Path::new(output);
             prepare_out_file(out, force)?;
-            let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let dir = out
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
             check_memory_fs(dir, require_memory_fs)?;
             let tmp = dir.join(format!(".{}.mlguard-tmp", base_name(output)));
             let res = (|| -> Result<()> {
@@ -338,12 +387,28 @@ fn decrypt(
     let inp = Path::new(input);
     let out = Path::new(output);
     if inp.is_dir() {
-        return decrypt_tree(inp, out, &providers, verify_key, signature, require_memory_fs, force, quiet);
+        return decrypt_tree(
+            inp,
+            out,
+            &providers,
+            verify_key,
+            signature,
+            require_memory_fs,
+            force,
+            quiet,
+        );
     }
     let header = file::read_header(inp)?;
-    let target = if out.is_dir() { out.join(&header.meta.name) } else { out.to_owned() };
+    let target = if out.is_dir() {
+        out.join(&header.meta.name)
+    } else {
+        out.to_owned()
+    };
     prepare_out_file(&target, force)?;
-    let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     check_memory_fs(dir, require_memory_fs)?;
     let key = provider::unlock(&header, &providers)?;
     let d = file::Decryptor::with_key(inp, header, &key)?;
@@ -351,7 +416,10 @@ fn decrypt(
     let pb = bar(d.size(), quiet, "decrypting");
     if let Some(pubkey) = verify_key {
         // Decrypt beside the target, verify, then rename.
-        let staging = dir.join(format!(".{}.mlguard-verify", base_name(&target.to_string_lossy())));
+        let staging = dir.join(format!(
+            ".{}.mlguard-verify",
+            base_name(&target.to_string_lossy())
+        ));
         let _ = std::fs::remove_dir_all(&staging);
         std::fs::create_dir_all(&staging)?;
         let staged = staging.join(target.file_name().unwrap_or_default());
@@ -391,7 +459,10 @@ fn decrypt_tree(
             .next()
             .is_some();
         if nonempty && !force {
-            bail!("{}: not empty (pass --force to replace its entries)", out.display());
+            bail!(
+                "{}: not empty (pass --force to replace its entries)",
+                out.display()
+            );
         }
     } else {
         std::fs::create_dir_all(out).with_context(|| out.display().to_string())?;
@@ -444,9 +515,16 @@ fn decrypt_tree(
     Ok(exit::CLEAN)
 }
 
-fn rewrap(input: &str, output: Option<&str>, open: &OpenKeys, to: &WrapKeys, add: bool) -> Result<u8> {
+fn rewrap(
+    input: &str,
+    output: Option<&str>,
+    open: &OpenKeys,
+    to: &WrapKeys,
+    add: bool,
+) -> Result<u8> {
     let opener = open_providers(open)?;
-    let wrapper = wrap_providers(to).context("rewrap needs new keys: --to-key, --to-recipient or --to-kms")?;
+    let wrapper = wrap_providers(to)
+        .context("rewrap needs new keys: --to-key, --to-recipient or --to-kms")?;
     let inp = Path::new(input);
     let out = Path::new(output.unwrap_or(input));
     if inp.is_dir() {
@@ -465,7 +543,11 @@ fn rewrap(input: &str, output: Option<&str>, open: &OpenKeys, to: &WrapKeys, add
             "{}: {} stanza(s): {}",
             out.display(),
             h.stanzas.len(),
-            h.stanzas.iter().map(|s| s.describe()).collect::<Vec<_>>().join("; ")
+            h.stanzas
+                .iter()
+                .map(|s| s.describe())
+                .collect::<Vec<_>>()
+                .join("; ")
         );
     }
     Ok(exit::CLEAN)
@@ -497,19 +579,36 @@ fn inspect(inputs: &[String], format: &str) -> Result<u8> {
         } else {
             use std::fmt::Write;
             let _ = writeln!(text, "{input}");
-            let _ = writeln!(text, "  format:     mlguard encrypted model v{}", mlguard_crypt::format::VERSION);
-            let _ = writeln!(text, "  algorithm:  {} (segments of {} bytes)", h.meta.algorithm, h.meta.segment_size);
+            let _ = writeln!(
+                text,
+                "  format:     mlguard encrypted model v{}",
+                mlguard_crypt::format::VERSION
+            );
+            let _ = writeln!(
+                text,
+                "  algorithm:  {} (segments of {} bytes)",
+                h.meta.algorithm, h.meta.segment_size
+            );
             let _ = writeln!(text, "  name:       {}", h.meta.name);
             let _ = writeln!(
                 text,
                 "  size:       {}",
-                h.meta.size.map(|s| format!("{s} bytes")).unwrap_or_else(|| "not recorded (encrypted from a stream)".into())
+                h.meta
+                    .size
+                    .map(|s| format!("{s} bytes"))
+                    .unwrap_or_else(|| "not recorded (encrypted from a stream)".into())
             );
-            let _ = writeln!(text, "  sha256:     {}", h.meta.sha256.as_deref().unwrap_or("not recorded"));
+            let _ = writeln!(
+                text,
+                "  sha256:     {}",
+                h.meta.sha256.as_deref().unwrap_or("not recorded")
+            );
             let _ = writeln!(
                 text,
                 "  body:       {body} bytes, {}",
-                segments.map(|n| format!("{n} segments")).unwrap_or_else(|| "malformed length (truncated?)".into())
+                segments
+                    .map(|n| format!("{n} segments"))
+                    .unwrap_or_else(|| "malformed length (truncated?)".into())
             );
             let _ = writeln!(text, "  stanzas:    {}", h.stanzas.len());
             for s in &h.stanzas {
@@ -518,7 +617,11 @@ fn inspect(inputs: &[String], format: &str) -> Result<u8> {
         }
     }
     let body = if format == "json" {
-        let v = if docs.len() == 1 { docs.remove(0) } else { serde_json::Value::Array(docs) };
+        let v = if docs.len() == 1 {
+            docs.remove(0)
+        } else {
+            serde_json::Value::Array(docs)
+        };
         serde_json::to_string_pretty(&v)? + "\n"
     } else {
         text
@@ -533,7 +636,9 @@ fn sign(model: &str, key: &str, signature: Option<&str>) -> Result<u8> {
 
 fn verify(model: &str, key: &str, signature: Option<&str>) -> Result<u8> {
     let m = Path::new(model);
-    let sig = signature.map(PathBuf::from).unwrap_or_else(|| crate::cmd_model_keys::default_signature(m));
+    let sig = signature
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::cmd_model_keys::default_signature(m));
     let n = crate::cmd_model_keys::verify_model(m, key, &sig)?;
     eprintln!("verified: {n} files match the signature");
     Ok(exit::CLEAN)

@@ -15,9 +15,14 @@ pub fn age_recipients(arg: &str) -> Result<Vec<Box<dyn KeyProvider>>> {
     } else if Path::new(arg).is_file() {
         AgeRecipient::read_file(Path::new(arg))?
     } else {
-        anyhow::bail!("--recipient {arg:?}: neither an age recipient (age1...) nor a recipients file");
+        anyhow::bail!(
+            "--recipient {arg:?}: neither an age recipient (age1...) nor a recipients file"
+        );
     };
-    Ok(list.into_iter().map(|r| Box::new(r) as Box<dyn KeyProvider>).collect())
+    Ok(list
+        .into_iter()
+        .map(|r| Box::new(r) as Box<dyn KeyProvider>)
+        .collect())
 }
 
 /// `--identity`: an age identity file.
@@ -40,8 +45,12 @@ pub fn default_signature(model: &Path) -> PathBuf {
 }
 
 pub fn sign_model(model: &Path, key: &str, signature: Option<&str>) -> Result<u8> {
-    let pem = zeroize::Zeroizing::new(std::fs::read(key).with_context(|| format!("{key}: cannot read the signing key"))?);
-    let sig = signature.map(PathBuf::from).unwrap_or_else(|| default_signature(model));
+    let pem = zeroize::Zeroizing::new(
+        std::fs::read(key).with_context(|| format!("{key}: cannot read the signing key"))?,
+    );
+    let sig = signature
+        .map(PathBuf::from)
+        .unwrap_or_else(|| default_signature(model));
     let opts = sign::SignOptions {
         signature: Some(sig.clone()),
         ..sign::SignOptions::default()
@@ -59,7 +68,8 @@ pub fn sign_model(model: &Path, key: &str, signature: Option<&str>) -> Result<u8
 /// Verify `model` with the public key file `key` and the bundle at `sig`; the number of files.
 pub fn verify_model(model: &Path, key: &str, sig: &Path) -> Result<usize> {
     let pem = std::fs::read(key).with_context(|| format!("{key}: cannot read the public key"))?;
-    let bundle = std::fs::read(sig).with_context(|| format!("{}: cannot read the signature", sig.display()))?;
+    let bundle = std::fs::read(sig)
+        .with_context(|| format!("{}: cannot read the signature", sig.display()))?;
     let opts = sign::VerifyOptions {
         signature: Some(sig.to_owned()),
         ..sign::VerifyOptions::default()

@@ -44,7 +44,9 @@ pub fn run(cmd: ModelCommand) -> Result<u8> {
             (Some(s), None, None) => Key::Secret(s),
             (None, Some(c), None) => Key::Csi(c),
             (None, None, Some(u)) => Key::Kms(u),
-            (None, None, None) => bail!("say where the key comes from: --key-secret, --key-csi or --kms"),
+            (None, None, None) => {
+                bail!("say where the key comes from: --key-secret, --key-csi or --kms")
+            }
             _ => bail!("--key-secret, --key-csi and --kms are alternatives; give one"),
         },
         verify_key_secret: verify_key_secret.as_deref(),
@@ -115,7 +117,11 @@ fn fragment(p: &Plan<'_>) -> Value {
         Key::Kms(uri) => {
             args.extend(["--kms".into(), uri.clone()]);
             // Only the init container gets a token, short-lived and for the key manager.
-            let audience = if uri.starts_with("awskms://") { "sts.amazonaws.com" } else { "vault" };
+            let audience = if uri.starts_with("awskms://") {
+                "sts.amazonaws.com"
+            } else {
+                "vault"
+            };
             init_mounts.push(json!({"name": "kms-token", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true}));
             volumes.push(json!({"name": "kms-token", "projected": {"sources": [
                 {"serviceAccountToken": {"path": "token", "audience": audience, "expirationSeconds": 600}}
@@ -124,7 +130,8 @@ fn fragment(p: &Plan<'_>) -> Value {
     }
     if let Some(s) = p.verify_key_secret {
         args.extend(["--verify-key".into(), format!("{VERIFY_DIR}/model.pub")]);
-        init_mounts.push(json!({"name": "model-verify-key", "mountPath": VERIFY_DIR, "readOnly": true}));
+        init_mounts
+            .push(json!({"name": "model-verify-key", "mountPath": VERIFY_DIR, "readOnly": true}));
         volumes.push(json!({"name": "model-verify-key", "secret": {"secretName": s, "items": [{"key": "model.pub", "path": "model.pub"}]}}));
     }
     json!({

@@ -17,7 +17,9 @@ fn s(p: &Path) -> &str {
 }
 
 fn data(n: usize, seed: u8) -> Vec<u8> {
-    (0..n).map(|i| (i as u8).wrapping_mul(seed).wrapping_add((i >> 9) as u8)).collect()
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(seed).wrapping_add((i >> 9) as u8))
+        .collect()
 }
 
 fn keygen(dir: &Path, name: &str) -> PathBuf {
@@ -43,48 +45,127 @@ fn file_round_trip_wrong_key_and_tampering() {
     let k = keygen(d, "model.key");
     // The key file is private and holds no printed secret.
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&k).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&k).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let o = mlg(&["model", "keygen", "-o", s(&k)]);
     assert_eq!(code(&o), 2, "keygen must not overwrite a key");
     let plain = data(2_500_000, 7);
     std::fs::write(d.join("m.safetensors"), &plain).unwrap();
-    let o = mlg(&["model", "encrypt", s(&d.join("m.safetensors")), "-o", s(&d.join("m.enc")), "--key", s(&k), "--digest"]);
+    let o = mlg(&[
+        "model",
+        "encrypt",
+        s(&d.join("m.safetensors")),
+        "-o",
+        s(&d.join("m.enc")),
+        "--key",
+        s(&k),
+        "--digest",
+    ]);
     assert_eq!(code(&o), 0, "{}", err(&o));
-    let o = mlg(&["model", "decrypt", s(&d.join("m.enc")), "-o", s(&d.join("out")), "--key", s(&k)]);
+    let o = mlg(&[
+        "model",
+        "decrypt",
+        s(&d.join("m.enc")),
+        "-o",
+        s(&d.join("out")),
+        "--key",
+        s(&k),
+    ]);
     assert_eq!(code(&o), 0, "{}", err(&o));
     assert!(std::fs::read(d.join("out")).unwrap() == plain);
     // Not on tmpfs: a loud warning, or an error with --require-memory-fs.
     if !err(&o).contains("tmpfs") {
-        assert!(err(&o).contains("WARNING") && err(&o).contains("not a memory filesystem"), "{}", err(&o));
-        let o = mlg(&["model", "decrypt", s(&d.join("m.enc")), "-o", s(&d.join("out2")), "--key", s(&k), "--require-memory-fs"]);
+        assert!(
+            err(&o).contains("WARNING") && err(&o).contains("not a memory filesystem"),
+            "{}",
+            err(&o)
+        );
+        let o = mlg(&[
+            "model",
+            "decrypt",
+            s(&d.join("m.enc")),
+            "-o",
+            s(&d.join("out2")),
+            "--key",
+            s(&k),
+            "--require-memory-fs",
+        ]);
         assert_eq!(code(&o), 2, "{}", err(&o));
         assert!(!d.join("out2").exists());
     }
     // Wrong key: exit 1, nothing written.
     let k2 = keygen(d, "other.key");
-    let o = mlg(&["model", "decrypt", s(&d.join("m.enc")), "-o", s(&d.join("x")), "--key", s(&k2)]);
+    let o = mlg(&[
+        "model",
+        "decrypt",
+        s(&d.join("m.enc")),
+        "-o",
+        s(&d.join("x")),
+        "--key",
+        s(&k2),
+    ]);
     assert_eq!(code(&o), 1, "{}", err(&o));
-    assert!(err(&o).contains("no key given opens this file"), "{}", err(&o));
+    assert!(
+        err(&o).contains("no key given opens this file"),
+        "{}",
+        err(&o)
+    );
     // One modified body byte: exit 1, no output, no temporary file.
     let mut b = std::fs::read(d.join("m.enc")).unwrap();
     let at = b.len() - 1_000_000;
     b[at] ^= 0x40;
     std::fs::write(d.join("m.enc"), &b).unwrap();
     let before = entries(d);
-    let o = mlg(&["model", "decrypt", s(&d.join("m.enc")), "-o", s(&d.join("x")), "--key", s(&k)]);
+    let o = mlg(&[
+        "model",
+        "decrypt",
+        s(&d.join("m.enc")),
+        "-o",
+        s(&d.join("x")),
+        "--key",
+        s(&k),
+    ]);
     assert_eq!(code(&o), 1, "{}", err(&o));
     assert!(err(&o).contains("authentication failed"), "{}", err(&o));
     assert_eq!(entries(d), before, "a failed decrypt left files behind");
     // Truncated: exit 1.
     std::fs::write(d.join("m.enc"), &b[..b.len() - 20]).unwrap();
-    let o = mlg(&["model", "decrypt", s(&d.join("m.enc")), "-o", s(&d.join("x")), "--key", s(&k)]);
+    let o = mlg(&[
+        "model",
+        "decrypt",
+        s(&d.join("m.enc")),
+        "-o",
+        s(&d.join("x")),
+        "--key",
+        s(&k),
+    ]);
     assert_eq!(code(&o), 1, "{}", err(&o));
     // Not an encrypted model: exit 2, naming the file.
-    let o = mlg(&["model", "decrypt", s(&d.join("m.safetensors")), "-o", s(&d.join("x")), "--key", s(&k)]);
+    let o = mlg(&[
+        "model",
+        "decrypt",
+        s(&d.join("m.safetensors")),
+        "-o",
+        s(&d.join("x")),
+        "--key",
+        s(&k),
+    ]);
     assert_eq!(code(&o), 2, "{}", err(&o));
-    assert!(err(&o).contains("m.safetensors") && err(&o).contains("bad magic"), "{}", err(&o));
+    assert!(
+        err(&o).contains("m.safetensors") && err(&o).contains("bad magic"),
+        "{}",
+        err(&o)
+    );
     // No key at all: exit 2 with what to pass.
-    let o = mlg(&["model", "encrypt", s(&d.join("m.safetensors")), "-o", s(&d.join("y"))]);
+    let o = mlg(&[
+        "model",
+        "encrypt",
+        s(&d.join("m.safetensors")),
+        "-o",
+        s(&d.join("y")),
+    ]);
     assert_eq!(code(&o), 2);
     assert!(err(&o).contains("--key"), "{}", err(&o));
 }
@@ -99,37 +180,98 @@ fn folders_streams_rewrap_and_inspect() {
     std::fs::write(m.join("config.json"), b"{\"a\":1}").unwrap();
     std::fs::write(m.join("shards/0.bin"), data(1_200_000, 3)).unwrap();
     std::fs::write(m.join("empty"), b"").unwrap();
-    let o = mlg(&["model", "encrypt", s(&m), "-o", s(&d.join("enc")), "--key", s(&k)]);
+    let o = mlg(&[
+        "model",
+        "encrypt",
+        s(&m),
+        "-o",
+        s(&d.join("enc")),
+        "--key",
+        s(&k),
+    ]);
     assert_eq!(code(&o), 0, "{}", err(&o));
     assert!(d.join("enc/shards/0.bin").is_file());
-    let o = mlg(&["model", "decrypt", s(&d.join("enc")), "-o", s(&d.join("dec")), "--key", s(&k)]);
+    let o = mlg(&[
+        "model",
+        "decrypt",
+        s(&d.join("enc")),
+        "-o",
+        s(&d.join("dec")),
+        "--key",
+        s(&k),
+    ]);
     assert_eq!(code(&o), 0, "{}", err(&o));
     for f in ["config.json", "shards/0.bin", "empty"] {
-        assert_eq!(std::fs::read(m.join(f)).unwrap(), std::fs::read(d.join("dec").join(f)).unwrap(), "{f}");
+        assert_eq!(
+            std::fs::read(m.join(f)).unwrap(),
+            std::fs::read(d.join("dec").join(f)).unwrap(),
+            "{f}"
+        );
     }
     assert_eq!(entries(&d.join("dec")), ["config.json", "empty", "shards"]);
     // A symlink out of the tree: exit 2, naming it.
     std::os::unix::fs::symlink("../k", m.join("leak")).unwrap();
-    let o = mlg(&["model", "encrypt", s(&m), "-o", s(&d.join("enc2")), "--key", s(&k)]);
+    let o = mlg(&[
+        "model",
+        "encrypt",
+        s(&m),
+        "-o",
+        s(&d.join("enc2")),
+        "--key",
+        s(&k),
+    ]);
     assert_eq!(code(&o), 2);
-    assert!(err(&o).contains("leak") && err(&o).contains("out of the tree"), "{}", err(&o));
+    assert!(
+        err(&o).contains("leak") && err(&o).contains("out of the tree"),
+        "{}",
+        err(&o)
+    );
     // stdin to stdout and back.
     let plain = data(3_000_000, 11);
-    let enc = pipe(&["model", "encrypt", "-", "-o", "-", "--key", s(&k)], &plain);
-    assert!(enc.status.success(), "{}", String::from_utf8_lossy(&enc.stderr));
-    let dec = pipe(&["model", "decrypt", "-", "-o", "-", "--key", s(&k)], &enc.stdout);
+    let enc = pipe(
+        &["model", "encrypt", "-", "-o", "-", "--key", s(&k)],
+        &plain,
+    );
+    assert!(
+        enc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&enc.stderr)
+    );
+    let dec = pipe(
+        &["model", "decrypt", "-", "-o", "-", "--key", s(&k)],
+        &enc.stdout,
+    );
     assert!(dec.status.success());
     assert!(dec.stdout == plain);
-    let cut = pipe(&["model", "decrypt", "-", "-o", "-", "--key", s(&k)], &enc.stdout[..enc.stdout.len() - 1]);
+    let cut = pipe(
+        &["model", "decrypt", "-", "-o", "-", "--key", s(&k)],
+        &enc.stdout[..enc.stdout.len() - 1],
+    );
     assert_eq!(cut.status.code(), Some(1));
     // Rewrap: rotate to a new key; the old one no longer opens it.
     let f = d.join("enc/shards/0.bin");
     let k2 = keygen(d, "k2");
     let o = mlg(&["model", "rewrap", s(&f), "--key", s(&k), "--to-key", s(&k2)]);
     assert_eq!(code(&o), 0, "{}", err(&o));
-    let o = mlg(&["model", "decrypt", s(&f), "-o", s(&d.join("r1")), "--key", s(&k)]);
+    let o = mlg(&[
+        "model",
+        "decrypt",
+        s(&f),
+        "-o",
+        s(&d.join("r1")),
+        "--key",
+        s(&k),
+    ]);
     assert_eq!(code(&o), 1);
-    let o = mlg(&["model", "decrypt", s(&f), "-o", s(&d.join("r2")), "--key", s(&k2)]);
+    let o = mlg(&[
+        "model",
+        "decrypt",
+        s(&f),
+        "-o",
+        s(&d.join("r2")),
+        "--key",
+        s(&k2),
+    ]);
     assert_eq!(code(&o), 0, "{}", err(&o));
     // Inspect needs no key and prints none.
     let o = mlg(&["model", "inspect", s(&f), "--format", "json"]);
@@ -167,24 +309,62 @@ fn pipe(args: &[&str], input: &[u8]) -> std::process::Output {
 fn age_identities_from_the_age_tool() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path();
-    let Ok(kg) = Command::new("age-keygen").arg("-o").arg(d.join("id")).output() else {
-        assert!(std::env::var_os("MLGUARD_REQUIRE_TOOLS").is_none(), "age-keygen missing");
+    let Ok(kg) = Command::new("age-keygen")
+        .arg("-o")
+        .arg(d.join("id"))
+        .output()
+    else {
+        assert!(
+            std::env::var_os("MLGUARD_REQUIRE_TOOLS").is_none(),
+            "age-keygen missing"
+        );
         return;
     };
     assert!(kg.status.success());
-    let r = Command::new("age-keygen").arg("-y").arg(d.join("id")).output().unwrap();
+    let r = Command::new("age-keygen")
+        .arg("-y")
+        .arg(d.join("id"))
+        .output()
+        .unwrap();
     let recipient = String::from_utf8(r.stdout).unwrap().trim().to_owned();
     std::fs::write(d.join("m"), data(100_000, 5)).unwrap();
-    let o = mlg(&["model", "encrypt", s(&d.join("m")), "-o", s(&d.join("m.enc")), "-r", &recipient]);
+    let o = mlg(&[
+        "model",
+        "encrypt",
+        s(&d.join("m")),
+        "-o",
+        s(&d.join("m.enc")),
+        "-r",
+        &recipient,
+    ]);
     assert_eq!(code(&o), 0, "{}", err(&o));
-    let o = mlg(&["model", "decrypt", s(&d.join("m.enc")), "-o", s(&d.join("m.out")), "-i", s(&d.join("id"))]);
+    let o = mlg(&[
+        "model",
+        "decrypt",
+        s(&d.join("m.enc")),
+        "-o",
+        s(&d.join("m.out")),
+        "-i",
+        s(&d.join("id")),
+    ]);
     assert_eq!(code(&o), 0, "{}", err(&o));
-    assert_eq!(std::fs::read(d.join("m")).unwrap(), std::fs::read(d.join("m.out")).unwrap());
+    assert_eq!(
+        std::fs::read(d.join("m")).unwrap(),
+        std::fs::read(d.join("m.out")).unwrap()
+    );
     // An age identity of our keygen is not this file's: exit 1.
     let o = mlg(&["model", "keygen", "--age", "-o", s(&d.join("id2"))]);
     assert_eq!(code(&o), 0);
     assert!(err(&o).contains("age1"), "{}", err(&o));
-    let o = mlg(&["model", "decrypt", s(&d.join("m.enc")), "-o", s(&d.join("m.out2")), "-i", s(&d.join("id2"))]);
+    let o = mlg(&[
+        "model",
+        "decrypt",
+        s(&d.join("m.enc")),
+        "-o",
+        s(&d.join("m.out2")),
+        "-i",
+        s(&d.join("id2")),
+    ]);
     assert_eq!(code(&o), 1, "{}", err(&o));
 }
 
@@ -200,7 +380,10 @@ fn ec_keys(d: &Path) -> Option<(PathBuf, PathBuf)> {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        assert!(std::env::var_os("MLGUARD_REQUIRE_TOOLS").is_none(), "openssl missing");
+        assert!(
+            std::env::var_os("MLGUARD_REQUIRE_TOOLS").is_none(),
+            "openssl missing"
+        );
         return None;
     }
     let public = PathBuf::from(format!("{}.pub", key.display()));
@@ -223,24 +406,72 @@ fn sign_verify_and_decrypt_with_verification() {
     assert_eq!(code(&o), 0, "{}", err(&o));
     // Encrypt the signed folder (signature included), decrypt with verification.
     let k = keygen(d, "k");
-    assert_eq!(code(&mlg(&["model", "encrypt", s(&m), "-o", s(&d.join("enc")), "--key", s(&k)])), 0);
+    assert_eq!(
+        code(&mlg(&[
+            "model",
+            "encrypt",
+            s(&m),
+            "-o",
+            s(&d.join("enc")),
+            "--key",
+            s(&k)
+        ])),
+        0
+    );
     let out_dir = d.join("serve");
-    let o = mlg(&["model", "decrypt", s(&d.join("enc")), "-o", s(&out_dir), "--key", s(&k), "--verify-key", s(&pk)]);
+    let o = mlg(&[
+        "model",
+        "decrypt",
+        s(&d.join("enc")),
+        "-o",
+        s(&out_dir),
+        "--key",
+        s(&k),
+        "--verify-key",
+        s(&pk),
+    ]);
     assert_eq!(code(&o), 0, "{}", err(&o));
     assert_eq!(entries(&out_dir), ["config.json", "model.sig", "w.bin"]);
     // A file changed after signing (then encrypted): the decrypt verifies nothing into place.
     std::fs::write(m.join("w.bin"), data(300_000, 10)).unwrap();
     let o = mlg(&["model", "verify", s(&m), "--key", s(&pk)]);
     assert_eq!(code(&o), 1, "{}", err(&o));
-    assert_eq!(code(&mlg(&["model", "encrypt", s(&m), "-o", s(&d.join("enc2")), "--key", s(&k)])), 0);
+    assert_eq!(
+        code(&mlg(&[
+            "model",
+            "encrypt",
+            s(&m),
+            "-o",
+            s(&d.join("enc2")),
+            "--key",
+            s(&k)
+        ])),
+        0
+    );
     let out2 = d.join("serve2");
-    let o = mlg(&["model", "decrypt", s(&d.join("enc2")), "-o", s(&out2), "--key", s(&k), "--verify-key", s(&pk)]);
+    let o = mlg(&[
+        "model",
+        "decrypt",
+        s(&d.join("enc2")),
+        "-o",
+        s(&out2),
+        "--key",
+        s(&k),
+        "--verify-key",
+        s(&pk),
+    ]);
     assert_eq!(code(&o), 1, "{}", err(&o));
-    assert!(entries(&out2).is_empty(), "unverified plaintext visible: {:?}", entries(&out2));
+    assert!(
+        entries(&out2).is_empty(),
+        "unverified plaintext visible: {:?}",
+        entries(&out2)
+    );
     // A wrong public key: exit 1.
     let other = d.join("o");
     std::fs::create_dir_all(&other).unwrap();
-    let Some((_, pk2)) = ec_keys(&other) else { return };
+    let Some((_, pk2)) = ec_keys(&other) else {
+        return;
+    };
     std::fs::write(m.join("w.bin"), data(300_000, 9)).unwrap();
     let o = mlg(&["model", "verify", s(&m), "--key", s(&pk2)]);
     assert_eq!(code(&o), 1, "{}", err(&o));
@@ -250,11 +481,28 @@ fn sign_verify_and_decrypt_with_verification() {
 fn manifests_make_a_valid_pod() {
     let img = "registry.example.com/mlguard@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     for extra in [
-        vec!["--key-secret", "model-key", "--verify-key-secret", "model-pub"],
+        vec![
+            "--key-secret",
+            "model-key",
+            "--verify-key-secret",
+            "model-pub",
+        ],
         vec!["--key-csi", "team-a-keys"],
-        vec!["--kms", "vault://vault.vault:8200/transit/keys/models?k8s-role=team-a"],
+        vec![
+            "--kms",
+            "vault://vault.vault:8200/transit/keys/models?k8s-role=team-a",
+        ],
     ] {
-        let mut args = vec!["model", "manifests", "--image", img, "--size-limit", "20Gi", "--format", "json"];
+        let mut args = vec![
+            "model",
+            "manifests",
+            "--image",
+            img,
+            "--size-limit",
+            "20Gi",
+            "--format",
+            "json",
+        ];
         args.extend(&extra);
         let o = mlg(&args);
         assert_eq!(code(&o), 0, "{}", err(&o));
@@ -262,9 +510,13 @@ fn manifests_make_a_valid_pod() {
         let spec = frag["spec"].take();
         assert_eq!(spec["volumes"][1]["emptyDir"]["medium"], "Memory");
         assert_eq!(spec["volumes"][1]["emptyDir"]["sizeLimit"], "20Gi");
-        assert_eq!(spec["initContainers"][0]["resources"]["limits"]["memory"], "20736Mi");
+        assert_eq!(
+            spec["initContainers"][0]["resources"]["limits"]["memory"],
+            "20736Mi"
+        );
         assert_eq!(spec["containers"][0]["volumeMounts"][0]["readOnly"], true);
-        let args: Vec<String> = serde_json::from_value(spec["initContainers"][0]["args"].clone()).unwrap();
+        let args: Vec<String> =
+            serde_json::from_value(spec["initContainers"][0]["args"].clone()).unwrap();
         assert_eq!(&args[..2], ["model", "decrypt"]);
         assert!(args.contains(&"--require-memory-fs".to_owned()));
         // Completed with what the fragment leaves to the user, it is a valid Pod.
@@ -276,7 +528,14 @@ fn manifests_make_a_valid_pod() {
         std::fs::write(&p, serde_json::to_vec(&pod).unwrap()).unwrap();
         common::assert_valid_for_kubernetes(&p, &["1.33.0"]);
     }
-    let o = mlg(&["model", "manifests", "--image", "mlguard:latest", "--key-secret", "k"]);
+    let o = mlg(&[
+        "model",
+        "manifests",
+        "--image",
+        "mlguard:latest",
+        "--key-secret",
+        "k",
+    ]);
     assert_eq!(code(&o), 2);
     let o = mlg(&["model", "manifests", "--image", img]);
     assert_eq!(code(&o), 2);

@@ -167,7 +167,7 @@ impl KeyProvider for LocalKey {
             .open_in_place(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(AAD),
-                &mut *ct,
+                &mut ct,
             )
             .map_err(|_| {
                 Error::Auth(format!(

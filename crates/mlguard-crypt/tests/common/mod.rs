@@ -38,5 +38,7 @@ pub fn tool(name: &str) -> Option<PathBuf> {
 
 /// A file inside the crate's tests folder.
 pub fn here(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(rel)
 }
