@@ -203,50 +203,113 @@ pub fn encrypt_stream(
     out.write_all(&header.to_bytes())
         .map_err(|e| Error::io("<stdout>", e))?;
     out.write_all(&sh).map_err(|e| Error::io("<stdout>", e))?;
-    // Read one segment ahead so the last one is known when it is sealed.
-    let mut index: u64 = 0;
-    let mut pending = read_full(input, stream::FIRST_PLAIN)?;
-    loop {
-        let mut batch = vec![std::mem::take(&mut pending)];
-        let mut eof = false;
-        while batch.len() < STREAM_BATCH {
-            let next = read_full(input, stream::PLAIN)?;
-            if next.is_empty() {
-                eof = true;
-                break;
-            }
-            batch.push(next);
-        }
-        if !eof {
-            // The batch's last segment is not the stream's last: keep it for the next batch
-            // unless another segment follows.
-            pending = read_full(input, stream::PLAIN)?;
-            eof = pending.is_empty();
-        }
-        let count = batch.len() as u64;
-        batch.par_iter_mut().enumerate().for_each(|(j, buf)| {
-            let i = index + j as u64;
-            body.seal(i as u32, eof && j as u64 + 1 == count, buf);
-        });
-        for b in &batch {
+    pipeline(
+        |first| {
+            read_full(
+                input,
+                if first {
+                    stream::FIRST_PLAIN
+                } else {
+                    stream::PLAIN
+                },
+            )
+        },
+        &|i, last, buf| {
+            body.seal(i, last, buf);
+            Ok(())
+        },
+        |b| {
             out.write_all(b).map_err(|_| stdout())?;
             progress((b.len() - stream::TAG) as u64);
-        }
-        index += count;
-        if eof {
-            break;
-        }
-    }
+            Ok(())
+        },
+    )?;
     out.flush().map_err(|e| Error::io("<stdout>", e))?;
     Ok(header)
 }
 
-fn read_full(r: &mut impl Read, want: usize) -> Result<Vec<u8>, Error> {
+/// What the pipeline does to segment `index` (`last`: the stream's final segment).
+type SegmentWork<'a> = dyn Fn(u32, bool, &mut Vec<u8>) -> Result<(), Error> + Sync + 'a;
+
+/// One segment's worth of `r` (fewer bytes only at its end), and whether it was full.
+fn read_full(r: &mut impl Read, want: usize) -> Result<(Vec<u8>, bool), Error> {
     let mut buf = Vec::with_capacity(want + stream::TAG);
     r.take(want as u64)
         .read_to_end(&mut buf)
         .map_err(|e| Error::io("<stdin>", e))?;
-    Ok(buf)
+    let full = buf.len() == want;
+    Ok((buf, full))
+}
+
+/// A batch of segments read in order; true when the stream ended in it.
+fn read_batch(
+    read: &mut impl FnMut(bool) -> Result<(Vec<u8>, bool), Error>,
+    first: bool,
+) -> Result<(Vec<Vec<u8>>, bool), Error> {
+    let mut batch = Vec::with_capacity(STREAM_BATCH);
+    while batch.len() < STREAM_BATCH {
+        let (seg, full) = read(first && batch.is_empty())?;
+        // Only the very first segment of a stream may be empty (an empty plaintext).
+        if seg.is_empty() && !(first && batch.is_empty()) {
+            return Ok((batch, true));
+        }
+        batch.push(seg);
+        if !full {
+            return Ok((batch, true));
+        }
+    }
+    Ok((batch, false))
+}
+
+/// Stream segments through `work(index, last, buf)` and out through `emit`, in order: while
+/// one batch is worked on by the pool, this thread reads the next (the reader and the writer
+/// stay on this thread: stdin and stdout locks cannot move). A segment is known to be the last
+/// once the read after it found the end.
+fn pipeline(
+    mut read: impl FnMut(bool) -> Result<(Vec<u8>, bool), Error>,
+    work: &SegmentWork<'_>,
+    mut emit: impl FnMut(&[u8]) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let (mut cur, mut eof) = read_batch(&mut read, true)?;
+    let mut index: u64 = 0;
+    loop {
+        let n = cur.len();
+        if index + n as u64 > u64::from(u32::MAX) {
+            return Err(Error::Format(
+                "more segments than the format allows (2^32)".into(),
+            ));
+        }
+        let (head, tail) = cur.split_at_mut(n - 1);
+        let (next, done) = std::thread::scope(|s| {
+            let worker = s.spawn(|| {
+                head.par_iter_mut()
+                    .enumerate()
+                    .try_for_each(|(j, b)| work((index + j as u64) as u32, false, b))
+            });
+            let next = if eof {
+                Ok((Vec::new(), true))
+            } else {
+                read_batch(&mut read, false)
+            };
+            let done = worker
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (next, done)
+        });
+        done?;
+        let (next, next_eof) = next?;
+        let last = next.is_empty();
+        work((index + n as u64 - 1) as u32, last, &mut tail[0])?;
+        for b in &cur {
+            emit(b)?;
+        }
+        index += n as u64;
+        if last {
+            return Ok(());
+        }
+        cur = next;
+        eof = next_eof;
+    }
 }
 
 /// Read the header of an encrypted file (no key needed).
@@ -402,42 +465,26 @@ pub fn decrypt_stream(
         .read_exact(&mut sh)
         .map_err(|_| Error::Auth("truncated before the body".into()))?;
     let body = Body::open(&key, header.aad(), &sh)?;
-    let mut index: u64 = 0;
     let mut total: u64 = 0;
-    let mut pending = read_full(input, SEGMENT - stream::HEADER)?;
-    loop {
-        let mut batch = vec![std::mem::take(&mut pending)];
-        let mut eof = false;
-        while batch.len() < STREAM_BATCH {
-            let next = read_full(input, SEGMENT)?;
-            if next.is_empty() {
-                eof = true;
-                break;
-            }
-            batch.push(next);
-        }
-        if !eof {
-            pending = read_full(input, SEGMENT)?;
-            eof = pending.is_empty();
-        }
-        let count = batch.len() as u64;
-        batch.par_iter_mut().enumerate().try_for_each(|(j, buf)| {
-            let i = index + j as u64;
-            if i > u32::MAX as u64 {
-                return Err(Error::Format("too many segments".into()));
-            }
-            body.open_segment(i as u32, eof && j as u64 + 1 == count, buf)
-        })?;
-        for b in &batch {
+    pipeline(
+        |first| {
+            read_full(
+                input,
+                if first {
+                    SEGMENT - stream::HEADER
+                } else {
+                    SEGMENT
+                },
+            )
+        },
+        &|i, last, buf| body.open_segment(i, last, buf),
+        |b| {
             out.write_all(b).map_err(|e| Error::io("<stdout>", e))?;
             total += b.len() as u64;
             progress(b.len() as u64);
-        }
-        index += count;
-        if eof {
-            break;
-        }
-    }
+            Ok(())
+        },
+    )?;
     if let Some(size) = header.meta.size {
         if size != total {
             return Err(Error::Auth(format!(

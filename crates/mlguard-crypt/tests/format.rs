@@ -415,3 +415,30 @@ fn local_key_files_in_every_accepted_form() {
     assert_eq!(format!("{dk:?}"), "DataKey(<redacted>)");
     let _ = encrypt_file_with;
 }
+
+#[test]
+fn streams_at_segment_and_batch_boundaries() {
+    // Batches hold 16 segments: sizes that end exactly on a segment and on a batch boundary.
+    let (p, _) = keys();
+    for n in [
+        0,
+        1,
+        FIRST_PLAIN,
+        FIRST_PLAIN + 15 * PLAIN,
+        FIRST_PLAIN + 15 * PLAIN + 1,
+        FIRST_PLAIN + 16 * PLAIN,
+    ] {
+        let plain = plaintext(n);
+        let mut ct = Vec::new();
+        encrypt_stream(&mut plain.as_slice(), &mut ct, "m", &p, &no_progress).unwrap();
+        let hlen = Header::parse(&ct).unwrap().1;
+        assert_eq!(
+            (ct.len() - hlen) as u64,
+            stream::ciphertext_len(n as u64),
+            "size {n}"
+        );
+        let mut out = Vec::new();
+        decrypt_stream(&mut ct.as_slice(), &mut out, &p, &no_progress).unwrap();
+        assert!(out == plain, "size {n}");
+    }
+}

@@ -164,11 +164,7 @@ impl KeyProvider for LocalKey {
         let mut ct = Zeroizing::new(body[12..].to_vec());
         let plain = self
             .cipher()
-            .open_in_place(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(AAD),
-                &mut ct,
-            )
+            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(AAD), &mut ct)
             .map_err(|_| {
                 Error::Auth(format!(
                     "local key {}: the stanza does not verify",
