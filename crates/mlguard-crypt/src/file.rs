@@ -29,7 +29,7 @@ pub struct EncryptOptions {
 }
 
 /// Segments handed to the pool at once when streaming (stdin/stdout).
-const STREAM_BATCH: usize = 16;
+const STREAM_BATCH: usize = 8;
 
 /// A fresh data key wrapped by every provider (the first one generates it).
 pub fn new_key(providers: &[Box<dyn KeyProvider>]) -> Result<(DataKey, Vec<crate::Stanza>), Error> {

@@ -418,12 +418,14 @@ fn local_key_files_in_every_accepted_form() {
 
 #[test]
 fn streams_at_segment_and_batch_boundaries() {
-    // Batches hold 16 segments: sizes that end exactly on a segment and on a batch boundary.
+    // Batches hold 8 segments: sizes ending exactly on a segment and on batch boundaries.
     let (p, _) = keys();
     for n in [
         0,
         1,
         FIRST_PLAIN,
+        FIRST_PLAIN + 7 * PLAIN,
+        FIRST_PLAIN + 7 * PLAIN + 1,
         FIRST_PLAIN + 15 * PLAIN,
         FIRST_PLAIN + 15 * PLAIN + 1,
         FIRST_PLAIN + 16 * PLAIN,
