@@ -86,37 +86,44 @@ pub fn run(cmd: ModelCommand) -> Result<u8> {
 }
 
 fn wrap_providers(k: &WrapKeys) -> Result<Providers> {
-    let mut p: Providers = Vec::new();
-    for f in &k.key {
-        p.push(Box::new(LocalKey::read(Path::new(f))?));
-    }
-    for r in &k.recipient {
-        p.extend(crate::cmd_model_keys::age_recipients(r)?);
-    }
-    for u in &k.kms {
-        p.push(provider::from_uri(u)?);
-    }
-    if p.is_empty() {
-        bail!("no key given: pass --key FILE, --recipient age1... or --kms URI (see --help)");
-    }
-    Ok(p)
+    providers(
+        &k.key,
+        &k.recipient,
+        crate::cmd_model_keys::age_recipients,
+        &k.kms,
+    )?
+    .context("no key given: pass --key FILE, --recipient age1... or --kms URI (see --help)")
 }
 
 fn open_providers(k: &OpenKeys) -> Result<Providers> {
+    providers(
+        &k.key,
+        &k.identity,
+        crate::cmd_model_keys::age_identities,
+        &k.kms,
+    )?
+    .context("no key given: pass --key FILE, --identity FILE or --kms URI (see --help)")
+}
+
+/// Local key files, then age keys (recipients or identities), then key-manager URIs; `None`
+/// when none was given.
+fn providers(
+    keys: &[String],
+    age: &[String],
+    age_keys: fn(&str) -> Result<Providers>,
+    kms: &[String],
+) -> Result<Option<Providers>> {
     let mut p: Providers = Vec::new();
-    for f in &k.key {
+    for f in keys {
         p.push(Box::new(LocalKey::read(Path::new(f))?));
     }
-    for i in &k.identity {
-        p.extend(crate::cmd_model_keys::age_identities(i)?);
+    for a in age {
+        p.extend(age_keys(a)?);
     }
-    for u in &k.kms {
+    for u in kms {
         p.push(provider::from_uri(u)?);
     }
-    if p.is_empty() {
-        bail!("no key given: pass --key FILE, --identity FILE or --kms URI (see --help)");
-    }
-    Ok(p)
+    Ok((!p.is_empty()).then_some(p))
 }
 
 /// Write a secret file: mode 0600, never over an existing file.

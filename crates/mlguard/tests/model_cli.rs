@@ -22,6 +22,19 @@ fn data(n: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
+/// `mlguard model encrypt|decrypt IN -o OUT --key KEY EXTRA...`
+fn crypt(
+    op: &str,
+    input: &Path,
+    output: &Path,
+    key: &Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args = vec!["model", op, s(input), "-o", s(output), "--key", s(key)];
+    args.extend_from_slice(extra);
+    mlg(&args)
+}
+
 fn keygen(dir: &Path, name: &str) -> PathBuf {
     let k = dir.join(name);
     let o = mlg(&["model", "keygen", "-o", s(&k)]);
@@ -406,60 +419,30 @@ fn sign_verify_and_decrypt_with_verification() {
     assert_eq!(code(&o), 0, "{}", err(&o));
     // Encrypt the signed folder (signature included), decrypt with verification.
     let k = keygen(d, "k");
-    assert_eq!(
-        code(&mlg(&[
-            "model",
-            "encrypt",
-            s(&m),
-            "-o",
-            s(&d.join("enc")),
-            "--key",
-            s(&k)
-        ])),
-        0
-    );
+    assert_eq!(code(&crypt("encrypt", &m, &d.join("enc"), &k, &[])), 0);
     let out_dir = d.join("serve");
-    let o = mlg(&[
-        "model",
+    let o = crypt(
         "decrypt",
-        s(&d.join("enc")),
-        "-o",
-        s(&out_dir),
-        "--key",
-        s(&k),
-        "--verify-key",
-        s(&pk),
-    ]);
+        &d.join("enc"),
+        &out_dir,
+        &k,
+        &["--verify-key", s(&pk)],
+    );
     assert_eq!(code(&o), 0, "{}", err(&o));
     assert_eq!(entries(&out_dir), ["config.json", "model.sig", "w.bin"]);
     // A file changed after signing (then encrypted): the decrypt verifies nothing into place.
     std::fs::write(m.join("w.bin"), data(300_000, 10)).unwrap();
     let o = mlg(&["model", "verify", s(&m), "--key", s(&pk)]);
     assert_eq!(code(&o), 1, "{}", err(&o));
-    assert_eq!(
-        code(&mlg(&[
-            "model",
-            "encrypt",
-            s(&m),
-            "-o",
-            s(&d.join("enc2")),
-            "--key",
-            s(&k)
-        ])),
-        0
-    );
+    assert_eq!(code(&crypt("encrypt", &m, &d.join("enc2"), &k, &[])), 0);
     let out2 = d.join("serve2");
-    let o = mlg(&[
-        "model",
+    let o = crypt(
         "decrypt",
-        s(&d.join("enc2")),
-        "-o",
-        s(&out2),
-        "--key",
-        s(&k),
-        "--verify-key",
-        s(&pk),
-    ]);
+        &d.join("enc2"),
+        &out2,
+        &k,
+        &["--verify-key", s(&pk)],
+    );
     assert_eq!(code(&o), 1, "{}", err(&o));
     assert!(
         entries(&out2).is_empty(),
