@@ -14,8 +14,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The input is not a well-formed encrypted model (bad magic, version, header field...).
-    #[error("not a valid mlguard encrypted model: {0}")]
+    /// The input is malformed: not a well-formed encrypted model (bad magic, version, header
+    /// field...), stanza, key file or signature bundle. The message says which.
+    #[error("{0}")]
     Format(String),
     /// Authentication failed: the header MAC or a body segment does not verify, or the data
     /// was truncated or reordered. Nothing of the plaintext was released.

@@ -175,12 +175,12 @@ impl Header {
         let mut fixed = [0u8; 13];
         read_exact(r, &mut fixed, "magic and version")?;
         if &fixed[..8] != MAGIC {
-            return Err(Error::Format(
-                "bad magic: not an mlguard encrypted model (it starts with \"MLGMODEL\")".into(),
+            return Err(bad(
+                "bad magic (an encrypted model starts with \"MLGMODEL\")".into(),
             ));
         }
         if fixed[8] != VERSION {
-            return Err(Error::Format(format!(
+            return Err(bad(format!(
                 "format version {} is not supported (this mlguard reads version {VERSION})",
                 fixed[8]
             )));
@@ -191,22 +191,22 @@ impl Header {
         aad.resize(13 + meta_len, 0);
         read_exact(r, &mut aad[13..], "meta")?;
         let meta: Meta =
-            serde_json::from_slice(&aad[13..]).map_err(|e| Error::Format(format!("meta: {e}")))?;
+            serde_json::from_slice(&aad[13..]).map_err(|e| bad(format!("meta: {e}")))?;
         if meta.algorithm != ALGORITHM {
-            return Err(Error::Format(format!(
+            return Err(bad(format!(
                 "meta.algorithm: {:?} is not supported (only {ALGORITHM})",
                 meta.algorithm
             )));
         }
         if meta.segment_size as usize != crate::stream::SEGMENT {
-            return Err(Error::Format(format!(
+            return Err(bad(format!(
                 "meta.segment_size: {} is not supported (only {})",
                 meta.segment_size,
                 crate::stream::SEGMENT
             )));
         }
         if meta.name.contains(['/', '\\', '\0']) || meta.name == ".." || meta.name == "." {
-            return Err(Error::Format(format!(
+            return Err(bad(format!(
                 "meta.name: {:?} is not a plain file name",
                 meta.name
             )));
@@ -217,9 +217,7 @@ impl Header {
                     .bytes()
                     .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
             {
-                return Err(Error::Format(
-                    "meta.sha256: not 64 lowercase hex digits".into(),
-                ));
+                return Err(bad("meta.sha256: not 64 lowercase hex digits".into()));
             }
         }
         let mut len4 = [0u8; 4];
@@ -227,12 +225,10 @@ impl Header {
         let st_len = section_len(&len4, "stanzas")?;
         let mut stanza_bytes = vec![0u8; st_len];
         read_exact(r, &mut stanza_bytes, "stanzas")?;
-        let stanzas: Vec<Stanza> = serde_json::from_slice(&stanza_bytes)
-            .map_err(|e| Error::Format(format!("stanzas: {e}")))?;
+        let stanzas: Vec<Stanza> =
+            serde_json::from_slice(&stanza_bytes).map_err(|e| bad(format!("stanzas: {e}")))?;
         if stanzas.is_empty() {
-            return Err(Error::Format(
-                "stanzas: none; no key could ever open this file".into(),
-            ));
+            return Err(bad("stanzas: none; no key could ever open this file".into()));
         }
         let mut mac = [0u8; MAC_LEN];
         read_exact(r, &mut mac, "header MAC")?;
@@ -249,7 +245,7 @@ impl Header {
 fn section_len(b: &[u8], what: &str) -> Result<usize, Error> {
     let n = u32::from_be_bytes(b.try_into().expect("4 bytes"));
     if n > MAX_SECTION {
-        return Err(Error::Format(format!(
+        return Err(bad(format!(
             "{what}: {n} bytes is over the {MAX_SECTION}-byte limit"
         )));
     }
@@ -259,9 +255,14 @@ fn section_len(b: &[u8], what: &str) -> Result<usize, Error> {
 fn read_exact(r: &mut impl Read, buf: &mut [u8], what: &str) -> Result<(), Error> {
     r.read_exact(buf).map_err(|e| {
         if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            Error::Format(format!("truncated in the header ({what})"))
+            bad(format!("truncated in the header ({what})"))
         } else {
-            Error::Format(format!("reading the header ({what}): {e}"))
+            bad(format!("reading the header ({what}): {e}"))
         }
     })
+}
+
+/// A header error: the input is not a valid encrypted model.
+fn bad(msg: String) -> Error {
+    Error::Format(format!("not a valid mlguard encrypted model: {msg}"))
 }

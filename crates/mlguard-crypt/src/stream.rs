@@ -57,7 +57,7 @@ impl Body {
     pub fn open(key: &DataKey, aad: &[u8], header: &[u8]) -> Result<Body, Error> {
         if header.len() < HEADER || header[0] as usize != HEADER {
             return Err(Error::Format(format!(
-                "body: the stream header must start with its length {HEADER}"
+                "not a valid mlguard encrypted model: the body's stream header must start with its length {HEADER}"
             )));
         }
         let salt = &header[1..1 + SALT];

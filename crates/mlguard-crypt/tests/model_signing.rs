@@ -954,4 +954,5 @@ fn fuzz_seeds_replay() {
         }
     }
     assert!(valid >= 1, "no valid seed");
+    let _ = std::fs::remove_dir_all(model_bundle_fixture().dir.parent().unwrap());
 }
