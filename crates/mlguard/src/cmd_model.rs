@@ -35,11 +35,13 @@ pub fn run(cmd: ModelCommand) -> Result<u8> {
             &input,
             &output,
             &keys,
-            verify_key.as_deref(),
-            signature.as_deref(),
-            require_memory_fs,
-            force,
-            quiet,
+            &DecryptOpts {
+                verify_key: verify_key.as_deref(),
+                signature: signature.as_deref(),
+                require_memory_fs,
+                force,
+                quiet,
+            },
         ),
         ModelCommand::Rewrap {
             input,
@@ -337,21 +339,20 @@ fn check_memory_fs(dir: &Path, require: bool) -> Result<()> {
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn decrypt(
-    input: &str,
-    output: &str,
-    keys: &OpenKeys,
-    verify_key: Option<&str>,
-    signature: Option<&str>,
+/// How `model decrypt` treats its output (from the flags).
+struct DecryptOpts<'a> {
+    verify_key: Option<&'a str>,
+    signature: Option<&'a str>,
     require_memory_fs: bool,
     force: bool,
     quiet: bool,
-) -> Result<u8> {
+}
+
+fn decrypt(input: &str, output: &str, keys: &OpenKeys, o: &DecryptOpts<'_>) -> Result<u8> {
     let providers = open_providers(keys)?;
     if input == "-" || output == "-" {
-        if verify_key.is_some() {
-            bail!("--verify-key needs a file or folder OUT (the signature is checked before the model is visible)");
+        if o.verify_key.is_some() {
+            bail!("--verify-key needs a file or folder OUT (the o.signature is checked before the model is visible)");
         }
         let mut r: Box<dyn std::io::Read> = if input == "-" {
             Box::new(std::io::BufReader::new(std::io::stdin().lock()))
@@ -360,7 +361,7 @@ fn decrypt(
                 std::fs::File::open(input).with_context(|| input.to_owned())?,
             ))
         };
-        let pb = bar(0, quiet, "decrypting");
+        let pb = bar(0, o.quiet, "decrypting");
         if output == "-" {
             file::decrypt_stream(&mut r, &mut std::io::stdout().lock(), &providers, &|n| {
                 pb.inc(n)
@@ -368,12 +369,12 @@ fn decrypt(
         } else {
             // A file OUT from a stream: decrypt into memory-free temp then rename.
             let out = Path::new(output);
-            prepare_out_file(out, force)?;
+            prepare_out_file(out, o.force)?;
             let dir = out
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
-            check_memory_fs(dir, require_memory_fs)?;
+            check_memory_fs(dir, o.require_memory_fs)?;
             let tmp = dir.join(format!(".{}.mlguard-tmp", base_name(output)));
             let res = (|| -> Result<()> {
                 let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
@@ -394,16 +395,7 @@ fn decrypt(
     let inp = Path::new(input);
     let out = Path::new(output);
     if inp.is_dir() {
-        return decrypt_tree(
-            inp,
-            out,
-            &providers,
-            verify_key,
-            signature,
-            require_memory_fs,
-            force,
-            quiet,
-        );
+        return decrypt_tree(inp, out, &providers, o);
     }
     let header = file::read_header(inp)?;
     let target = if out.is_dir() {
@@ -411,17 +403,17 @@ fn decrypt(
     } else {
         out.to_owned()
     };
-    prepare_out_file(&target, force)?;
+    prepare_out_file(&target, o.force)?;
     let dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    check_memory_fs(dir, require_memory_fs)?;
+    check_memory_fs(dir, o.require_memory_fs)?;
     let key = provider::unlock(&header, &providers)?;
     let d = file::Decryptor::with_key(inp, header, &key)?;
     drop(key);
-    let pb = bar(d.size(), quiet, "decrypting");
-    if let Some(pubkey) = verify_key {
+    let pb = bar(d.size(), o.quiet, "decrypting");
+    if let Some(pubkey) = o.verify_key {
         // Decrypt beside the target, verify, then rename.
         let staging = dir.join(format!(
             ".{}.mlguard-verify",
@@ -432,7 +424,8 @@ fn decrypt(
         let staged = staging.join(target.file_name().unwrap_or_default());
         let res = (|| -> Result<()> {
             d.decrypt_to(&staged, &|n| pb.inc(n))?;
-            let sig = signature
+            let sig = o
+                .signature
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(format!("{input}.sig")));
             crate::cmd_model_keys::verify_model(&staged, pubkey, &sig)?;
@@ -448,40 +441,30 @@ fn decrypt(
     Ok(exit::CLEAN)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn decrypt_tree(
-    inp: &Path,
-    out: &Path,
-    providers: &Providers,
-    verify_key: Option<&str>,
-    signature: Option<&str>,
-    require_memory_fs: bool,
-    force: bool,
-    quiet: bool,
-) -> Result<u8> {
+fn decrypt_tree(inp: &Path, out: &Path, providers: &Providers, o: &DecryptOpts<'_>) -> Result<u8> {
     let files = file::tree_files(inp)?;
     if out.exists() {
         let nonempty = std::fs::read_dir(out)
             .with_context(|| format!("{}: not a folder", out.display()))?
             .next()
             .is_some();
-        if nonempty && !force {
+        if nonempty && !o.force {
             bail!(
-                "{}: not empty (pass --force to replace its entries)",
+                "{}: not empty (pass --o.force to replace its entries)",
                 out.display()
             );
         }
     } else {
         std::fs::create_dir_all(out).with_context(|| out.display().to_string())?;
     }
-    check_memory_fs(out, require_memory_fs)?;
+    check_memory_fs(out, o.require_memory_fs)?;
     // Everything goes into a staging folder inside OUT (same filesystem, so the final moves
     // are renames), verified, then moved into place entry by entry.
     let staging = out.join(".mlguard-staging");
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging)?;
     let res = (|| -> Result<()> {
-        let pb = bar(tree_size(inp, &files), quiet, "decrypting");
+        let pb = bar(tree_size(inp, &files), o.quiet, "decrypting");
         let mut key: Option<mlguard_crypt::DataKey> = None;
         for rel in &files {
             let src = inp.join(rel);
@@ -500,8 +483,9 @@ fn decrypt_tree(
             d.decrypt_to(&target, &|n| pb.inc(n))?;
         }
         pb.finish_and_clear();
-        if let Some(pubkey) = verify_key {
-            let sig = signature
+        if let Some(pubkey) = o.verify_key {
+            let sig = o
+                .signature
                 .map(PathBuf::from)
                 .unwrap_or_else(|| staging.join(mlguard_crypt::sign::DEFAULT_SIGNATURE));
             crate::cmd_model_keys::verify_model(&staging, pubkey, &sig)?;
