@@ -10,7 +10,12 @@
 
 pub mod finding;
 pub mod keras;
+pub mod npy;
 pub mod pickle;
+pub mod scan;
+mod source;
+pub mod tar;
+pub mod zip;
 
 #[cfg(feature = "wip-tensors")]
 pub mod gguf;
@@ -27,6 +32,7 @@ pub mod protobuf;
 pub mod savedmodel;
 
 pub use finding::FileFinding;
+pub use scan::{scan_bytes, scan_file, scan_paths, FileReport, Options};
 pub use pickle::{
     classify_global, scan_pickle, scan_pickle_with, Finding, GlobalUse, Limits, PickleReport,
     Severity, Verdict,

@@ -184,7 +184,11 @@ const DENY_MODULES: &[&str] = &[
     "shelve",
     "dill",
     "cloudpickle",
-    "joblib",
+    // joblib's array wrappers are data; its loaders and process pools are not.
+    "joblib.externals",
+    "joblib.pool",
+    "joblib.parallel",
+    "joblib.numpy_pickle_compat",
     "socket",
     "_socket",
     "ssl",
@@ -223,6 +227,30 @@ const DENY_MODULES: &[&str] = &[
     "ensurepip",
     "torch.hub",
     "torch.utils.cpp_extension",
+    // Gadgets published in picklescan's advisories (GHSA-*): standard-library and PyTorch
+    // internals that run commands, evaluate code, open pagers or load more pickles.
+    "idlelib",
+    "lib2to3",
+    "doctest",
+    "pydoc",
+    "_aix_support",
+    "_osx_support",
+    "_pyrepl",
+    "imaplib",
+    "test",
+    "pkgutil",
+    "logging.config",
+    "logging.handlers",
+    "aiohttp",
+    "httpx",
+    "urllib3",
+    "torch._inductor",
+    "torch._dynamo",
+    "torch.fx.experimental",
+    "torch.utils.collect_env",
+    "torch.utils.data.datapipes",
+    "torch.utils._config_module",
+    "torch.jit.unsupported_tensor_ops",
     "numpy.testing",
     "numpy.f2py",
     "numpy.distutils",
@@ -271,6 +299,20 @@ const DENY_NAMES: &[&str] = &[
     "torch.jit.load",
     "torch._C._load_for_lite_interpreter",
     "torch.package",
+    "pandas.read_pickle",
+    "io.FileIO",
+    "_io.FileIO",
+    "logging.FileHandler",
+    "logging.StreamHandler",
+    "types.CodeType",
+    "types.FunctionType",
+    "types.MethodType",
+    "uuid._get_command_stdout",
+    "platform.popen",
+    "platform._syscmd_file",
+    "pandas.io.pickle",
+    "joblib.load",
+    "joblib.numpy_pickle.load",
 ];
 
 /// What real checkpoints (PyTorch, NumPy, plain Python containers) import.
@@ -393,6 +435,18 @@ const ALLOW_NAMES: &[&str] = &[
     "pathlib.PureWindowsPath",
 ];
 
+/// Packages whose classes real estimator and dataframe pickles reconstruct (see
+/// [`classify_global`]); their functions stay unknown.
+const ALLOW_CLASS_PACKAGES: &[&str] = &[
+    "sklearn",
+    "scipy.sparse",
+    "pandas.core",
+    "xgboost",
+    "lightgbm",
+    "catboost",
+    "joblib.numpy_pickle",
+];
+
 /// Callables that unpickle their (bytes) argument: their argument is analysed as a nested pickle.
 const NESTED_LOADERS: &[&str] = &[
     "pickle.loads",
@@ -473,6 +527,17 @@ pub fn classify_global(module: &str, name: &str) -> Verdict {
     if ALLOW_NAMES.contains(&full.as_str()) {
         return Verdict::Allowed;
     }
+    // Classes (CapWords, as PEP 8 names them) of the ML libraries whose estimators are pickled:
+    // instantiating them runs only the library's own constructors and state setters.
+    let last = full.rsplit('.').next().unwrap_or("");
+    let class_like = last.starts_with(|c: char| c.is_ascii_uppercase()) && !last.contains("__");
+    let test_code = full.split('.').any(|c| c == "tests" || c == "_testing" || c == "testing");
+    if class_like
+        && !test_code
+        && ALLOW_CLASS_PACKAGES.iter().any(|p| under(module, p))
+    {
+        return Verdict::Allowed;
+    }
     let dunder = full
         .split('.')
         .skip(1)
@@ -490,13 +555,15 @@ pub fn classify_global(module: &str, name: &str) -> Verdict {
 enum Value {
     None,
     Bool,
-    Int,
+    /// An integer; its value when it fits an i64.
+    Int(Option<i64>),
     Float,
     Str(Rc<str>),
     Bytes(Rc<[u8]>),
     Tuple(Rc<TupleV>),
     List,
-    Dict,
+    /// A dict; its first entries (up to [`DICT_KEPT`]) are kept, `None` past that.
+    Dict(Option<Rc<Vec<(Value, Value)>>>),
     Set,
     FrozenSet,
     Global(Rc<str>),
@@ -531,13 +598,13 @@ impl Value {
         match self {
             Value::None => "None".into(),
             Value::Bool => "a bool".into(),
-            Value::Int => "an int".into(),
+            Value::Int(_) => "an int".into(),
             Value::Float => "a float".into(),
             Value::Str(_) => "a string".into(),
             Value::Bytes(_) => "bytes".into(),
             Value::Tuple(_) => "a tuple".into(),
             Value::List => "a list".into(),
-            Value::Dict => "a dict".into(),
+            Value::Dict(_) => "a dict".into(),
             Value::Set => "a set".into(),
             Value::FrozenSet => "a frozenset".into(),
             Value::Global(g) => format!("global {g}"),
@@ -546,6 +613,95 @@ impl Value {
             Value::Unknown => "an unknown value".into(),
         }
     }
+}
+
+/// Pickles at the start of a legacy PyTorch file.
+const LEGACY_TORCH_PICKLES: usize = 5;
+
+/// Is this pickle PyTorch's legacy magic number 0x1950a86a20f9469cfc6c (as LONG1 in protocols
+/// 2 and up, as decimal text in 0 and 1)?
+fn is_legacy_torch_magic(p: &[u8]) -> bool {
+    const LONG1: &[u8] = b"\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19";
+    const TEXT: &[u8] = b"119547037146038801333356";
+    p.len() < 64
+        && (p.windows(LONG1.len()).any(|w| w == LONG1) || p.windows(TEXT.len()).any(|w| w == TEXT))
+}
+
+/// joblib's wrappers of NumPy arrays whose bytes follow them in the stream.
+const JOBLIB_ARRAY_WRAPPERS: &[&str] = &[
+    "joblib.numpy_pickle.NumpyArrayWrapper",
+    "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper",
+];
+
+/// Bytes per element of a NumPy dtype string without its byte order (`f8`, `U5`, `M8[ns]`, `d`).
+fn dtype_size(kind: &str) -> Option<u64> {
+    let mut chars = kind.chars();
+    let c = chars.next()?;
+    let digits: String = chars.take_while(char::is_ascii_digit).collect();
+    let n: Option<u64> = if digits.is_empty() {
+        None
+    } else {
+        digits.parse().ok()
+    };
+    match (c, n) {
+        ('U', Some(n)) => n.checked_mul(4),
+        ('M' | 'm', _) => Some(8),
+        ('b' | 'i' | 'u' | 'f' | 'c' | 'S' | 'a' | 'V', Some(n)) => Some(n),
+        ('?' | 'b' | 'B', None) => Some(1),
+        ('h' | 'H' | 'e', None) => Some(2),
+        ('i' | 'I' | 'f', None) => Some(4),
+        ('l' | 'L' | 'q' | 'Q' | 'd' | 'F', None) => Some(8),
+        ('g' | 'D', None) => Some(16),
+        ('G', None) => Some(32),
+        _ => None,
+    }
+}
+
+/// Entries kept per dict: enough for the small state dicts the scan looks into (joblib's array
+/// wrapper), bounded so that big dicts cost nothing.
+const DICT_KEPT: usize = 16;
+
+/// SETITEM(S) on `d` with `items` (key, value, key, value...).
+fn dict_insert(d: &mut Value, items: Vec<Value>) {
+    if let Value::Dict(slot) = d {
+        if let Some(entries) = slot {
+            if entries.len() + items.len() / 2 > DICT_KEPT {
+                *slot = None;
+                return;
+            }
+            let entries = Rc::make_mut(entries);
+            let mut it = items.into_iter();
+            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                entries.push((k, v));
+            }
+        }
+    }
+}
+
+/// The value of a dict entry with a string key.
+fn dict_get<'v>(d: &'v Value, key: &str) -> Option<&'v Value> {
+    match d {
+        Value::Dict(Some(entries)) => entries
+            .iter()
+            .rev()
+            .find(|(k, _)| matches!(k, Value::Str(s) if &**s == key))
+            .map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+/// LONG1/LONG4's little-endian two's complement bytes, when they fit an i64.
+fn long_value(b: &[u8]) -> Option<i64> {
+    if b.len() > 8 {
+        return None;
+    }
+    if b.is_empty() {
+        return Some(0);
+    }
+    let fill = if b[b.len() - 1] & 0x80 != 0 { 0xff } else { 0 };
+    let mut buf = [fill; 8];
+    buf[..b.len()].copy_from_slice(b);
+    Some(i64::from_le_bytes(buf))
 }
 
 fn tuple(items: Vec<Value>, max_depth: u32) -> Value {
@@ -670,7 +826,7 @@ fn parse_int(line: &[u8], long: bool) -> Res<Value> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
         return Err(format!("malformed integer {s:?}"));
     }
-    Ok(Value::Int)
+    Ok(Value::Int(s.replace('_', "").parse::<i64>().ok()))
 }
 
 fn parse_key(line: &[u8]) -> Res<u64> {
@@ -857,6 +1013,9 @@ struct Vm {
     /// Stack lengths at each MARK (CPython 3's metastack).
     marks: Vec<usize>,
     memo: HashMap<u64, Value>,
+    /// Attributes set on imported globals (modules, classes) by BUILD: a later import of
+    /// `global.attr` yields the value set, as Python's getattr would.
+    overrides: HashMap<String, Value>,
 }
 
 impl Vm {
@@ -892,6 +1051,23 @@ impl Vm {
         }
         self.stack
             .last()
+            .ok_or_else(|| "malformed: unpickling stack underflow".into())
+    }
+
+    /// The value an import yields: what BUILD set on the owning global, if anything.
+    fn overridden(&self, g: Value) -> Value {
+        match &g {
+            Value::Global(name) => self.overrides.get(&**name).cloned().unwrap_or(g),
+            _ => g,
+        }
+    }
+
+    fn top_mut(&mut self) -> Res<&mut Value> {
+        if self.stack.len() <= self.base() {
+            return Err("malformed: unpickling stack underflow".into());
+        }
+        self.stack
+            .last_mut()
             .ok_or_else(|| "malformed: unpickling stack underflow".into())
     }
 
@@ -1004,14 +1180,29 @@ impl Scan<'_> {
             return self.unsafe_(0, "(end)", "truncated: empty stream, no pickle", nesting);
         }
         let mut pos = 0usize;
+        let mut legacy = false;
         for n in 0.. {
             if n >= self.limits.max_pickles {
                 let r = format!("limit: more than {} pickles in one stream", n);
                 return self.unsafe_(pos as u64, op_name(data[pos]), &r, nesting);
             }
             match self.pickle(data, pos, nesting) {
-                Ok(end) => pos = end,
+                Ok(end) => {
+                    if n == 0 {
+                        legacy = is_legacy_torch_magic(&data[pos..end]);
+                    }
+                    pos = end;
+                }
                 Err((at, op, reason)) => return self.unsafe_(at, op, &reason, nesting),
+            }
+            // PyTorch's legacy format (torch.save without zip): the magic number, the protocol
+            // version, sys info, the object and the storage keys, then raw storage bytes. All
+            // five are read by torch.load whatever their protocol.
+            if legacy {
+                if n + 1 == LEGACY_TORCH_PICKLES {
+                    return;
+                }
+                continue;
             }
             // Another pickle follows when the next bytes are a PROTO opcode (PyTorch's legacy
             // format: magic number, protocol, sys info, the data, storage keys); anything else is
@@ -1168,6 +1359,50 @@ impl Scan<'_> {
         }
     }
 
+    /// joblib writes the bytes of each NumPy array right after the BUILD of its
+    /// `NumpyArrayWrapper` (its state says dtype, shape and alignment), and an array of objects as
+    /// a whole pickle there: skip the former, analyse the latter, as joblib's unpickler reads them.
+    fn joblib_array(&mut self, rd: &mut Rd<'_>, state: &Value, nesting: &[u64]) -> Res<()> {
+        let descr = match dict_get(state, "dtype") {
+            Some(Value::Call(c)) if &*c.callable == "numpy.dtype" => match &c.args {
+                Value::Tuple(t) => match t.items.first() {
+                    Some(Value::Str(d)) => Some(d.clone()),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        }
+        .ok_or("joblib array wrapper without a readable dtype: its array bytes cannot be skipped")?;
+        let kind = descr.trim_start_matches(['<', '>', '|', '=']);
+        if kind.starts_with('O') {
+            let end = self
+                .pickle(rd.data, rd.pos, nesting)
+                .map_err(|(o, op, r)| format!("in the joblib object array pickle at offset {o} ({op}): {r}"))?;
+            rd.pos = end;
+            return Ok(());
+        }
+        let size = dtype_size(kind)
+            .ok_or_else(|| format!("joblib array of dtype {descr:?}: its size cannot be computed"))?;
+        let count = match dict_get(state, "shape") {
+            Some(Value::Tuple(t)) => t.items.iter().try_fold(1u64, |acc, d| match d {
+                Value::Int(Some(n)) if *n >= 0 => acc.checked_mul(*n as u64),
+                _ => None,
+            }),
+            _ => None,
+        }
+        .ok_or("joblib array wrapper without a readable shape: its array bytes cannot be skipped")?;
+        let bytes = count
+            .checked_mul(size)
+            .ok_or("joblib array size overflows")?;
+        if matches!(dict_get(state, "numpy_array_alignment_bytes"), Some(Value::Int(Some(_)))) {
+            let pad = rd.u8()?;
+            rd.take(pad.into())?;
+        }
+        rd.take(bytes)?;
+        Ok(())
+    }
+
     fn step(
         &mut self,
         vm: &mut Vm,
@@ -1210,18 +1445,9 @@ impl Scan<'_> {
                 b"00" | b"01" => Value::Bool,
                 l => parse_int(l, false)?,
             },
-            b'J' => {
-                rd.i32()?;
-                Value::Int
-            }
-            b'K' => {
-                rd.u8()?;
-                Value::Int
-            }
-            b'M' => {
-                rd.u16()?;
-                Value::Int
-            }
+            b'J' => Value::Int(Some(i64::from(rd.i32()?))),
+            b'K' => Value::Int(Some(i64::from(rd.u8()?))),
+            b'M' => Value::Int(Some(i64::from(rd.u16()?))),
             b'L' => parse_int(rd.line()?, true)?,
             b'N' => Value::None,
             b'P' => {
@@ -1282,22 +1508,46 @@ impl Scan<'_> {
                 return Ok(Flow::Next);
             }
             b's' => {
-                vm.pop()?;
-                vm.pop()?;
-                vm.top()?;
+                let v = vm.pop()?;
+                let k = vm.pop()?;
+                dict_insert(vm.top_mut()?, vec![k, v]);
                 return Ok(Flow::Next);
             }
             b'u' => {
-                if vm.pop_mark()?.len() % 2 != 0 {
+                let items = vm.pop_mark()?;
+                if items.len() % 2 != 0 {
                     return Err("malformed: odd number of items for SETITEMS".into());
                 }
-                vm.top()?;
+                dict_insert(vm.top_mut()?, items);
                 return Ok(Flow::Next);
             }
             b'b' => {
-                vm.pop()?;
+                let state = vm.pop()?;
+                if let Value::Call(c) = vm.top()? {
+                    if JOBLIB_ARRAY_WRAPPERS.contains(&&*c.callable) {
+                        self.joblib_array(rd, &state, nesting)?;
+                        *vm.top_mut()? = Value::Unknown;
+                        return Ok(Flow::Next);
+                    }
+                }
                 if let Value::Global(g) = vm.top()? {
                     let g = g.to_string();
+                    // BUILD's state: a dict, or (dict or None, slot dict); each entry is a setattr.
+                    let dicts: Vec<&Value> = match &state {
+                        Value::Tuple(t) => t.items.iter().collect(),
+                        d => vec![d],
+                    };
+                    for d in dicts {
+                        if let Value::Dict(Some(entries)) = d {
+                            for (k, v) in entries.iter() {
+                                if let Value::Str(k) = k {
+                                    if vm.overrides.len() < limits.max_memo {
+                                        vm.overrides.insert(format!("{g}.{k}"), v.clone());
+                                    }
+                                }
+                            }
+                        }
+                    }
                     let reason = format!(
                         "not verifiably safe: BUILD sets attributes on the global {g} itself"
                     );
@@ -1308,7 +1558,8 @@ impl Scan<'_> {
             b'c' => {
                 let module = rd.utf8_line()?;
                 let gname = rd.utf8_line()?;
-                self.global(module, gname, at, name, nesting)
+                let g = self.global(module, gname, at, name, nesting);
+                vm.overridden(g)
             }
             b'i' => {
                 let module = rd.utf8_line()?;
@@ -1331,7 +1582,8 @@ impl Scan<'_> {
                 match (&module, &gname) {
                     (Value::Str(m), Value::Str(n)) => {
                         let (m, n) = (m.clone(), n.clone());
-                        self.global(&m, &n, at, name, nesting)
+                        let g = self.global(&m, &n, at, name, nesting);
+                        vm.overridden(g)
                     }
                     _ => {
                         return Err(format!(
@@ -1364,12 +1616,15 @@ impl Scan<'_> {
                 self.call(cls, args, at, name, nesting)?
             }
             b'd' => {
-                if vm.pop_mark()?.len() % 2 != 0 {
+                let items = vm.pop_mark()?;
+                if items.len() % 2 != 0 {
                     return Err("malformed: odd number of items for DICT".into());
                 }
-                Value::Dict
+                let mut d = Value::Dict(Some(Rc::new(Vec::new())));
+                dict_insert(&mut d, items);
+                d
             }
-            b'}' => Value::Dict,
+            b'}' => Value::Dict(Some(Rc::new(Vec::new()))),
             b'l' => {
                 vm.pop_mark()?;
                 Value::List
@@ -1439,13 +1694,11 @@ impl Scan<'_> {
             0x88 | 0x89 => Value::Bool,
             0x8a => {
                 let n = rd.u8()?;
-                rd.take(n.into())?;
-                Value::Int
+                Value::Int(long_value(rd.take(n.into())?))
             }
             0x8b => {
                 let n = rd.len_i32()?;
-                rd.take(n)?;
-                Value::Int
+                Value::Int(long_value(rd.take(n)?))
             }
             0x95 => {
                 let n = rd.u64()?;
