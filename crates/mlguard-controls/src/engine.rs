@@ -21,6 +21,27 @@ pub struct ScanOptions<'a> {
     /// Report findings on this object only (an admission decision); checks skip work whose
     /// findings would land elsewhere, and the summary is left empty.
     pub focus: Option<usize>,
+    /// Findings from results outside the manifests (a model scan's results for MLG-MOD-001).
+    pub external: Option<&'a ExternalResults>,
+}
+
+/// Findings a control draws from results other than Kubernetes objects (the JSON of `mlguard
+/// model scan`, later image scans): each points at its own resource and location.
+#[derive(Debug, Default)]
+pub struct ExternalResults {
+    pub findings: Vec<ExternalFinding>,
+    /// Items each control looked at (a clean model file counts as evaluated).
+    pub evaluated: HashMap<String, usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExternalFinding {
+    pub control: String,
+    /// The severity of this finding when it differs from the control's.
+    pub severity: Option<Severity>,
+    pub resource: ResourceRef,
+    pub location: Location,
+    pub message: String,
 }
 
 /// The catalog for a scan: built-in controls plus custom ones.
@@ -58,6 +79,16 @@ pub fn scan_with_rbac(inv: &Inventory, rbac: &Rbac, opts: &ScanOptions<'_>) -> (
     ctx.focus = opts.focus;
     run_all(&mut ctx);
     opts.custom.run(&mut ctx);
+    if let Some(x) = opts.external {
+        for (c, n) in &x.evaluated {
+            *ctx.evaluated.entry(c.clone()).or_default() += n;
+        }
+    }
+    if !ctx.evaluated.contains_key("MLG-MOD-001") {
+        ctx.skipped.entry("MLG-MOD-001".to_owned()).or_insert_with(|| {
+            "no model scan results given: run `mlguard model scan DIR --format json -o R.json` and pass `--model-scan R.json`".to_owned()
+        });
+    }
     if let Some(f) = opts.focus {
         ctx.raw.retain(|r| r.object == f);
     }
@@ -196,6 +227,48 @@ pub fn scan_with_rbac(inv: &Inventory, rbac: &Rbac, opts: &ScanOptions<'_>) -> (
             },
         )
         .collect();
+    let mut built = built;
+    for x in opts.external.map(|x| x.findings.as_slice()).unwrap_or(&[]) {
+        let Some(def) = catalog.get(&x.control) else {
+            continue;
+        };
+        let mut status = FindingStatus::Failed;
+        let mut exception = None;
+        let mut message = x.message.clone();
+        let mut used = None;
+        if let Some(fe) = opts
+            .exceptions
+            .find(&x.control, &x.resource, &BTreeMap::new())
+        {
+            used = opts
+                .exceptions
+                .entries
+                .iter()
+                .position(|e| std::ptr::eq(e, fe));
+            let info = fe.info(opts.today);
+            if info.expired {
+                message = format!("{message} (exception expired on {}: {})", fe.expires, fe.reason);
+            } else {
+                status = FindingStatus::Excepted;
+            }
+            exception = Some(info);
+        }
+        built.push((
+            Finding {
+                control: x.control.clone(),
+                title: def.title.clone(),
+                severity: x.severity.unwrap_or(def.severity),
+                status,
+                exception,
+                resource: x.resource.clone(),
+                location: x.location.clone(),
+                message,
+                remediation: def.remediation.clone(),
+                frameworks: def.frameworks.clone(),
+            },
+            used,
+        ));
+    }
     let mut used_file_exceptions = vec![false; opts.exceptions.entries.len()];
     let mut findings = Vec::with_capacity(built.len());
     for (f, used) in built {

@@ -31,6 +31,7 @@ fn run(text: &str, config: &Config, focus: Option<(&str, &str)>) -> Outcome {
         custom: &custom,
         today: Date::today(),
         focus,
+        external: None,
     };
     let (report, _) = scan(&inv, &opts);
     let summary = report.summary.controls.iter().find(|c| c.id == ID);

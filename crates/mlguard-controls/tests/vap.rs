@@ -67,6 +67,7 @@ fn vap_matches_builtin() {
             exceptions: &exceptions,
             custom: &custom,
             focus: None,
+            external: None,
             today: Date::today(),
         };
         let (report, _) = scan(&inv, &opts);

@@ -12,6 +12,7 @@ pub mod finding;
 pub mod keras;
 pub mod npy;
 pub mod pickle;
+pub mod results;
 pub mod scan;
 mod source;
 pub mod tar;

@@ -620,7 +620,7 @@ const LEGACY_TORCH_PICKLES: usize = 5;
 
 /// Is this pickle PyTorch's legacy magic number 0x1950a86a20f9469cfc6c (as LONG1 in protocols
 /// 2 and up, as decimal text in 0 and 1)?
-fn is_legacy_torch_magic(p: &[u8]) -> bool {
+pub(crate) fn is_legacy_torch_magic(p: &[u8]) -> bool {
     const LONG1: &[u8] = b"\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19";
     const TEXT: &[u8] = b"119547037146038801333356";
     p.len() < 64

@@ -131,15 +131,23 @@ pub fn scan_paths(
     opts: &Options,
     progress: &(dyn Fn(&FileReport) + Sync),
 ) -> Result<Vec<FileReport>, (PathBuf, std::io::Error)> {
-    let files = collect(paths)?;
-    Ok(files
+    Ok(scan_files(&collect(paths)?, opts, progress))
+}
+
+/// Scan the files on all cores; reports come back in the order given.
+pub fn scan_files(
+    files: &[PathBuf],
+    opts: &Options,
+    progress: &(dyn Fn(&FileReport) + Sync),
+) -> Vec<FileReport> {
+    files
         .par_iter()
         .map(|f| {
             let r = scan_file(f, opts);
             progress(&r);
             r
         })
-        .collect())
+        .collect()
 }
 
 /// The files under `paths`, sorted within each folder.
@@ -374,6 +382,11 @@ impl Cx<'_> {
     /// file is not a pickle).
     fn pickle(&mut self, member: &str, data: &[u8], declared: bool) -> (&'static str, Vec<FileFinding>) {
         let rep = scan_pickle_with(data, &self.opts.limits);
+        let proto = data.first() == Some(&0x80);
+        if declared && !proto && !rep.complete && rep.globals.is_empty() {
+            // Not a pickle at all (a PNG named .pt): the caller reports an unknown format.
+            return ("unknown", Vec::new());
+        }
         if !declared {
             let denied = rep.globals.iter().any(|g| g.verdict == Verdict::Denied);
             if !(denied || (rep.complete && !rep.globals.is_empty())) {
@@ -579,7 +592,7 @@ impl Cx<'_> {
 fn pickle_format(rep: &PickleReport, data: &[u8]) -> &'static str {
     if rep.globals.iter().any(|g| g.name.starts_with("joblib.")) {
         "joblib"
-    } else if data.len() > 16 && data[2..].starts_with(b"\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19") {
+    } else if crate::pickle::is_legacy_torch_magic(&data[..data.len().min(40)]) {
         "pytorch-legacy"
     } else {
         "pickle"

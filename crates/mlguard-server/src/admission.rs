@@ -401,6 +401,7 @@ impl Judge {
             custom: &self.custom,
             today: self.today,
             focus,
+            external: None,
         };
         let fresh;
         // An RBAC object under review changes the RBAC model; anything else leaves it as built.

@@ -25,6 +25,7 @@ fn check_folder(dir: &str) -> (usize, Vec<String>) {
         exceptions: &judge.exceptions,
         custom: &judge.custom,
         focus: None,
+        external: None,
         today: judge.today,
     };
     let (report, _) = scan(&inv, &opts);

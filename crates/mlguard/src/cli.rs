@@ -244,6 +244,41 @@ Exit codes: 0 done, 1 the current key does not open the file, 2 usage or input e
         #[arg(long, default_value = "text", env = "MLGUARD_FORMAT")]
         format: String,
     },
+    /// Find code hidden in model files before a server loads them: pickles (and the PyTorch,
+    /// joblib and NumPy files built on them), Keras, TensorFlow SavedModel, ONNX, safetensors
+    /// and GGUF. Formats are told by content, never by extension; folders are scanned
+    /// recursively, files in parallel. Nothing is executed and tensor data is never read.
+    #[command(after_help = "Examples:
+  mlguard model scan ./checkpoints
+  mlguard model scan model.pt --format json -o model-scan.json
+  mlguard scan ./manifests --model-scan model-scan.json      # control MLG-MOD-001
+  mlguard model scan ./hub-cache --format sarif -o model-scan.sarif --fail-on high
+
+Verdicts: clean, suspicious (an unknown global: medium), not-verifiably-safe (the file or a
+member could not be analysed to its end), unsafe (runs code on load), skipped (not a model).
+Finding codes (MS001...) are listed in docs/model-scan.md.
+Exit codes: 0 nothing at or above --fail-on, 1 something was, 2 usage error or unreadable file.")]
+    Scan {
+        /// Model files or folders.
+        #[arg(value_name = "PATH", required = true)]
+        paths: Vec<String>,
+        /// table, json or sarif.
+        #[arg(long, value_name = "FORMAT", default_value = "table", env = "MLGUARD_FORMAT")]
+        format: String,
+        /// Write the report to PATH instead of stdout.
+        #[arg(short = 'o', long = "output", value_name = "PATH", env = "MLGUARD_OUTPUT")]
+        output: Option<String>,
+        /// Exit 1 when a finding at or above this severity is found: critical, high, medium,
+        /// low, or none.
+        #[arg(long, value_name = "SEVERITY", default_value = "medium", env = "MLGUARD_FAIL_ON")]
+        fail_on: String,
+        /// In the table, list clean and skipped files too.
+        #[arg(long, env = "MLGUARD_ALL")]
+        all: bool,
+        /// No progress bar.
+        #[arg(short, long, env = "MLGUARD_QUIET")]
+        quiet: bool,
+    },
     /// Print the pod spec snippet that decrypts a model at load time: an mlguard init container
     /// (verifying the signature), a memory-backed emptyDir with a sizeLimit, the model mounted
     /// read-only into the server, and the key wiring (a Secret, a CSI SecretProviderClass, or
@@ -699,6 +734,11 @@ pub struct ScanArgs {
     /// Exceptions file (docs/exceptions.md); repeatable.
     #[arg(long, value_name = "FILE", action = clap::ArgAction::Append, env = "MLGUARD_EXCEPTIONS")]
     pub exceptions: Vec<String>,
+
+    /// Results of `mlguard model scan --format json`, folded in as control MLG-MOD-001 (one
+    /// finding per model file that fails the model scan); repeatable.
+    #[arg(long, value_name = "RESULTS.json", action = clap::ArgAction::Append, env = "MLGUARD_MODEL_SCAN")]
+    pub model_scan: Vec<String>,
 
     /// Scan settings (docs/config.md). Default: ./mlguard.yaml, else mlguard.yaml in the first
     /// folder scanned.

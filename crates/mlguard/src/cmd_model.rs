@@ -64,6 +64,7 @@ pub fn run(cmd: ModelCommand) -> Result<u8> {
         ),
         ModelCommand::Inspect { input, format } => inspect(&input, &format),
         ModelCommand::Manifests { .. } => crate::cmd_model_manifests::run(cmd),
+        ModelCommand::Scan { .. } => crate::cmd_model_scan::run(cmd),
         ModelCommand::Sign {
             model,
             key,

@@ -36,6 +36,8 @@ pub struct ScanPlan {
     pub quiet: bool,
     pub today: Date,
     pub timings: bool,
+    /// MLG-MOD-001's findings from model scan results (--model-scan).
+    pub external: Option<mlguard_controls::ExternalResults>,
 }
 
 fn format_for_extension(p: &str) -> Option<Format> {
@@ -186,7 +188,13 @@ impl ScanPlan {
             .default_namespace
             .clone()
             .unwrap_or(a.default_namespace);
+        let external = if a.model_scan.is_empty() {
+            None
+        } else {
+            Some(crate::cmd_model_scan::external_results(&a.model_scan)?)
+        };
         Ok(ScanPlan {
+            external,
             paths: a.paths,
             cluster: a.cluster.then_some(a.kube_context),
             save_snapshot: a.save_snapshot.map(PathBuf::from),
@@ -316,6 +324,7 @@ pub fn execute(plan: &ScanPlan) -> Result<u8> {
         exceptions: &plan.exceptions,
         custom: &plan.custom,
         focus: None,
+        external: plan.external.as_ref(),
         today: plan.today,
     };
     let (report, catalog) = mlguard_controls::scan(&inv, &opts);

@@ -8,6 +8,7 @@ mod cmd_controls;
 mod cmd_model;
 mod cmd_model_keys;
 mod cmd_model_manifests;
+mod cmd_model_scan;
 mod cmd_netpol;
 mod cmd_operator;
 mod cmd_policy;

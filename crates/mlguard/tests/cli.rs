@@ -510,7 +510,7 @@ fn controls_list_and_show() {
             && s.contains("state:        checked"),
         "{s}"
     );
-    let o = mlguard(&["controls", "show", "MLG-MOD-001"]);
+    let o = mlguard(&["controls", "show", "MLG-IMG-002"]);
     assert_eq!(code(&o), 0);
     let s = String::from_utf8_lossy(&o.stdout);
     assert!(s.contains("not yet checked"), "{s}");
