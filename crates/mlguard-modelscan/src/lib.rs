@@ -9,19 +9,16 @@
 //! that), terminal output and exit codes (the `mlguard` binary), and the network.
 
 pub mod finding;
+pub mod gguf;
 pub mod keras;
 pub mod npy;
 pub mod pickle;
 pub mod results;
+pub mod safetensors;
 pub mod scan;
 mod source;
 pub mod tar;
 pub mod zip;
-
-#[cfg(feature = "wip-tensors")]
-pub mod gguf;
-#[cfg(feature = "wip-tensors")]
-pub mod safetensors;
 
 #[cfg(feature = "wip-graphs")]
 pub mod hdf5;

@@ -303,7 +303,6 @@ impl Cx<'_> {
         if crate::hdf5::looks_like_hdf5(data) {
             return ("hdf5", crate::hdf5::scan_keras_h5(data));
         }
-        #[cfg(feature = "wip-tensors")]
         if crate::gguf::looks_like_gguf(data) {
             return ("gguf", crate::gguf::scan_gguf(data));
         }
@@ -313,7 +312,6 @@ impl Cx<'_> {
         if tar::looks_like_tar(data) {
             return self.tar(data, depth);
         }
-        #[cfg(feature = "wip-tensors")]
         if crate::safetensors::looks_like_safetensors(data) {
             return ("safetensors", crate::safetensors::scan_safetensors(data));
         }

@@ -1,0 +1,11 @@
+//! Fuzz target `safetensors`: the body lives in ../common/safetensors_check.rs and is replayed
+//! over the seeds by crates/mlguard-modelscan/tests/fuzz_tensors.rs as an ordinary test.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+include!("../common/safetensors_check.rs");
+
+fuzz_target!(|data: &[u8]| {
+    check_safetensors_input(data);
+});
