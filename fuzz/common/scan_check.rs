@@ -20,6 +20,7 @@ pub fn check_scan_input(data: &[u8]) {
         custom: &CustomControls::default(),
         today: Date { year: 2026, month: 1, day: 1 },
         focus: None,
+        external: None,
     };
     let (report, catalog) = scan(&inv, &opts);
     // A focused scan (an admission decision) finds on its object exactly what the whole scan

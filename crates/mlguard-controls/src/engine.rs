@@ -247,7 +247,10 @@ pub fn scan_with_rbac(inv: &Inventory, rbac: &Rbac, opts: &ScanOptions<'_>) -> (
                 .position(|e| std::ptr::eq(e, fe));
             let info = fe.info(opts.today);
             if info.expired {
-                message = format!("{message} (exception expired on {}: {})", fe.expires, fe.reason);
+                message = format!(
+                    "{message} (exception expired on {}: {})",
+                    fe.expires, fe.reason
+                );
             } else {
                 status = FindingStatus::Excepted;
             }

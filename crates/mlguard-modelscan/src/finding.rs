@@ -98,18 +98,74 @@ impl FileFinding {
 
 /// Every finding code with its usual severity and a one-line description (docs, SARIF rules).
 pub const CODES: &[(&str, &str, &str)] = &[
-    ("MS001", "critical", "A pickle imports a global on the deny list: loading the file can run code"),
-    ("MS002", "medium", "A pickle imports a global that is on neither the allow nor the deny list"),
-    ("MS003", "high", "Not verifiably safe: the file or a member could not be analysed to its end"),
-    ("MS004", "high", "Not verifiably safe: an archive, compression or encryption the scanner cannot open"),
-    ("MS005", "high", "Not verifiably safe: a model's file name, but content in no format the scanner knows"),
-    ("MS010", "critical", "Keras Lambda layer: Python code stored in the model runs when it is loaded or called"),
-    ("MS011", "medium", "Keras custom object from a module outside Keras: imported when the model is loaded"),
-    ("MS012", "high", "Keras configuration that switches safe mode off, fetches files or loads another model"),
-    ("MS020", "high", "TensorFlow SavedModel op that reads or writes files or runs Python"),
-    ("MS030", "high", "ONNX external data outside the model folder"),
-    ("MS040", "high", "safetensors header that breaks the format's rules"),
-    ("MS050", "high", "GGUF header, metadata or tensor table out of bounds or malformed"),
-    ("MS051", "critical", "GGUF chat template that reaches for Python internals (template injection)"),
-    ("MS090", "low", "A note about the file (an oddity that is not a risk by itself, or findings left out)"),
+    (
+        "MS001",
+        "critical",
+        "A pickle imports a global on the deny list: loading the file can run code",
+    ),
+    (
+        "MS002",
+        "medium",
+        "A pickle imports a global that is on neither the allow nor the deny list",
+    ),
+    (
+        "MS003",
+        "high",
+        "Not verifiably safe: the file or a member could not be analysed to its end",
+    ),
+    (
+        "MS004",
+        "high",
+        "Not verifiably safe: an archive, compression or encryption the scanner cannot open",
+    ),
+    (
+        "MS005",
+        "high",
+        "Not verifiably safe: a model's file name, but content in no format the scanner knows",
+    ),
+    (
+        "MS010",
+        "critical",
+        "Keras Lambda layer: Python code stored in the model runs when it is loaded or called",
+    ),
+    (
+        "MS011",
+        "medium",
+        "Keras custom object from a module outside Keras: imported when the model is loaded",
+    ),
+    (
+        "MS012",
+        "high",
+        "Keras configuration that switches safe mode off, fetches files or loads another model",
+    ),
+    (
+        "MS020",
+        "high",
+        "TensorFlow SavedModel op that reads or writes files or runs Python",
+    ),
+    (
+        "MS030",
+        "high",
+        "ONNX external data outside the model folder",
+    ),
+    (
+        "MS040",
+        "high",
+        "safetensors header that breaks the format's rules",
+    ),
+    (
+        "MS050",
+        "high",
+        "GGUF header, metadata or tensor table out of bounds or malformed",
+    ),
+    (
+        "MS051",
+        "critical",
+        "GGUF chat template that reaches for Python internals (template injection)",
+    ),
+    (
+        "MS090",
+        "low",
+        "A note about the file (an oddity that is not a risk by itself, or findings left out)",
+    ),
 ];

@@ -30,8 +30,8 @@ pub mod protobuf;
 pub mod savedmodel;
 
 pub use finding::FileFinding;
-pub use scan::{scan_bytes, scan_file, scan_paths, FileReport, Options};
 pub use pickle::{
     classify_global, scan_pickle, scan_pickle_with, Finding, GlobalUse, Limits, PickleReport,
     Severity, Verdict,
 };
+pub use scan::{scan_bytes, scan_file, scan_paths, FileReport, Options};

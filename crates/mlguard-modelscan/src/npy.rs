@@ -33,7 +33,10 @@ pub fn header(data: &[u8]) -> Result<Header, String> {
         2 | 3 => {
             let b = data.get(8..12).ok_or("truncated .npy header")?;
             let n = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-            (usize::try_from(n).map_err(|_| "header length out of range")?, 12)
+            (
+                usize::try_from(n).map_err(|_| "header length out of range")?,
+                12,
+            )
         }
         v => return Err(format!(".npy format version {v} is not known")),
     };
@@ -102,7 +105,9 @@ fn quoted_strings(s: &str) -> Vec<&str> {
     let mut rest = s;
     while let Some(i) = rest.find(['\'', '"']) {
         let q = rest.as_bytes()[i] as char;
-        let Some(j) = rest[i + 1..].find(q) else { break };
+        let Some(j) = rest[i + 1..].find(q) else {
+            break;
+        };
         out.push(&rest[i + 1..i + 1 + j]);
         rest = &rest[i + 1 + j + 1..];
     }
@@ -129,7 +134,10 @@ mod tests {
         .unwrap();
         assert!(!h.has_object);
         assert_eq!(h.descr, "'<f8'");
-        let h = header(&npy("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }")).unwrap();
+        let h = header(&npy(
+            "{'descr': '|O', 'fortran_order': False, 'shape': (2,), }",
+        ))
+        .unwrap();
         assert!(h.has_object);
         let h = header(&npy(
             "{'descr': [('a', '<i8'), ('b', '|O')], 'fortran_order': False, 'shape': (2,), }",

@@ -531,11 +531,10 @@ pub fn classify_global(module: &str, name: &str) -> Verdict {
     // instantiating them runs only the library's own constructors and state setters.
     let last = full.rsplit('.').next().unwrap_or("");
     let class_like = last.starts_with(|c: char| c.is_ascii_uppercase()) && !last.contains("__");
-    let test_code = full.split('.').any(|c| c == "tests" || c == "_testing" || c == "testing");
-    if class_like
-        && !test_code
-        && ALLOW_CLASS_PACKAGES.iter().any(|p| under(module, p))
-    {
+    let test_code = full
+        .split('.')
+        .any(|c| c == "tests" || c == "_testing" || c == "testing");
+    if class_like && !test_code && ALLOW_CLASS_PACKAGES.iter().any(|p| under(module, p)) {
         return Verdict::Allowed;
     }
     let dunder = full
@@ -1373,17 +1372,22 @@ impl Scan<'_> {
             },
             _ => None,
         }
-        .ok_or("joblib array wrapper without a readable dtype: its array bytes cannot be skipped")?;
+        .ok_or(
+            "joblib array wrapper without a readable dtype: its array bytes cannot be skipped",
+        )?;
         let kind = descr.trim_start_matches(['<', '>', '|', '=']);
         if kind.starts_with('O') {
             let end = self
                 .pickle(rd.data, rd.pos, nesting)
-                .map_err(|(o, op, r)| format!("in the joblib object array pickle at offset {o} ({op}): {r}"))?;
+                .map_err(|(o, op, r)| {
+                    format!("in the joblib object array pickle at offset {o} ({op}): {r}")
+                })?;
             rd.pos = end;
             return Ok(());
         }
-        let size = dtype_size(kind)
-            .ok_or_else(|| format!("joblib array of dtype {descr:?}: its size cannot be computed"))?;
+        let size = dtype_size(kind).ok_or_else(|| {
+            format!("joblib array of dtype {descr:?}: its size cannot be computed")
+        })?;
         let count = match dict_get(state, "shape") {
             Some(Value::Tuple(t)) => t.items.iter().try_fold(1u64, |acc, d| match d {
                 Value::Int(Some(n)) if *n >= 0 => acc.checked_mul(*n as u64),
@@ -1391,11 +1395,16 @@ impl Scan<'_> {
             }),
             _ => None,
         }
-        .ok_or("joblib array wrapper without a readable shape: its array bytes cannot be skipped")?;
+        .ok_or(
+            "joblib array wrapper without a readable shape: its array bytes cannot be skipped",
+        )?;
         let bytes = count
             .checked_mul(size)
             .ok_or("joblib array size overflows")?;
-        if matches!(dict_get(state, "numpy_array_alignment_bytes"), Some(Value::Int(Some(_)))) {
+        if matches!(
+            dict_get(state, "numpy_array_alignment_bytes"),
+            Some(Value::Int(Some(_)))
+        ) {
             let pad = rd.u8()?;
             rd.take(pad.into())?;
         }

@@ -170,9 +170,8 @@ impl Results {
 
     /// Read results back, checking the kind and version.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let r: Results = serde_json::from_str(text).map_err(|e| {
-            format!("line {}, column {}: {e}", e.line(), e.column())
-        })?;
+        let r: Results = serde_json::from_str(text)
+            .map_err(|e| format!("line {}, column {}: {e}", e.line(), e.column()))?;
         if r.kind != "mlguard-model-scan" {
             return Err(format!(
                 "kind is {:?}, not \"mlguard-model-scan\" (the output of `mlguard model scan --format json`)",
@@ -180,7 +179,10 @@ impl Results {
             ));
         }
         if r.version.split('.').next() != Some(VERSION) {
-            return Err(format!("version {:?} is not supported (this mlguard reads {VERSION})", r.version));
+            return Err(format!(
+                "version {:?} is not supported (this mlguard reads {VERSION})",
+                r.version
+            ));
         }
         Ok(r)
     }

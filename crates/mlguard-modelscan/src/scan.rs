@@ -100,9 +100,36 @@ impl FileReport {
 /// File name endings that models are saved with: such a file whose content is no known format
 /// is not verifiably safe, and its pickle must analyse to its end.
 const MODEL_ENDINGS: &[&str] = &[
-    ".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle", ".p", ".dill", ".joblib", ".sav",
-    ".model", ".npy", ".npz", ".h5", ".hdf5", ".keras", ".onnx", ".pb", ".safetensors", ".gguf",
-    ".ggml", ".zip", ".tar", ".7z", ".mar", ".nemo", ".pkl.gz", ".gz", ".msgpack", ".tflite",
+    ".pt",
+    ".pth",
+    ".bin",
+    ".ckpt",
+    ".pkl",
+    ".pickle",
+    ".p",
+    ".dill",
+    ".joblib",
+    ".sav",
+    ".model",
+    ".npy",
+    ".npz",
+    ".h5",
+    ".hdf5",
+    ".keras",
+    ".onnx",
+    ".pb",
+    ".safetensors",
+    ".gguf",
+    ".ggml",
+    ".zip",
+    ".tar",
+    ".7z",
+    ".mar",
+    ".nemo",
+    ".pkl.gz",
+    ".gz",
+    ".msgpack",
+    ".tflite",
     ".llamafile",
 ];
 
@@ -175,9 +202,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), (PathBuf, std::io::Err
         let ft = e.file_type().map_err(|e| (p.clone(), e))?;
         if ft.is_dir() {
             walk(&p, out)?;
-        } else if ft.is_file() {
-            out.push(p);
-        } else if ft.is_symlink() && std::fs::metadata(&p).is_ok_and(|m| m.is_file()) {
+        } else if ft.is_file()
+            || (ft.is_symlink() && std::fs::metadata(&p).is_ok_and(|m| m.is_file()))
+        {
             out.push(p);
         }
     }
@@ -204,7 +231,10 @@ pub fn scan_file(path: &Path, opts: &Options) -> FileReport {
         }
     };
     r.size = bytes.len() as u64;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut cx = Cx {
         opts,
         dir: path.parent(),
@@ -241,8 +271,8 @@ pub fn scan_bytes(name: &str, data: &[u8], opts: &Options) -> FileReport {
 
 struct Cx<'a> {
     opts: &'a Options,
-    /// The folder the file is in (ONNX external data is resolved against it).
-    #[cfg_attr(not(feature = "wip-graphs"), allow(dead_code))]
+    /// The folder the file is in (for formats whose external data is resolved against it).
+    #[allow(dead_code)]
     dir: Option<&'a Path>,
     report: &'a mut FileReport,
 }
@@ -271,11 +301,14 @@ impl Cx<'_> {
     ) -> (&'static str, Vec<FileFinding>) {
         if data.is_empty() {
             return if declared {
-                ("empty", vec![FileFinding::new(
-                    "MS005",
-                    Severity::High,
-                    "not verifiably safe: an empty file with a model's name",
-                )])
+                (
+                    "empty",
+                    vec![FileFinding::new(
+                        "MS005",
+                        Severity::High,
+                        "not verifiably safe: an empty file with a model's name",
+                    )],
+                )
             } else {
                 ("unknown", Vec::new())
             };
@@ -299,10 +332,6 @@ impl Cx<'_> {
         if data.starts_with(npy::MAGIC) {
             return ("numpy-npy", self.npy(data));
         }
-        #[cfg(feature = "wip-graphs")]
-        if crate::hdf5::looks_like_hdf5(data) {
-            return ("hdf5", crate::hdf5::scan_keras_h5(data));
-        }
         if crate::gguf::looks_like_gguf(data) {
             return ("gguf", crate::gguf::scan_gguf(data));
         }
@@ -315,16 +344,10 @@ impl Cx<'_> {
         if crate::safetensors::looks_like_safetensors(data) {
             return ("safetensors", crate::safetensors::scan_safetensors(data));
         }
-        #[cfg(feature = "wip-graphs")]
+        if data.len() >= 2
+            && data[0] == 0x78
+            && (u16::from(data[0]) << 8 | u16::from(data[1])) % 31 == 0
         {
-            if crate::savedmodel::looks_like_saved_model(data) {
-                return ("tf-savedmodel", crate::savedmodel::scan_saved_model(data));
-            }
-            if crate::onnx::looks_like_onnx(data) {
-                return ("onnx", crate::onnx::scan_onnx(data, self.dir));
-            }
-        }
-        if data.len() >= 2 && data[0] == 0x78 && (u16::from(data[0]) << 8 | u16::from(data[1])) % 31 == 0 {
             let cap = usize::try_from(self.opts.max_inflate).unwrap_or(usize::MAX);
             if let Ok(inner) = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(data, cap) {
                 return self.inflated("zlib", name, &inner, declared, depth);
@@ -355,30 +378,46 @@ impl Cx<'_> {
         depth: u32,
     ) -> (&'static str, Vec<FileFinding>) {
         if depth >= self.opts.max_depth {
-            return (outer, vec![FileFinding::incomplete(format!(
-                "compressed data nested deeper than {} levels",
-                self.opts.max_depth
-            ))]);
+            return (
+                outer,
+                vec![FileFinding::incomplete(format!(
+                    "compressed data nested deeper than {} levels",
+                    self.opts.max_depth
+                ))],
+            );
         }
-        let inner_name = name
-            .strip_suffix(".gz")
-            .unwrap_or(name)
-            .to_string();
+        let inner_name = name.strip_suffix(".gz").unwrap_or(name).to_string();
         let (_, findings) = self.bytes(&inner_name, inner, declared || outer == "gzip", depth + 1);
         (outer, findings)
     }
 
-    fn gzip(&mut self, name: &str, data: &[u8], declared: bool, depth: u32) -> (&'static str, Vec<FileFinding>) {
+    fn gzip(
+        &mut self,
+        name: &str,
+        data: &[u8],
+        declared: bool,
+        depth: u32,
+    ) -> (&'static str, Vec<FileFinding>) {
         match gunzip(data, self.opts.max_inflate) {
             Ok(inner) => self.inflated("gzip", name, &inner, declared, depth),
-            Err(why) => ("gzip", vec![FileFinding::incomplete(format!("gzip data cannot be decompressed: {why}"))]),
+            Err(why) => (
+                "gzip",
+                vec![FileFinding::incomplete(format!(
+                    "gzip data cannot be decompressed: {why}"
+                ))],
+            ),
         }
     }
 
     /// Run `data` as a pickle stream. Not declared and not starting with PROTO: only reported
     /// when it runs to its STOP and imports something, or reaches a denied global (a stray text
     /// file is not a pickle).
-    fn pickle(&mut self, member: &str, data: &[u8], declared: bool) -> (&'static str, Vec<FileFinding>) {
+    fn pickle(
+        &mut self,
+        member: &str,
+        data: &[u8],
+        declared: bool,
+    ) -> (&'static str, Vec<FileFinding>) {
         let rep = scan_pickle_with(data, &self.opts.limits);
         let proto = data.first() == Some(&0x80);
         if declared && !proto && !rep.complete && rep.globals.is_empty() {
@@ -454,7 +493,12 @@ impl Cx<'_> {
         let archive = match zip::read(data) {
             Ok(a) => a,
             Err(why) => {
-                return ("zip", vec![FileFinding::incomplete(format!("the zip archive cannot be read: {why}"))])
+                return (
+                    "zip",
+                    vec![FileFinding::incomplete(format!(
+                        "the zip archive cannot be read: {why}"
+                    ))],
+                )
             }
         };
         let mut out = Vec::new();
@@ -497,7 +541,8 @@ impl Cx<'_> {
                 continue;
             }
             self.report.members_scanned += 1;
-            let declared = has_model_name(&m.name) || m.local_name.as_deref().is_some_and(has_model_name);
+            let declared =
+                has_model_name(&m.name) || m.local_name.as_deref().is_some_and(has_model_name);
             let content = match zip::content(data, m, self.opts.max_inflate) {
                 Ok(c) => c,
                 Err(e) => {
@@ -506,11 +551,19 @@ impl Cx<'_> {
                     } else {
                         "MS003"
                     };
-                    let what = if m.encrypted() { " (the member is encrypted)" } else { "" };
+                    let what = if m.encrypted() {
+                        " (the member is encrypted)"
+                    } else {
+                        ""
+                    };
                     out.push(
-                        FileFinding::new(code, Severity::High, format!("not verifiably safe: member cannot be read: {e}{what}"))
-                            .member(m.name.clone())
-                            .at(m.data_offset),
+                        FileFinding::new(
+                            code,
+                            Severity::High,
+                            format!("not verifiably safe: member cannot be read: {e}{what}"),
+                        )
+                        .member(m.name.clone())
+                        .at(m.data_offset),
                     );
                     continue;
                 }
@@ -555,7 +608,14 @@ impl Cx<'_> {
     fn tar(&mut self, data: &[u8], depth: u32) -> (&'static str, Vec<FileFinding>) {
         let entries = match tar::read(data) {
             Ok(e) => e,
-            Err(why) => return ("tar", vec![FileFinding::incomplete(format!("the tar archive cannot be read: {why}"))]),
+            Err(why) => {
+                return (
+                    "tar",
+                    vec![FileFinding::incomplete(format!(
+                        "the tar archive cannot be read: {why}"
+                    ))],
+                )
+            }
         };
         let legacy = ["sys_info", "pickle", "storages"]
             .iter()
@@ -563,7 +623,10 @@ impl Cx<'_> {
         let format = if legacy { "pytorch-legacy-tar" } else { "tar" };
         let mut out = Vec::new();
         if depth >= self.opts.max_depth {
-            out.push(FileFinding::incomplete(format!("archives nested deeper than {} levels", self.opts.max_depth)));
+            out.push(FileFinding::incomplete(format!(
+                "archives nested deeper than {} levels",
+                self.opts.max_depth
+            )));
             return (format, out);
         }
         for e in &entries {
@@ -611,7 +674,11 @@ fn gunzip(data: &[u8], limit: u64) -> Result<Vec<u8>, String> {
     for bit in [8u8, 16] {
         if flags & bit != 0 {
             let rest = data.get(at..).ok_or("truncated gzip header")?;
-            at += rest.iter().position(|&b| b == 0).ok_or("truncated gzip header")? + 1;
+            at += rest
+                .iter()
+                .position(|&b| b == 0)
+                .ok_or("truncated gzip header")?
+                + 1;
         }
     }
     if flags & 2 != 0 {
@@ -620,7 +687,9 @@ fn gunzip(data: &[u8], limit: u64) -> Result<Vec<u8>, String> {
     let body = data.get(at..).ok_or("truncated gzip header")?;
     let cap = usize::try_from(limit).unwrap_or(usize::MAX);
     miniz_oxide::inflate::decompress_to_vec_with_limit(body, cap).map_err(|e| match e.status {
-        miniz_oxide::inflate::TINFLStatus::HasMoreOutput => format!("it inflates to more than {limit} bytes"),
+        miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
+            format!("it inflates to more than {limit} bytes")
+        }
         s => format!("{s:?}"),
     })
 }

@@ -47,7 +47,9 @@ fn cstr(field: &[u8]) -> String {
 fn pax(body: &[u8], path: &mut Option<String>, size: &mut Option<u64>) {
     let mut rest = body;
     while !rest.is_empty() {
-        let Some(sp) = rest.iter().position(|&b| b == b' ') else { return };
+        let Some(sp) = rest.iter().position(|&b| b == b' ') else {
+            return;
+        };
         let Some(len) = std::str::from_utf8(&rest[..sp])
             .ok()
             .and_then(|l| l.parse::<usize>().ok())

@@ -54,13 +54,19 @@ pub struct Archive {
 pub const MAX_MEMBERS: usize = 1 << 20;
 
 fn u16_at(d: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(d.get(at..at.checked_add(2)?)?.try_into().ok()?))
+    Some(u16::from_le_bytes(
+        d.get(at..at.checked_add(2)?)?.try_into().ok()?,
+    ))
 }
 fn u32_at(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(d.get(at..at.checked_add(4)?)?.try_into().ok()?))
+    Some(u32::from_le_bytes(
+        d.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
 }
 fn u64_at(d: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(d.get(at..at.checked_add(8)?)?.try_into().ok()?))
+    Some(u64::from_le_bytes(
+        d.get(at..at.checked_add(8)?)?.try_into().ok()?,
+    ))
 }
 
 const EOCD: &[u8] = b"PK\x05\x06";
@@ -185,9 +191,8 @@ fn central_entry(data: &[u8], at: usize, notes: &mut Vec<String>) -> Result<Memb
         e += 4 + len;
     }
     let name = name_of(name);
-    let (data_offset, local_name) = local_data(data, offset).map_err(|why| {
-        format!("member {name:?}: {why}")
-    })?;
+    let (data_offset, local_name) =
+        local_data(data, offset).map_err(|why| format!("member {name:?}: {why}"))?;
     let local_name = local_name.filter(|l| *l != name);
     if let Some(l) = &local_name {
         notes.push(format!(
@@ -377,7 +382,10 @@ mod tests {
     #[test]
     fn reads_members_and_ignores_flag_bits() {
         for flags in [0u16, 1, 0x20, 0x40] {
-            let z = build(&[("a/data.pkl", b"\x80\x02N."), ("a/data/0", b"xyz")], flags);
+            let z = build(
+                &[("a/data.pkl", b"\x80\x02N."), ("a/data/0", b"xyz")],
+                flags,
+            );
             let a = read(&z).unwrap();
             assert_eq!(a.members.len(), 2);
             assert_eq!(a.members[0].name, "a/data.pkl");

@@ -263,14 +263,29 @@ Exit codes: 0 nothing at or above --fail-on, 1 something was, 2 usage error or u
         #[arg(value_name = "PATH", required = true)]
         paths: Vec<String>,
         /// table, json or sarif.
-        #[arg(long, value_name = "FORMAT", default_value = "table", env = "MLGUARD_FORMAT")]
+        #[arg(
+            long,
+            value_name = "FORMAT",
+            default_value = "table",
+            env = "MLGUARD_FORMAT"
+        )]
         format: String,
         /// Write the report to PATH instead of stdout.
-        #[arg(short = 'o', long = "output", value_name = "PATH", env = "MLGUARD_OUTPUT")]
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "PATH",
+            env = "MLGUARD_OUTPUT"
+        )]
         output: Option<String>,
         /// Exit 1 when a finding at or above this severity is found: critical, high, medium,
         /// low, or none.
-        #[arg(long, value_name = "SEVERITY", default_value = "medium", env = "MLGUARD_FAIL_ON")]
+        #[arg(
+            long,
+            value_name = "SEVERITY",
+            default_value = "medium",
+            env = "MLGUARD_FAIL_ON"
+        )]
         fail_on: String,
         /// In the table, list clean and skipped files too.
         #[arg(long, env = "MLGUARD_ALL")]

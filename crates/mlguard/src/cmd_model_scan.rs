@@ -73,7 +73,11 @@ pub fn run(cmd: ModelCommand) -> Result<u8> {
     if reports.iter().any(|r| r.error.is_some()) {
         return Ok(exit::ERROR);
     }
-    let failed = fail_on.is_some_and(|t| reports.iter().any(|r| r.max_severity().is_some_and(|s| s >= t)));
+    let failed = fail_on.is_some_and(|t| {
+        reports
+            .iter()
+            .any(|r| r.max_severity().is_some_and(|s| s >= t))
+    });
     Ok(if failed { exit::FINDINGS } else { exit::CLEAN })
 }
 
@@ -96,7 +100,13 @@ fn table(w: &mut dyn Write, reports: &[FileReport], all: bool) -> std::io::Resul
             continue;
         }
         shown += 1;
-        writeln!(w, "{}  [{}]  {}", r.path.display(), r.format, v.to_uppercase())?;
+        writeln!(
+            w,
+            "{}  [{}]  {}",
+            r.path.display(),
+            r.format,
+            v.to_uppercase()
+        )?;
         if let Some(e) = &r.error {
             writeln!(w, "    {e}")?;
         }
@@ -119,7 +129,11 @@ fn table(w: &mut dyn Write, reports: &[FileReport], all: bool) -> std::io::Resul
                 "    {} {:<8} {}{}",
                 f.code,
                 severity_name(f.severity),
-                if at.is_empty() { String::new() } else { format!("{}: ", at.trim()) },
+                if at.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}: ", at.trim())
+                },
                 f.reason
             )?;
         }
@@ -235,8 +249,15 @@ pub fn external_results(files: &[String]) -> Result<mlguard_controls::ExternalRe
             let mut message = match (worst, &f.error) {
                 (_, Some(e)) => format!("{}: {e}", f.verdict),
                 (Some(w), None) => {
-                    let at = w.member.as_deref().map(|m| format!(" in {m}")).unwrap_or_default();
-                    format!("{} {} model file: {} {}{at}: {}", f.verdict, f.format, w.code, w.severity, w.reason)
+                    let at = w
+                        .member
+                        .as_deref()
+                        .map(|m| format!(" in {m}"))
+                        .unwrap_or_default();
+                    format!(
+                        "{} {} model file: {} {}{at}: {}",
+                        f.verdict, f.format, w.code, w.severity, w.reason
+                    )
                 }
                 (None, None) => f.verdict.clone(),
             };

@@ -22,7 +22,11 @@ fn models(d: &Path) -> PathBuf {
     let m = d.join("models");
     std::fs::create_dir_all(m.join("sub")).unwrap();
     // {'a': 1} at protocol 2.
-    std::fs::write(m.join("clean.pkl"), b"\x80\x02}q\x00X\x01\x00\x00\x00aq\x01K\x01s.").unwrap();
+    std::fs::write(
+        m.join("clean.pkl"),
+        b"\x80\x02}q\x00X\x01\x00\x00\x00aq\x01K\x01s.",
+    )
+    .unwrap();
     // os.system('id') at protocol 0.
     std::fs::write(m.join("sub/evil.bin"), b"cos\nsystem\n(S'id'\ntR.").unwrap();
     // An unknown global: medium.
@@ -41,18 +45,31 @@ fn exit_codes_follow_fail_on() {
     let table = out(&o);
     assert!(table.contains("evil.bin  [pickle]  UNSAFE"), "{table}");
     assert!(table.contains("MS001 critical"), "{table}");
-    assert!(table.contains("weights.pt  [unknown]  NOT-VERIFIABLY-SAFE"), "{table}");
-    assert!(!table.contains("README.md"), "skipped files are not listed without --all: {table}");
     assert!(
-        table.contains("5 files: 1 clean, 1 suspicious, 1 not verifiably safe, 1 unsafe, 1 skipped"),
+        table.contains("weights.pt  [unknown]  NOT-VERIFIABLY-SAFE"),
+        "{table}"
+    );
+    assert!(
+        !table.contains("README.md"),
+        "skipped files are not listed without --all: {table}"
+    );
+    assert!(
+        table
+            .contains("5 files: 1 clean, 1 suspicious, 1 not verifiably safe, 1 unsafe, 1 skipped"),
         "{table}"
     );
     // Only the clean file: 0. The medium one passes --fail-on high, fails the default.
     assert_eq!(code(&mlg(&["model", "scan", s(&m.join("clean.pkl"))])), 0);
     let custom = m.join("sub/custom.pkl");
     assert_eq!(code(&mlg(&["model", "scan", s(&custom)])), 1);
-    assert_eq!(code(&mlg(&["model", "scan", s(&custom), "--fail-on", "high"])), 0);
-    assert_eq!(code(&mlg(&["model", "scan", s(&m), "--fail-on", "none"])), 0);
+    assert_eq!(
+        code(&mlg(&["model", "scan", s(&custom), "--fail-on", "high"])),
+        0
+    );
+    assert_eq!(
+        code(&mlg(&["model", "scan", s(&m), "--fail-on", "none"])),
+        0
+    );
     // Usage errors: 2, with the reason.
     let o = mlg(&["model", "scan", s(&m), "--fail-on", "severe"]);
     assert_eq!(code(&o), 2);
@@ -88,7 +105,15 @@ fn json_results_and_mlg_mod_001() {
     let t = tempfile::tempdir().unwrap();
     let m = models(t.path());
     let results = t.path().join("model-scan.json");
-    let o = mlg(&["model", "scan", s(&m), "--format", "json", "-o", s(&results)]);
+    let o = mlg(&[
+        "model",
+        "scan",
+        s(&m),
+        "--format",
+        "json",
+        "-o",
+        s(&results),
+    ]);
     assert_eq!(code(&o), 1, "{}", err(&o));
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&results).unwrap()).unwrap();
     assert_eq!(v["kind"], "mlguard-model-scan");
@@ -131,7 +156,12 @@ fn json_results_and_mlg_mod_001() {
     assert_eq!(mine.len(), 3, "{mine:#?}");
     let ev = mine
         .iter()
-        .find(|x| x["resource"]["name"].as_str().unwrap().ends_with("evil.bin"))
+        .find(|x| {
+            x["resource"]["name"]
+                .as_str()
+                .unwrap()
+                .ends_with("evil.bin")
+        })
         .unwrap();
     assert_eq!(ev["severity"], "critical");
     assert_eq!(ev["resource"]["kind"], "ModelFile");
@@ -155,7 +185,14 @@ fn json_results_and_mlg_mod_001() {
     assert_eq!(c["evaluated"], 4, "the README is skipped, not evaluated");
 
     // Without results the control is not evaluated, and says why.
-    let o = mlg(&["scan", s(&root().join("examples/platform")), "--format", "json", "--fail-on", "none"]);
+    let o = mlg(&[
+        "scan",
+        s(&root().join("examples/platform")),
+        "--format",
+        "json",
+        "--fail-on",
+        "none",
+    ]);
     let f: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
     let c = f["summary"]["controls"]
         .as_array()
@@ -168,10 +205,23 @@ fn json_results_and_mlg_mod_001() {
 
     // Something that is not model scan results: exit 2, naming the file and line.
     let bad = t.path().join("bad.json");
-    std::fs::write(&bad, "{\n  \"kind\": \"mlguard-model-scan\",\n  \"version\": 1\n}\n").unwrap();
-    let o = mlg(&["scan", s(&root().join("examples/platform")), "--model-scan", s(&bad)]);
+    std::fs::write(
+        &bad,
+        "{\n  \"kind\": \"mlguard-model-scan\",\n  \"version\": 1\n}\n",
+    )
+    .unwrap();
+    let o = mlg(&[
+        "scan",
+        s(&root().join("examples/platform")),
+        "--model-scan",
+        s(&bad),
+    ]);
     assert_eq!(code(&o), 2);
-    assert!(err(&o).contains("bad.json") && err(&o).contains("line 3"), "{}", err(&o));
+    assert!(
+        err(&o).contains("bad.json") && err(&o).contains("line 3"),
+        "{}",
+        err(&o)
+    );
 }
 
 #[test]
@@ -183,10 +233,17 @@ fn sarif_is_valid() {
     assert_eq!(code(&o), 1, "{}", err(&o));
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
     let results = v["runs"][0]["results"].as_array().unwrap();
-    assert!(results.iter().any(|r| r["ruleId"] == "MS001" && r["level"] == "error"));
-    assert!(results.iter().any(|r| r["ruleId"] == "MS002" && r["level"] == "warning"));
+    assert!(results
+        .iter()
+        .any(|r| r["ruleId"] == "MS001" && r["level"] == "error"));
+    assert!(results
+        .iter()
+        .any(|r| r["ruleId"] == "MS002" && r["level"] == "warning"));
     let Some(python) = std::env::var_os("MLGUARD_TEST_PYTHON") else {
-        assert!(std::env::var_os("MLGUARD_REQUIRE_TOOLS").is_none(), "MLGUARD_TEST_PYTHON missing");
+        assert!(
+            std::env::var_os("MLGUARD_REQUIRE_TOOLS").is_none(),
+            "MLGUARD_TEST_PYTHON missing"
+        );
         eprintln!("skipped schema validation: MLGUARD_TEST_PYTHON not set");
         return;
     };
@@ -199,6 +256,11 @@ for e in errors:
     print("/".join(map(str, e.absolute_path)), e.message)
 sys.exit(1 if errors else 0)
 "#;
-    let o = Command::new(python).arg("-c").arg(script).arg(&sarif).output().unwrap();
+    let o = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(&sarif)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}{}", out(&o), err(&o));
 }

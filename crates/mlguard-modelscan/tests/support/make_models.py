@@ -225,7 +225,7 @@ def keras_zip(name, layers):
     with zipfile.ZipFile(path(name), "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("metadata.json", json.dumps({"keras_version": "3.6.0", "date_saved": "2026-11-28"}))
         z.writestr("config.json", json.dumps(config))
-        z.writestr("model.weights.h5", b"\x89HDF\r\n\x1a\n" + b"\x00" * 100)
+        # No model.weights.h5: HDF5 content is not read yet (an .h5 member is MS005 until it is).
 
 
 dense = {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "units": 4}, "registered_name": None}
