@@ -167,6 +167,12 @@ pub fn scan_files(
     opts: &Options,
     progress: &(dyn Fn(&FileReport) + Sync),
 ) -> Vec<FileReport> {
+    // One file: no thread pool to start.
+    if let [one] = files {
+        let r = scan_file(one, opts);
+        progress(&r);
+        return vec![r];
+    }
     files
         .par_iter()
         .map(|f| {
@@ -490,7 +496,7 @@ impl Cx<'_> {
     }
 
     fn zip(&mut self, data: &[u8], depth: u32) -> (&'static str, Vec<FileFinding>) {
-        let archive = match zip::read(data) {
+        let mut archive = match zip::read(data) {
             Ok(a) => a,
             Err(why) => {
                 return (
@@ -532,7 +538,7 @@ impl Cx<'_> {
             )));
             return (format, out);
         }
-        for m in &archive.members {
+        for m in archive.members.iter_mut() {
             if m.name.ends_with('/') && m.size == 0 {
                 continue;
             }
@@ -541,6 +547,24 @@ impl Cx<'_> {
                 continue;
             }
             self.report.members_scanned += 1;
+            if let Err(why) = zip::locate(data, m) {
+                out.push(
+                    FileFinding::incomplete(format!("member cannot be read: {why}"))
+                        .member(m.name.clone())
+                        .at(m.header_offset),
+                );
+                continue;
+            }
+            if let Some(l) = &m.local_name {
+                out.push(FileFinding::new(
+                    "MS090",
+                    Severity::Low,
+                    format!(
+                        "member {:?} has the local name {l:?}; loaders use the central directory's name",
+                        m.name
+                    ),
+                ));
+            }
             let declared =
                 has_model_name(&m.name) || m.local_name.as_deref().is_some_and(has_model_name);
             let content = match zip::content(data, m, self.opts.max_inflate) {

@@ -30,8 +30,10 @@ pub struct Member {
     pub size: u64,
     /// Offset of the local header.
     pub header_offset: u64,
-    /// Offset of the member's (compressed) data.
+    /// Offset of the member's (compressed) data, once [`locate`]d.
     pub data_offset: u64,
+    /// The local header was read.
+    pub located: bool,
 }
 
 impl Member {
@@ -135,7 +137,7 @@ fn central(data: &[u8]) -> Result<Archive, String> {
         if a.members.len() >= MAX_MEMBERS {
             return Err(format!("more than {MAX_MEMBERS} members"));
         }
-        let m = central_entry(data, at, &mut a.notes)?;
+        let m = central_entry(data, at)?;
         let name_len = usize::from(u16_at(data, at + 28).unwrap_or(0));
         let extra_len = usize::from(u16_at(data, at + 30).unwrap_or(0));
         let comment_len = usize::from(u16_at(data, at + 32).unwrap_or(0));
@@ -158,7 +160,7 @@ fn name_of(raw: &[u8]) -> String {
     String::from_utf8_lossy(raw).into_owned()
 }
 
-fn central_entry(data: &[u8], at: usize, notes: &mut Vec<String>) -> Result<Member, String> {
+fn central_entry(data: &[u8], at: usize) -> Result<Member, String> {
     let bad = || format!("truncated central directory entry at offset {at}");
     let flags = u16_at(data, at + 8).ok_or_else(bad)?;
     let method = u16_at(data, at + 10).ok_or_else(bad)?;
@@ -190,25 +192,32 @@ fn central_entry(data: &[u8], at: usize, notes: &mut Vec<String>) -> Result<Memb
         }
         e += 4 + len;
     }
-    let name = name_of(name);
-    let (data_offset, local_name) =
-        local_data(data, offset).map_err(|why| format!("member {name:?}: {why}"))?;
-    let local_name = local_name.filter(|l| *l != name);
-    if let Some(l) = &local_name {
-        notes.push(format!(
-            "member {name:?} has the local name {l:?}; loaders use the central directory's name"
-        ));
-    }
+    // The local header is read only for members that are read ([`locate`]): a checkpoint's
+    // tensor records are never touched.
     Ok(Member {
-        name,
-        local_name,
+        name: name_of(name),
+        local_name: None,
         method,
         flags,
         compressed_size: csize,
         size,
         header_offset: offset,
-        data_offset,
+        data_offset: 0,
+        located: false,
     })
+}
+
+/// Read a member's local header: where its data starts, and its local name when that differs
+/// from the central one.
+pub fn locate(data: &[u8], m: &mut Member) -> Result<(), String> {
+    if m.located {
+        return Ok(());
+    }
+    let (data_offset, local_name) = local_data(data, m.header_offset)?;
+    m.data_offset = data_offset;
+    m.local_name = local_name.filter(|l| *l != m.name);
+    m.located = true;
+    Ok(())
 }
 
 /// The data offset and name of the local header at `offset`.
@@ -256,6 +265,7 @@ fn walk_local(data: &[u8]) -> Result<Archive, String> {
                 size,
                 header_offset: at as u64,
                 data_offset,
+                located: true,
             });
             break;
         }
@@ -268,6 +278,7 @@ fn walk_local(data: &[u8]) -> Result<Archive, String> {
             size,
             header_offset: at as u64,
             data_offset,
+            located: true,
         });
         let next = data_offset.saturating_add(csize);
         at = match usize::try_from(next) {
@@ -309,6 +320,9 @@ impl std::fmt::Display for Unreadable {
 
 /// The raw (still compressed) bytes of a member.
 pub fn raw<'a>(data: &'a [u8], m: &Member) -> Result<&'a [u8], Unreadable> {
+    if !m.located {
+        return Err(Unreadable::Truncated);
+    }
     let start = usize::try_from(m.data_offset).map_err(|_| Unreadable::Truncated)?;
     let len = usize::try_from(m.compressed_size).map_err(|_| Unreadable::Truncated)?;
     let end = start.checked_add(len).ok_or(Unreadable::Truncated)?;
@@ -386,7 +400,8 @@ mod tests {
                 &[("a/data.pkl", b"\x80\x02N."), ("a/data/0", b"xyz")],
                 flags,
             );
-            let a = read(&z).unwrap();
+            let mut a = read(&z).unwrap();
+            locate(&z, &mut a.members[0]).unwrap();
             assert_eq!(a.members.len(), 2);
             assert_eq!(a.members[0].name, "a/data.pkl");
             assert_eq!(&*content(&z, &a.members[0], 100).unwrap(), b"\x80\x02N.");
@@ -424,7 +439,8 @@ mod tests {
         z[8] = 8;
         let c = z.windows(4).position(|w| w == CENTRAL).unwrap();
         z[c + 10] = 8;
-        let a = read(&z).unwrap();
+        let mut a = read(&z).unwrap();
+        locate(&z, &mut a.members[0]).unwrap();
         assert_eq!(
             content(&z, &a.members[0], 1000).unwrap_err(),
             Unreadable::TooLarge(1000)
