@@ -185,6 +185,11 @@ signature), 2 usage or input error. On failure no plaintext is left behind.")]
             requires = "verify_key"
         )]
         signature: Option<String>,
+        /// Scan the decrypted model (as `mlguard model scan` does) before anything is visible
+        /// at OUT, and refuse it (exit 1) when a finding at or above this severity is found:
+        /// critical, high, medium or low.
+        #[arg(long, value_name = "SEVERITY", num_args = 0..=1, default_missing_value = "medium", env = "MLGUARD_SCAN")]
+        scan: Option<String>,
         /// Fail (instead of warning) when OUT is not on a memory filesystem (tmpfs).
         #[arg(long, env = "MLGUARD_REQUIRE_MEMORY_FS")]
         require_memory_fs: bool,
@@ -355,6 +360,15 @@ Exit codes: 0 nothing at or above --fail-on, 1 something was, 2 usage error or u
         /// The Secret holding the model-signing public key (`model.pub`) to verify with.
         #[arg(long, value_name = "SECRET", env = "MLGUARD_VERIFY_KEY_SECRET")]
         verify_key_secret: Option<String>,
+        /// The init container scans the decrypted model (`decrypt --scan`) and refuses it on a
+        /// finding at or above this severity: critical, high, medium, low, or none for no scan.
+        #[arg(
+            long,
+            value_name = "SEVERITY",
+            default_value = "high",
+            env = "MLGUARD_SCAN"
+        )]
+        scan: String,
         /// The serving container's name, to mount the model into.
         #[arg(
             long,

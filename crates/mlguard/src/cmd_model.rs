@@ -28,6 +28,7 @@ pub fn run(cmd: ModelCommand) -> Result<u8> {
             keys,
             verify_key,
             signature,
+            scan,
             require_memory_fs,
             force,
             quiet,
@@ -38,6 +39,10 @@ pub fn run(cmd: ModelCommand) -> Result<u8> {
             &DecryptOpts {
                 verify_key: verify_key.as_deref(),
                 signature: signature.as_deref(),
+                scan: scan
+                    .as_deref()
+                    .map(crate::cmd_model_scan::parse_gate)
+                    .transpose()?,
                 require_memory_fs,
                 force,
                 quiet,
@@ -80,6 +85,10 @@ pub fn run(cmd: ModelCommand) -> Result<u8> {
         Ok(code) => Ok(code),
         Err(e) => match e.downcast_ref::<mlguard_crypt::Error>() {
             Some(c) if c.is_auth() => {
+                eprintln!("error: {e:#}");
+                Ok(exit::FINDINGS)
+            }
+            _ if e.downcast_ref::<crate::cmd_model_scan::Refused>().is_some() => {
                 eprintln!("error: {e:#}");
                 Ok(exit::FINDINGS)
             }
@@ -343,6 +352,8 @@ fn check_memory_fs(dir: &Path, require: bool) -> Result<()> {
 /// How `model decrypt` treats its output (from the flags).
 struct DecryptOpts<'a> {
     verify_key: Option<&'a str>,
+    /// Scan the decrypted model before it is visible, refusing findings at or above this.
+    scan: Option<mlguard_modelscan::Severity>,
     signature: Option<&'a str>,
     require_memory_fs: bool,
     force: bool,
@@ -352,8 +363,8 @@ struct DecryptOpts<'a> {
 fn decrypt(input: &str, output: &str, keys: &OpenKeys, o: &DecryptOpts<'_>) -> Result<u8> {
     let providers = open_providers(keys)?;
     if input == "-" || output == "-" {
-        if o.verify_key.is_some() {
-            bail!("--verify-key needs a file or folder OUT (the o.signature is checked before the model is visible)");
+        if o.verify_key.is_some() || o.scan.is_some() {
+            bail!("--verify-key and --scan need a file or folder OUT (the model is checked before it is visible)");
         }
         let mut r: Box<dyn std::io::Read> = if input == "-" {
             Box::new(std::io::BufReader::new(std::io::stdin().lock()))
@@ -414,8 +425,8 @@ fn decrypt(input: &str, output: &str, keys: &OpenKeys, o: &DecryptOpts<'_>) -> R
     let d = file::Decryptor::with_key(inp, header, &key)?;
     drop(key);
     let pb = bar(d.size(), o.quiet, "decrypting");
-    if let Some(pubkey) = o.verify_key {
-        // Decrypt beside the target, verify, then rename.
+    if o.verify_key.is_some() || o.scan.is_some() {
+        // Decrypt beside the target, verify and scan, then rename.
         let staging = dir.join(format!(
             ".{}.mlguard-verify",
             base_name(&target.to_string_lossy())
@@ -425,11 +436,16 @@ fn decrypt(input: &str, output: &str, keys: &OpenKeys, o: &DecryptOpts<'_>) -> R
         let staged = staging.join(target.file_name().unwrap_or_default());
         let res = (|| -> Result<()> {
             d.decrypt_to(&staged, &|n| pb.inc(n))?;
-            let sig = o
-                .signature
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(format!("{input}.sig")));
-            crate::cmd_model_keys::verify_model(&staged, pubkey, &sig)?;
+            if let Some(pubkey) = o.verify_key {
+                let sig = o
+                    .signature
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from(format!("{input}.sig")));
+                crate::cmd_model_keys::verify_model(&staged, pubkey, &sig)?;
+            }
+            if let Some(at) = o.scan {
+                crate::cmd_model_scan::gate(&staged, at)?;
+            }
             std::fs::rename(&staged, &target)?;
             Ok(())
         })();
@@ -490,6 +506,9 @@ fn decrypt_tree(inp: &Path, out: &Path, providers: &Providers, o: &DecryptOpts<'
                 .map(PathBuf::from)
                 .unwrap_or_else(|| staging.join(mlguard_crypt::sign::DEFAULT_SIGNATURE));
             crate::cmd_model_keys::verify_model(&staging, pubkey, &sig)?;
+        }
+        if let Some(at) = o.scan {
+            crate::cmd_model_scan::gate(&staging, at)?;
         }
         for entry in std::fs::read_dir(&staging)? {
             let entry = entry?;

@@ -21,6 +21,7 @@ pub fn run(cmd: ModelCommand) -> Result<u8> {
         key_csi,
         kms,
         verify_key_secret,
+        scan,
         container,
         format,
     } = cmd
@@ -28,6 +29,13 @@ pub fn run(cmd: ModelCommand) -> Result<u8> {
         unreachable!("called for `model manifests` only");
     };
     crate::output::require_pinned(&image)?;
+    let scan = match scan.as_str() {
+        "none" => None,
+        s => {
+            crate::cmd_model_scan::parse_gate(s)?;
+            Some(s.to_ascii_lowercase())
+        }
+    };
     let Some(bytes) = mlguard_tenant::spec::quantity_value(&size_limit).filter(|b| *b > 0.0) else {
         bail!("--size-limit: {size_limit:?} is not a positive Kubernetes quantity (e.g. 16Gi)");
     };
@@ -50,6 +58,7 @@ pub fn run(cmd: ModelCommand) -> Result<u8> {
             _ => bail!("--key-secret, --key-csi and --kms are alternatives; give one"),
         },
         verify_key_secret: verify_key_secret.as_deref(),
+        scan: scan.as_deref(),
         container: &container,
         init_limit: &init_limit,
     });
@@ -81,6 +90,7 @@ struct Plan<'a> {
     size_limit: &'a str,
     key: Key,
     verify_key_secret: Option<&'a str>,
+    scan: Option<&'a str>,
     container: &'a str,
     init_limit: &'a str,
 }
@@ -127,6 +137,9 @@ fn fragment(p: &Plan<'_>) -> Value {
                 {"serviceAccountToken": {"path": "token", "audience": audience, "expirationSeconds": 600}}
             ]}}));
         }
+    }
+    if let Some(s) = p.scan {
+        args.extend(["--scan".into(), s.to_owned()]);
     }
     if let Some(s) = p.verify_key_secret {
         args.extend(["--verify-key".into(), format!("{VERIFY_DIR}/model.pub")]);

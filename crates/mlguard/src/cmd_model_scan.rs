@@ -81,6 +81,66 @@ pub fn run(cmd: ModelCommand) -> Result<u8> {
     Ok(if failed { exit::FINDINGS } else { exit::CLEAN })
 }
 
+/// `model decrypt --scan SEVERITY`: none is not a gate.
+pub fn parse_gate(s: &str) -> Result<Severity> {
+    parse_fail_on(s)?.context(
+        "--scan needs a severity (critical, high, medium, low); leave --scan out to skip the scan",
+    )
+}
+
+/// The model scan refused a decrypted model (exit 1).
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// Scan a decrypted model (a file or a staging folder) before it becomes visible: an error
+/// ([`Refused`]) listing the findings at or above `at`, or an unreadable file.
+pub fn gate(path: &std::path::Path, at: Severity) -> Result<()> {
+    let files = mlguard_modelscan::scan::collect(&[path.to_path_buf()])
+        .map_err(|(p, e)| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;
+    let reports = mlguard_modelscan::scan::scan_files(&files, &Options::default(), &|_| {});
+    let mut bad = Vec::new();
+    for r in &reports {
+        let name = r
+            .path
+            .strip_prefix(path)
+            .unwrap_or(&r.path)
+            .display()
+            .to_string();
+        if let Some(e) = &r.error {
+            bad.push(format!("{name}: {e}"));
+        }
+        for f in r.findings.iter().filter(|f| f.severity >= at) {
+            let member = f
+                .member
+                .as_deref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default();
+            bad.push(format!(
+                "{name}{member}: {} {}: {}",
+                f.code,
+                severity_name(f.severity),
+                f.reason
+            ));
+        }
+    }
+    if bad.is_empty() {
+        return Ok(());
+    }
+    Err(Refused(format!(
+        "the model scan refused the decrypted model, nothing was written:\n  {}",
+        bad.join("\n  ")
+    ))
+    .into())
+}
+
 fn parse_fail_on(s: &str) -> Result<Option<Severity>> {
     Ok(Some(match s.to_ascii_lowercase().as_str() {
         "none" => return Ok(None),

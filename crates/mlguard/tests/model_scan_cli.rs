@@ -264,3 +264,129 @@ sys.exit(1 if errors else 0)
         .unwrap();
     assert!(o.status.success(), "{}{}", out(&o), err(&o));
 }
+
+/// `model decrypt --scan`: the init container scans the decrypted model before it is visible.
+#[test]
+fn decrypt_scan_refuses_an_unsafe_model_before_it_is_visible() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let key = d.join("model.key");
+    assert_eq!(code(&mlg(&["model", "keygen", "-o", s(&key)])), 0);
+    let m = models(d);
+    // A folder with an unsafe file: refused, OUT stays empty.
+    let enc = d.join("enc");
+    let o = mlg(&[
+        "model",
+        "encrypt",
+        s(&m),
+        "-o",
+        s(&enc),
+        "--key",
+        s(&key),
+        "-q",
+    ]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let out_dir = d.join("plain");
+    let o = mlg(&[
+        "model",
+        "decrypt",
+        s(&enc),
+        "-o",
+        s(&out_dir),
+        "--key",
+        s(&key),
+        "--scan",
+        "-q",
+    ]);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert!(
+        err(&o).contains("evil.bin") && err(&o).contains("MS001"),
+        "{}",
+        err(&o)
+    );
+    let left: Vec<_> = std::fs::read_dir(&out_dir)
+        .map(|r| r.collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+    // The same folder passes --scan critical only if nothing critical: still refused.
+    let o = mlg(&[
+        "model",
+        "decrypt",
+        s(&enc),
+        "-o",
+        s(&out_dir),
+        "--key",
+        s(&key),
+        "--scan",
+        "critical",
+        "-q",
+    ]);
+    assert_eq!(code(&o), 1);
+    // One clean file: decrypted and visible.
+    let clean_enc = d.join("clean.pkl.enc");
+    assert_eq!(
+        code(&mlg(&[
+            "model",
+            "encrypt",
+            s(&m.join("clean.pkl")),
+            "-o",
+            s(&clean_enc),
+            "--key",
+            s(&key),
+            "-q"
+        ])),
+        0
+    );
+    let clean_out = d.join("clean.pkl");
+    let o = mlg(&[
+        "model",
+        "decrypt",
+        s(&clean_enc),
+        "-o",
+        s(&clean_out),
+        "--key",
+        s(&key),
+        "--scan",
+        "-q",
+    ]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(
+        std::fs::read(&clean_out).unwrap(),
+        std::fs::read(m.join("clean.pkl")).unwrap()
+    );
+    // One unsafe file: refused, nothing at OUT.
+    let evil_enc = d.join("evil.enc");
+    assert_eq!(
+        code(&mlg(&[
+            "model",
+            "encrypt",
+            s(&m.join("sub/evil.bin")),
+            "-o",
+            s(&evil_enc),
+            "--key",
+            s(&key),
+            "-q"
+        ])),
+        0
+    );
+    let evil_out = d.join("evil.bin");
+    let o = mlg(&[
+        "model",
+        "decrypt",
+        s(&evil_enc),
+        "-o",
+        s(&evil_out),
+        "--key",
+        s(&key),
+        "--scan",
+        "-q",
+    ]);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    assert!(!evil_out.exists());
+    let stray: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(stray.is_empty(), "staging left behind: {stray:?}");
+}
