@@ -45,9 +45,9 @@ fn expectation(rel: &str) -> Want {
         "data2/int_array.npy" | "data2/int_arrays.npz" | "data2/int_arrays_compressed.npz" => {
             Want::Clean
         }
-        "data2/object_array.npy" | "data2/object_arrays.npz" | "data2/object_arrays_compressed.npz" => {
-            Want::Clean
-        }
+        "data2/object_array.npy"
+        | "data2/object_arrays.npz"
+        | "data2/object_arrays_compressed.npz" => Want::Clean,
         _ if name.starts_with("malicious")
             || name.starts_with("GHSA-")
             || name == "pytorch_magic_bypass.pt"
@@ -67,7 +67,8 @@ fn holds(want: Want, r: &FileReport) -> bool {
     match want {
         Want::Clean => r.findings.is_empty() && r.error.is_none(),
         Want::Flagged { critical } => {
-            max.is_some_and(|s| s >= Severity::Medium) && (!critical || max == Some(Severity::Critical))
+            max.is_some_and(|s| s >= Severity::Medium)
+                && (!critical || max == Some(Severity::Critical))
         }
         Want::NotVerifiable => r.verdict() == "not-verifiably-safe",
     }
@@ -97,7 +98,11 @@ fn picklescan_corpus_verdicts() {
                     .iter()
                     .map(|x| format!("{} {:?} {}", x.code, x.severity, x.reason))
                     .collect();
-                failed.push(format!("{rel}: want {want:?}, got {} ({}) {got:#?}", r.verdict(), r.format));
+                failed.push(format!(
+                    "{rel}: want {want:?}, got {} ({}) {got:#?}",
+                    r.verdict(),
+                    r.format
+                ));
             }
         }
     }

@@ -29,7 +29,11 @@ fn fixtures(tag: &str) -> Option<PathBuf> {
     let dir = std::env::temp_dir().join(format!("mlguard-modelscan-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/make_models.py");
-    let out = Command::new(py).arg(script).arg(&dir).output().expect("run python");
+    let out = Command::new(py)
+        .arg(script)
+        .arg(&dir)
+        .output()
+        .expect("run python");
     assert!(
         out.status.success(),
         "make_models.py failed: {}",
@@ -44,12 +48,19 @@ fn describe(r: &FileReport) -> String {
         .iter()
         .map(|f| format!("{} {:?} {:?} {}", f.code, f.severity, f.member, f.reason))
         .collect();
-    format!("{} [{}] {}: {f:#?}", r.path.display(), r.format, r.verdict())
+    format!(
+        "{} [{}] {}: {f:#?}",
+        r.path.display(),
+        r.format,
+        r.verdict()
+    )
 }
 
 #[test]
 fn benign_shapes_are_clean_and_evasions_are_critical() {
-    let Some(dir) = fixtures("families") else { return };
+    let Some(dir) = fixtures("families") else {
+        return;
+    };
     let opts = Options::default();
     let expect_format = [
         ("benign/state_dict.pt", "pytorch-zip"),
@@ -95,9 +106,15 @@ fn benign_shapes_are_clean_and_evasions_are_critical() {
             }
         }
     }
-    println!("{benign} benign files clean, {evasions} evasions critical, {} failures", failures.len());
+    println!(
+        "{benign} benign files clean, {evasions} evasions critical, {} failures",
+        failures.len()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(benign >= 12 && evasions >= 18, "{benign} benign, {evasions} evasions");
+    assert!(
+        benign >= 12 && evasions >= 18,
+        "{benign} benign, {evasions} evasions"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -105,10 +122,15 @@ fn benign_shapes_are_clean_and_evasions_are_critical() {
 /// start like malicious pickles, and the state dict is still clean; members are counted.
 #[test]
 fn tensor_records_are_skipped_and_counted() {
-    let Some(dir) = fixtures("records") else { return };
+    let Some(dir) = fixtures("records") else {
+        return;
+    };
     let r = scan_file(&dir.join("benign/state_dict.pt"), &Options::default());
     assert_eq!(r.members_skipped, 3, "{}", describe(&r)); // data/0, data/1, .data/serialization_id
     assert_eq!(r.members_scanned, 3, "{}", describe(&r)); // data.pkl, byteorder, version
-    assert!(r.imports.iter().any(|i| i.name == "torch._utils._rebuild_tensor_v2" && i.verdict == "allowed"));
+    assert!(r
+        .imports
+        .iter()
+        .any(|i| i.name == "torch._utils._rebuild_tensor_v2" && i.verdict == "allowed"));
     let _ = std::fs::remove_dir_all(&dir);
 }

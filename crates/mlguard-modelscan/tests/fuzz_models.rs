@@ -15,6 +15,10 @@ fn pickle_fuzz_corpus_replays() {
 
 #[test]
 fn model_file_fuzz_corpus_replays() {
-    replay_dir("corpus/model_file", MIN_CORPUS_FILES, check_model_file_input);
+    replay_dir(
+        "corpus/model_file",
+        MIN_CORPUS_FILES,
+        check_model_file_input,
+    );
     replay_dir("seeds-model-file", MIN_SEED_FILES, check_model_file_input);
 }
