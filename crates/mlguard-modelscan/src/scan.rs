@@ -277,8 +277,7 @@ pub fn scan_bytes(name: &str, data: &[u8], opts: &Options) -> FileReport {
 
 struct Cx<'a> {
     opts: &'a Options,
-    /// The folder the file is in (for formats whose external data is resolved against it).
-    #[allow(dead_code)]
+    /// The folder the file is in (ONNX external data is resolved against it).
     dir: Option<&'a Path>,
     report: &'a mut FileReport,
 }
@@ -338,6 +337,9 @@ impl Cx<'_> {
         if data.starts_with(npy::MAGIC) {
             return ("numpy-npy", self.npy(data));
         }
+        if crate::hdf5::looks_like_hdf5(data) {
+            return ("hdf5", crate::hdf5::scan_keras_h5(data));
+        }
         if crate::gguf::looks_like_gguf(data) {
             return ("gguf", crate::gguf::scan_gguf(data));
         }
@@ -349,6 +351,12 @@ impl Cx<'_> {
         }
         if crate::safetensors::looks_like_safetensors(data) {
             return ("safetensors", crate::safetensors::scan_safetensors(data));
+        }
+        if crate::savedmodel::looks_like_saved_model(data) {
+            return ("tf-savedmodel", crate::savedmodel::scan_saved_model(data));
+        }
+        if crate::onnx::looks_like_onnx(data) {
+            return ("onnx", crate::onnx::scan_onnx(data, self.dir));
         }
         if data.len() >= 2
             && data[0] == 0x78

@@ -27,6 +27,10 @@ fn model_file_fuzz_corpus_replays() {
 
 #[test]
 fn containers_fuzz_corpus_replays() {
-    replay_dir("corpus/containers", MIN_CORPUS_FILES, check_containers_input);
+    replay_dir(
+        "corpus/containers",
+        MIN_CORPUS_FILES,
+        check_containers_input,
+    );
     replay_dir("seeds-containers", 10, check_containers_input);
 }

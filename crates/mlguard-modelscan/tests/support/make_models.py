@@ -16,6 +16,7 @@ import sys
 import types
 import zipfile
 
+import h5py
 import joblib
 import numpy as np
 
@@ -225,7 +226,17 @@ def keras_zip(name, layers):
     with zipfile.ZipFile(path(name), "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("metadata.json", json.dumps({"keras_version": "3.6.0", "date_saved": "2026-11-28"}))
         z.writestr("config.json", json.dumps(config))
-        # No model.weights.h5: HDF5 content is not read yet (an .h5 member is MS005 until it is).
+        z.writestr("model.weights.h5", weights_h5())
+
+
+def weights_h5():
+    """A Keras v3 weights file as h5py writes it: groups of datasets, no model_config."""
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        g = f.create_group("layers/dense/vars")
+        g.create_dataset("0", data=np.ones((3, 4), dtype=np.float32))
+        g.create_dataset("1", data=np.zeros((4,), dtype=np.float32))
+    return buf.getvalue()
 
 
 dense = {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "units": 4}, "registered_name": None}

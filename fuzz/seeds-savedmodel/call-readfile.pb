@@ -1,0 +1,7 @@
+4
+"serve)
+'
+cPartitionedCall*
+fR
+
+ReadFile

@@ -1,0 +1,5 @@
+>
+"serve3
+1
+dDecodeProtoV2*
+descriptor_source/etc/x

@@ -1,0 +1,7 @@
+5
+"serve*
+(
+cCase*
+branches
+J
+EagerPyFunc

@@ -1,0 +1,5 @@
+;
+"serve0
+.
+pPrintV2* 
+output_streamfile:///tmp/x

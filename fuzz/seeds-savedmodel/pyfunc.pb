@@ -1,0 +1,5 @@
+&
+"serve
+
+pPyFunc*
+tokent
