@@ -137,7 +137,13 @@ fn example_platform_team_a_is_clean_and_team_b_violates_every_implemented_contro
             assert!(c["evaluated"].as_u64().expect("n") > 0, "{id}");
         } else if external.contains(&id) {
             assert_eq!(c["status"], "not_evaluated", "{id}");
-            assert!(c["reason"].as_str().expect("reason").contains("--model-scan"), "{c}");
+            assert!(
+                c["reason"]
+                    .as_str()
+                    .expect("reason")
+                    .contains("--model-scan"),
+                "{c}"
+            );
         } else {
             assert_eq!(c["status"], "not_evaluated", "{id}");
         }
