@@ -1,5 +1,5 @@
-//! Replays the seeds of the `onnx`, `savedmodel` and `hdf5` fuzz targets (fuzz/seeds-onnx,
-//! fuzz/seeds-savedmodel, fuzz/seeds-hdf5) as ordinary tests, running exactly the fuzz targets'
+//! Replays the saved corpora and seeds of the `onnx`, `savedmodel` and `hdf5` fuzz targets
+//! (fuzz/corpus/{onnx,savedmodel,hdf5}, fuzz/seeds-onnx, fuzz/seeds-savedmodel, fuzz/seeds-hdf5) as ordinary tests, running exactly the fuzz targets'
 //! bodies (fuzz/common/*_check.rs), and checks the seeds still mean what they were made for.
 //!
 //! The ONNX seeds are models written by the script in tests/onnx.rs (and a few hand-built ones,
@@ -12,21 +12,25 @@ include!("../../../fuzz/common/onnx_check.rs");
 include!("../../../fuzz/common/savedmodel_check.rs");
 include!("../../../fuzz/common/hdf5_check.rs");
 
-/// This file replays seeds only (no saved corpus yet).
+/// The saved corpora of these targets are smaller than the others' (fewer edges to cover).
+const MIN_GRAPH_CORPUS: usize = 50;
 const _: usize = MIN_CORPUS_FILES;
 
 #[test]
 fn onnx_seeds_replay() {
+    replay_dir("corpus/onnx", MIN_GRAPH_CORPUS, check_onnx_input);
     replay_dir("seeds-onnx", 10, check_onnx_input);
 }
 
 #[test]
 fn savedmodel_seeds_replay() {
+    replay_dir("corpus/savedmodel", MIN_GRAPH_CORPUS, check_savedmodel_input);
     replay_dir("seeds-savedmodel", 8, check_savedmodel_input);
 }
 
 #[test]
 fn hdf5_seeds_replay() {
+    replay_dir("corpus/hdf5", MIN_GRAPH_CORPUS, check_hdf5_input);
     replay_dir("seeds-hdf5", 8, check_hdf5_input);
 }
 
