@@ -188,22 +188,12 @@ pub fn scan_with_rbac(inv: &Inventory, rbac: &Rbac, opts: &ScanOptions<'_>) -> (
                         expired: false,
                     });
                 } else if !opts.exceptions.entries.is_empty() {
-                    if let Some(fe) = opts.exceptions.find(&control, &resource, &o.labels()) {
-                        used = opts
-                            .exceptions
-                            .entries
-                            .iter()
-                            .position(|x| std::ptr::eq(x, fe));
-                        let info = fe.info(opts.today);
-                        if info.expired {
-                            message = format!(
-                                "{message} (exception expired on {}: {})",
-                                fe.expires, fe.reason
-                            );
-                        } else {
-                            status = FindingStatus::Excepted;
+                    if let Some(m) = file_exception(opts, &control, &resource, &o.labels()) {
+                        (used, exception) = (Some(m.index), Some(m.info));
+                        status = m.status;
+                        if let Some(suffix) = m.expired_note {
+                            message.push_str(&suffix);
                         }
-                        exception = Some(info);
                     }
                 }
                 let finding = Finding {
@@ -236,25 +226,12 @@ pub fn scan_with_rbac(inv: &Inventory, rbac: &Rbac, opts: &ScanOptions<'_>) -> (
         let mut exception = None;
         let mut message = x.message.clone();
         let mut used = None;
-        if let Some(fe) = opts
-            .exceptions
-            .find(&x.control, &x.resource, &BTreeMap::new())
-        {
-            used = opts
-                .exceptions
-                .entries
-                .iter()
-                .position(|e| std::ptr::eq(e, fe));
-            let info = fe.info(opts.today);
-            if info.expired {
-                message = format!(
-                    "{message} (exception expired on {}: {})",
-                    fe.expires, fe.reason
-                );
-            } else {
-                status = FindingStatus::Excepted;
+        if let Some(m) = file_exception(opts, &x.control, &x.resource, &BTreeMap::new()) {
+            (used, exception) = (Some(m.index), Some(m.info));
+            status = m.status;
+            if let Some(suffix) = m.expired_note {
+                message.push_str(&suffix);
             }
-            exception = Some(info);
         }
         built.push((
             Finding {
@@ -334,6 +311,44 @@ pub fn scan_with_rbac(inv: &Inventory, rbac: &Rbac, opts: &ScanOptions<'_>) -> (
         context: std::mem::take(&mut ctx.context),
     };
     (report, catalog)
+}
+
+/// A file exception that matched a finding.
+struct FileExceptionMatch {
+    /// Its index in the exceptions file(s).
+    index: usize,
+    info: ExceptionInfo,
+    /// Excepted, or still failed when the exception expired.
+    status: FindingStatus,
+    /// What to add to the finding's message when it expired.
+    expired_note: Option<String>,
+}
+
+fn file_exception(
+    opts: &ScanOptions<'_>,
+    control: &str,
+    resource: &ResourceRef,
+    labels: &BTreeMap<String, String>,
+) -> Option<FileExceptionMatch> {
+    let fe = opts.exceptions.find(control, resource, labels)?;
+    let index = opts
+        .exceptions
+        .entries
+        .iter()
+        .position(|e| std::ptr::eq(e, fe))?;
+    let info = fe.info(opts.today);
+    let (status, expired_note) = if info.expired {
+        let note = format!(" (exception expired on {}: {})", fe.expires, fe.reason);
+        (FindingStatus::Failed, Some(note))
+    } else {
+        (FindingStatus::Excepted, None)
+    };
+    Some(FileExceptionMatch {
+        index,
+        info,
+        status,
+        expired_note,
+    })
 }
 
 /// Per-control status and per-clause counts.

@@ -600,28 +600,22 @@ impl Cx<'_> {
                     continue;
                 }
             };
-            let found = if keras && m.name == "config.json" {
-                keras::scan_keras_config(&content)
+            let (inner, found) = if keras && m.name == "config.json" {
+                ("keras-config", keras::scan_keras_config(&content))
             } else {
-                let (_, f) = self.bytes(&m.name, &content, declared, depth + 1);
-                f
+                self.bytes(&m.name, &content, declared, depth + 1)
             };
-            let encrypted_unreadable = m.encrypted()
-                && found.iter().any(|f| f.code == "MS003")
-                && !found.iter().any(|f| matches!(f.code, "MS001" | "MS002"));
-            if encrypted_unreadable {
-                out.push(
-                    FileFinding::new(
-                        "MS004",
-                        Severity::High,
-                        "not verifiably safe: the member is encrypted and cannot be analysed",
-                    )
-                    .member(m.name.clone()),
-                );
-                continue;
-            }
-            if m.encrypted() && found.is_empty() && !declared {
-                // Encrypted content that is no pickle: cannot tell what it is.
+            // A member flagged encrypted whose bytes did not analyse as anything (really
+            // encrypted data): it cannot be judged. Data that only carries the flag but is
+            // readable is judged like any other.
+            let unreadable = if found.is_empty() {
+                inner == "unknown"
+            } else {
+                found
+                    .iter()
+                    .all(|f| matches!(f.code, "MS003" | "MS005" | "MS090"))
+            };
+            if m.encrypted() && unreadable {
                 out.push(
                     FileFinding::new(
                         "MS004",

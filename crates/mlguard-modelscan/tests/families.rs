@@ -6,23 +6,11 @@
 //! Without MLGUARD_TEST_PYTHON the test is skipped with a message, unless MLGUARD_REQUIRE_TOOLS
 //! is set: then it fails.
 
+mod common;
+use common::python;
 use mlguard_modelscan::{scan_file, FileReport, Options, Severity};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("MLGUARD_TEST_PYTHON") {
-        Some(p) if Path::new(&p).exists() => Some(PathBuf::from(p)),
-        _ => {
-            assert!(
-                std::env::var_os("MLGUARD_REQUIRE_TOOLS").is_none(),
-                "MLGUARD_TEST_PYTHON (the test venv) is missing (scripts/test installs it)"
-            );
-            eprintln!("skipped: MLGUARD_TEST_PYTHON (the test venv) not present");
-            None
-        }
-    }
-}
 
 fn fixtures(tag: &str) -> Option<PathBuf> {
     let py = python()?;

@@ -7,6 +7,8 @@
 //! `cargo test -p mlguard-modelscan --test fuzz_graphs -- --ignored`); the
 //! HDF5 seeds are files written by the script in tests/keras_h5.rs.
 
+mod common;
+use common::{len_field, varint_field};
 include!("../../../fuzz/common/replay.rs");
 include!("../../../fuzz/common/onnx_check.rs");
 include!("../../../fuzz/common/savedmodel_check.rs");
@@ -24,7 +26,11 @@ fn onnx_seeds_replay() {
 
 #[test]
 fn savedmodel_seeds_replay() {
-    replay_dir("corpus/savedmodel", MIN_GRAPH_CORPUS, check_savedmodel_input);
+    replay_dir(
+        "corpus/savedmodel",
+        MIN_GRAPH_CORPUS,
+        check_savedmodel_input,
+    );
     replay_dir("seeds-savedmodel", 8, check_savedmodel_input);
 }
 
@@ -68,58 +74,34 @@ fn seeds_are_detected_and_some_have_findings() {
 
 // ---- seed writer ----
 
-fn varint(mut v: u64, out: &mut Vec<u8>) {
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
-fn len(n: u32, payload: &[u8]) -> Vec<u8> {
-    let mut o = Vec::new();
-    varint(u64::from(n) << 3 | 2, &mut o);
-    varint(payload.len() as u64, &mut o);
-    o.extend_from_slice(payload);
-    o
-}
-
-fn int(n: u32, v: u64) -> Vec<u8> {
-    let mut o = Vec::new();
-    varint(u64::from(n) << 3, &mut o);
-    varint(v, &mut o);
-    o
-}
-
 fn node(name: &str, op: &str, attrs: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut n = [len(1, name.as_bytes()), len(2, op.as_bytes())].concat();
+    let mut n = [len_field(1, name.as_bytes()), len_field(2, op.as_bytes())].concat();
     for (k, v) in attrs {
-        n.extend(len(5, &[len(1, k.as_bytes()), len(2, v)].concat()));
+        n.extend(len_field(
+            5,
+            &[len_field(1, k.as_bytes()), len_field(2, v)].concat(),
+        ));
     }
     n
 }
 
 fn saved_model(nodes: &[Vec<u8>], functions: &[(&str, Vec<Vec<u8>>)]) -> Vec<u8> {
-    let mut graph: Vec<u8> = nodes.iter().flat_map(|n| len(1, n)).collect();
+    let mut graph: Vec<u8> = nodes.iter().flat_map(|n| len_field(1, n)).collect();
     let lib: Vec<u8> = functions
         .iter()
         .flat_map(|(name, nodes)| {
-            let mut f = len(1, &len(1, name.as_bytes()));
+            let mut f = len_field(1, &len_field(1, name.as_bytes()));
             for n in nodes {
-                f.extend(len(3, n));
+                f.extend(len_field(3, n));
             }
-            len(1, &f)
+            len_field(1, &f)
         })
         .collect();
     if !lib.is_empty() {
-        graph.extend(len(2, &lib));
+        graph.extend(len_field(2, &lib));
     }
-    let meta = [len(1, &len(4, b"serve")), len(2, &graph)].concat();
-    [int(1, 1), len(2, &meta)].concat()
+    let meta = [len_field(1, &len_field(4, b"serve")), len_field(2, &graph)].concat();
+    [varint_field(1, 1), len_field(2, &meta)].concat()
 }
 
 /// Regenerate fuzz/seeds-savedmodel and the hand-built ONNX seeds.
@@ -128,10 +110,14 @@ fn saved_model(nodes: &[Vec<u8>], functions: &[(&str, Vec<Vec<u8>>)]) -> Vec<u8>
 fn write_graph_seeds() {
     let dir = fuzz_dir().join("seeds-savedmodel");
     std::fs::create_dir_all(&dir).unwrap();
-    let func = |name: &str| len(10, &len(1, name.as_bytes()));
+    let func = |name: &str| len_field(10, &len_field(1, name.as_bytes()));
     let benign = vec![
-        node("x", "Placeholder", &[("dtype", int(6, 1))]),
-        node("w", "Const", &[("value", len(8, &int(1, 1)))]),
+        node("x", "Placeholder", &[("dtype", varint_field(6, 1))]),
+        node(
+            "w",
+            "Const",
+            &[("value", len_field(8, &varint_field(1, 1)))],
+        ),
         node("y", "MatMul", &[]),
         node("c", "StatefulPartitionedCall", &[("f", func("save"))]),
     ];
@@ -140,7 +126,11 @@ fn write_graph_seeds() {
         vec![
             node("s", "SaveV2", &[]),
             node("r", "RestoreV2", &[]),
-            node("p", "PrintV2", &[("output_stream", len(2, b"stderr"))]),
+            node(
+                "p",
+                "PrintV2",
+                &[("output_stream", len_field(2, b"stderr"))],
+            ),
         ],
     );
     let seeds: Vec<(&str, Vec<u8>)> = vec![
@@ -161,7 +151,10 @@ fn write_graph_seeds() {
         ),
         (
             "pyfunc.pb",
-            saved_model(&[node("p", "PyFunc", &[("token", len(2, b"t"))])], &[]),
+            saved_model(
+                &[node("p", "PyFunc", &[("token", len_field(2, b"t"))])],
+                &[],
+            ),
         ),
         (
             "call-readfile.pb",
@@ -176,7 +169,10 @@ fn write_graph_seeds() {
                 &[node(
                     "c",
                     "Case",
-                    &[("branches", len(1, &len(9, &len(1, b"EagerPyFunc"))))],
+                    &[(
+                        "branches",
+                        len_field(1, &len_field(9, &len_field(1, b"EagerPyFunc"))),
+                    )],
                 )],
                 &[],
             ),
@@ -187,7 +183,7 @@ fn write_graph_seeds() {
                 &[node(
                     "p",
                     "PrintV2",
-                    &[("output_stream", len(2, b"file:///tmp/x"))],
+                    &[("output_stream", len_field(2, b"file:///tmp/x"))],
                 )],
                 &[],
             ),
@@ -198,7 +194,7 @@ fn write_graph_seeds() {
                 &[node(
                     "d",
                     "DecodeProtoV2",
-                    &[("descriptor_source", len(2, b"/etc/x"))],
+                    &[("descriptor_source", len_field(2, b"/etc/x"))],
                 )],
                 &[],
             ),
@@ -213,10 +209,15 @@ fn write_graph_seeds() {
 
     // Hand-built ONNX: ir_version, graph{initializer tensor{name, external_data, data_location}}.
     let dir = fuzz_dir().join("seeds-onnx");
-    let entry = |k: &str, v: &str| len(13, &[len(1, k.as_bytes()), len(2, v.as_bytes())].concat());
-    let model = |t: Vec<u8>| [int(1, 9), len(7, &len(5, &t))].concat();
+    let entry = |k: &str, v: &str| {
+        len_field(
+            13,
+            &[len_field(1, k.as_bytes()), len_field(2, v.as_bytes())].concat(),
+        )
+    };
+    let model = |t: Vec<u8>| [varint_field(1, 9), len_field(7, &len_field(5, &t))].concat();
     let t = |entries: Vec<Vec<u8>>| {
-        [vec![len(8, b"t")], entries, vec![int(14, 1)]]
+        [vec![len_field(8, b"t")], entries, vec![varint_field(14, 1)]]
             .concat()
             .concat()
     };

@@ -7,25 +7,13 @@
 //! Without MLGUARD_TEST_PYTHON the Python parts are skipped with a message, unless
 //! MLGUARD_REQUIRE_TOOLS is set: then they fail.
 
+mod common;
+use common::python;
 use mlguard_modelscan::gguf::{looks_like_gguf, scan_gguf, template_indicators};
 use mlguard_modelscan::{FileFinding, Severity};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("MLGUARD_TEST_PYTHON") {
-        Some(p) if Path::new(&p).exists() => Some(PathBuf::from(p)),
-        _ => {
-            assert!(
-                std::env::var_os("MLGUARD_REQUIRE_TOOLS").is_none(),
-                "MLGUARD_TEST_PYTHON (the test venv) is missing (scripts/test installs it)"
-            );
-            eprintln!("skipped: MLGUARD_TEST_PYTHON (the test venv) not present");
-            None
-        }
-    }
-}
 
 fn tempdir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("mlguard-gguf-{name}-{}", std::process::id()));

@@ -10,25 +10,13 @@
 //! Without MLGUARD_TEST_PYTHON the Python parts are skipped with a message, unless
 //! MLGUARD_REQUIRE_TOOLS is set: then they fail.
 
+mod common;
+use common::python;
 use mlguard_modelscan::hdf5::{looks_like_hdf5, scan_keras_h5};
 use mlguard_modelscan::{FileFinding, Severity};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
-
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("MLGUARD_TEST_PYTHON") {
-        Some(p) if Path::new(&p).exists() => Some(PathBuf::from(p)),
-        _ => {
-            assert!(
-                std::env::var_os("MLGUARD_REQUIRE_TOOLS").is_none(),
-                "MLGUARD_TEST_PYTHON (the test venv) is missing (scripts/test installs it)"
-            );
-            eprintln!("skipped: MLGUARD_TEST_PYTHON (the test venv) not present");
-            None
-        }
-    }
-}
 
 /// Writes the fixtures into argv[1].
 const MAKE_FILES: &str = r#"

@@ -7,25 +7,13 @@
 //! Without MLGUARD_TEST_PYTHON the Python parts are skipped with a message, unless
 //! MLGUARD_REQUIRE_TOOLS is set: then they fail.
 
+mod common;
+use common::{len_field, python, varint_field};
 use mlguard_modelscan::onnx::{looks_like_onnx, scan_onnx};
 use mlguard_modelscan::FileFinding;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
-
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("MLGUARD_TEST_PYTHON") {
-        Some(p) if Path::new(&p).exists() => Some(PathBuf::from(p)),
-        _ => {
-            assert!(
-                std::env::var_os("MLGUARD_REQUIRE_TOOLS").is_none(),
-                "MLGUARD_TEST_PYTHON (the test venv) is missing (scripts/test installs it)"
-            );
-            eprintln!("skipped: MLGUARD_TEST_PYTHON (the test venv) not present");
-            None
-        }
-    }
-}
 
 /// Writes the fixtures into argv[1]; every model but the hand-broken ones passes onnx.checker.
 const MAKE_MODELS: &str = r#"
@@ -294,30 +282,6 @@ fn truncated_models_are_not_verifiably_safe() {
 // ---- no Python needed ----
 
 /// A tiny protobuf encoder.
-fn varint(mut v: u64, out: &mut Vec<u8>) {
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-fn len_field(n: u32, payload: &[u8]) -> Vec<u8> {
-    let mut o = Vec::new();
-    varint(u64::from(n) << 3 | 2, &mut o);
-    varint(payload.len() as u64, &mut o);
-    o.extend_from_slice(payload);
-    o
-}
-fn varint_field(n: u32, v: u64) -> Vec<u8> {
-    let mut o = Vec::new();
-    varint(u64::from(n) << 3, &mut o);
-    varint(v, &mut o);
-    o
-}
 fn entry(k: &str, v: &str) -> Vec<u8> {
     len_field(
         13,

@@ -7,26 +7,14 @@
 //! Without MLGUARD_TEST_PYTHON the CPython parts are skipped with a message, unless
 //! MLGUARD_REQUIRE_TOOLS is set: then they fail.
 
+mod common;
+use common::python;
 use mlguard_modelscan::{
     classify_global, scan_pickle, scan_pickle_with, Limits, PickleReport, Severity, Verdict,
 };
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("MLGUARD_TEST_PYTHON") {
-        Some(p) if std::path::Path::new(&p).exists() => Some(PathBuf::from(p)),
-        _ => {
-            assert!(
-                std::env::var_os("MLGUARD_REQUIRE_TOOLS").is_none(),
-                "MLGUARD_TEST_PYTHON (the test venv) is missing (scripts/test installs it)"
-            );
-            eprintln!("skipped: MLGUARD_TEST_PYTHON (the test venv) not present");
-            None
-        }
-    }
-}
 
 /// Run a Python script (extra args after it), return its stdout.
 fn py(python: &PathBuf, script: &str, args: &[&str], stdin: &[u8]) -> Vec<u8> {

@@ -5,63 +5,41 @@
 //! has no findings; ReadFile in the graph, WriteFile in a library function, PyFunc, a primitive op
 //! called through a function attribute and PrintV2 to a file are MS020; truncations are MS003.
 
+mod common;
+use common::{len_field, varint_field};
 use mlguard_modelscan::savedmodel::{looks_like_saved_model, scan_saved_model};
 use mlguard_modelscan::FileFinding;
 
-fn varint(mut v: u64, out: &mut Vec<u8>) {
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
-fn len(n: u32, payload: &[u8]) -> Vec<u8> {
-    let mut o = Vec::new();
-    varint(u64::from(n) << 3 | 2, &mut o);
-    varint(payload.len() as u64, &mut o);
-    o.extend_from_slice(payload);
-    o
-}
-
-fn int(n: u32, v: u64) -> Vec<u8> {
-    let mut o = Vec::new();
-    varint(u64::from(n) << 3, &mut o);
-    varint(v, &mut o);
-    o
-}
-
 /// AttrValue with `s`.
 fn attr_s(s: &str) -> Vec<u8> {
-    len(2, s.as_bytes())
+    len_field(2, s.as_bytes())
 }
 
 /// AttrValue with `func` (NameAttrList{name}).
 fn attr_func(name: &str) -> Vec<u8> {
-    len(10, &len(1, name.as_bytes()))
+    len_field(10, &len_field(1, name.as_bytes()))
 }
 
 /// NodeDef{name, op, input..., attr map}.
 fn node(name: &str, op: &str, inputs: &[&str], attrs: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut n = [len(1, name.as_bytes()), len(2, op.as_bytes())].concat();
+    let mut n = [len_field(1, name.as_bytes()), len_field(2, op.as_bytes())].concat();
     for i in inputs {
-        n.extend(len(3, i.as_bytes()));
+        n.extend(len_field(3, i.as_bytes()));
     }
     for (k, v) in attrs {
-        n.extend(len(5, &[len(1, k.as_bytes()), len(2, v)].concat()));
+        n.extend(len_field(
+            5,
+            &[len_field(1, k.as_bytes()), len_field(2, v)].concat(),
+        ));
     }
     n
 }
 
 /// FunctionDef{signature: OpDef{name}, node_def...}.
 fn function(name: &str, nodes: &[Vec<u8>]) -> Vec<u8> {
-    let mut f = len(1, &len(1, name.as_bytes()));
+    let mut f = len_field(1, &len_field(1, name.as_bytes()));
     for n in nodes {
-        f.extend(len(3, n));
+        f.extend(len_field(3, n));
     }
     f
 }
@@ -71,32 +49,32 @@ fn function(name: &str, nodes: &[Vec<u8>]) -> Vec<u8> {
 fn saved_model(nodes: &[Vec<u8>], functions: &[Vec<u8>]) -> Vec<u8> {
     let mut graph = Vec::new();
     for n in nodes {
-        graph.extend(len(1, n));
+        graph.extend(len_field(1, n));
     }
     let mut lib = Vec::new();
     for f in functions {
-        lib.extend(len(1, f));
+        lib.extend(len_field(1, f));
     }
     if !lib.is_empty() {
-        graph.extend(len(2, &lib));
+        graph.extend(len_field(2, &lib));
     }
-    graph.extend(len(4, &int(1, 1645))); // versions{producer}
-    let meta_info = len(4, b"serve"); // MetaInfoDef.tags
-    let meta = [len(1, &meta_info), len(2, &graph)].concat();
-    [int(1, 1), len(2, &meta)].concat()
+    graph.extend(len_field(4, &varint_field(1, 1645))); // versions{producer}
+    let meta_info = len_field(4, b"serve"); // MetaInfoDef.tags
+    let meta = [len_field(1, &meta_info), len_field(2, &graph)].concat();
+    [varint_field(1, 1), len_field(2, &meta)].concat()
 }
 
 fn benign_nodes() -> Vec<Vec<u8>> {
-    let tensor = len(8, &[int(1, 1), len(4, &[0u8; 16])].concat()); // AttrValue.tensor
+    let tensor = len_field(8, &[varint_field(1, 1), len_field(4, &[0u8; 16])].concat()); // AttrValue.tensor
     vec![
-        node("x", "Placeholder", &[], &[("dtype", int(6, 1))]),
+        node("x", "Placeholder", &[], &[("dtype", varint_field(6, 1))]),
         node(
             "w",
             "Const",
             &[],
-            &[("value", tensor), ("dtype", int(6, 1))],
+            &[("value", tensor), ("dtype", varint_field(6, 1))],
         ),
-        node("y", "MatMul", &["x", "w"], &[("T", int(6, 1))]),
+        node("y", "MatMul", &["x", "w"], &[("T", varint_field(6, 1))]),
         node(
             "call",
             "StatefulPartitionedCall",
@@ -198,7 +176,7 @@ fn ops_called_through_attributes_and_printing_to_files() {
         &[("f", attr_func("ReadFile"))],
     ));
     // list(func) inside a Case op
-    let list = len(1, &len(9, &len(1, b"MatchingFiles")));
+    let list = len_field(1, &len_field(9, &len_field(1, b"MatchingFiles")));
     nodes.push(node("case", "Case", &[], &[("branches", list)]));
     nodes.push(node(
         "p",
@@ -259,13 +237,18 @@ fn many_findings_are_capped() {
 fn not_saved_models() {
     assert!(!looks_like_saved_model(b""));
     assert!(!looks_like_saved_model(b"saved_model.pb is a text file\n"));
-    assert!(!looks_like_saved_model(&int(1, 1)));
+    assert!(!looks_like_saved_model(&varint_field(1, 1)));
     // a meta graph without a graph_def
     assert!(!looks_like_saved_model(
-        &[int(1, 1), len(2, &len(1, b""))].concat()
+        &[varint_field(1, 1), len_field(2, &len_field(1, b""))].concat()
     ));
     // an ONNX model (ir_version, producer_name, graph) is not a SavedModel
-    let onnx = [int(1, 9), len(2, b"pytorch"), len(7, &len(1, b""))].concat();
+    let onnx = [
+        varint_field(1, 9),
+        len_field(2, b"pytorch"),
+        len_field(7, &len_field(1, b"")),
+    ]
+    .concat();
     assert!(!looks_like_saved_model(&onnx));
     let r = scan_saved_model(&[0x0a, 0x05, 0x01]);
     assert!(r.len() == 1 && r[0].code == "MS003");
