@@ -1,0 +1,11 @@
+//! Fuzz target `inventory`: the body lives in ../common/inventory_check.rs and is replayed over
+//! the saved corpus and seeds by crates/mlguard-vuln/tests/fuzz_corpus.rs as an ordinary test.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+include!("../common/inventory_check.rs");
+
+fuzz_target!(|data: &[u8]| {
+    check_inventory_input(data);
+});
