@@ -24,6 +24,19 @@ pub struct Package {
     pub path: String,
 }
 
+impl Package {
+    /// A package found at `path` (no source package).
+    pub fn new(ecosystem: &'static str, name: &str, version: &str, path: &str) -> Self {
+        Package {
+            ecosystem,
+            name: name.to_string(),
+            version: version.to_string(),
+            source: None,
+            path: path.to_string(),
+        }
+    }
+}
+
 /// A record file that could not be read, with its path and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{path}: {why}")]

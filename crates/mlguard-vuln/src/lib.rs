@@ -9,6 +9,7 @@
 //! Must not touch: Kubernetes objects and controls (mlguard-controls), terminal output and exit
 //! codes (the `mlguard` binary), and the network: records are given to it.
 
+pub mod cuda;
 pub mod inventory;
 pub mod osv;
 pub mod version;

@@ -89,7 +89,8 @@ pub fn scheme_of(ecosystem: &str) -> Option<Scheme> {
     let base = ecosystem.split(':').next().unwrap_or(ecosystem);
     match base {
         "PyPI" => Some(Scheme::Pypi),
-        "Debian" | "Ubuntu" => Some(Scheme::Debian),
+        // NVIDIA components (crate::cuda): dotted numbers, ordered as dpkg orders them.
+        "Debian" | "Ubuntu" | "NVIDIA" => Some(Scheme::Debian),
         _ => None,
     }
 }

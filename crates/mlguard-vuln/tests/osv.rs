@@ -201,3 +201,38 @@ fn pypa_advisories_evaluate() {
     );
     assert!(checked > 1000 && withdrawn > 0);
 }
+
+/// A CUDA advisory, as an OSV record built here (NVIDIA publishes bulletins, not OSV): cuDNN
+/// components found in an image's config and wheels are matched with dpkg's ordering.
+#[test]
+fn nvidia_components_match_their_own_records() {
+    use mlguard_vuln::cuda;
+    use mlguard_vuln::inventory::Package;
+    let r = record(
+        r#"{"id": "NVIDIA-TEST-1", "aliases": ["CVE-2099-0001"], "affected": [
+            {"package": {"ecosystem": "NVIDIA", "name": "cudnn"},
+             "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "8.0"}, {"fixed": "8.9.7.29"}]}]},
+            {"package": {"ecosystem": "NVIDIA", "name": "cuda"}, "versions": ["12.1", "12.1.1"]}]}"#,
+    );
+    let env = vec![
+        "CUDA_VERSION=12.1.1".to_string(),
+        "NV_CUDNN_VERSION=8.9.0.131".to_string(),
+    ];
+    let found = cuda::from_env(&env);
+    for p in &found {
+        assert!(
+            r.affects(cuda::ECOSYSTEM, &p.name, &p.version).unwrap(),
+            "{p:?}"
+        );
+    }
+    let wheel =
+        cuda::from_python(&Package::new("PyPI", "nvidia-cudnn-cu12", "8.9.7.29", "x")).unwrap();
+    assert!(!r
+        .affects(cuda::ECOSYSTEM, &wheel.name, &wheel.version)
+        .unwrap());
+    let torch = cuda::from_python(&Package::new("PyPI", "torch", "2.1.0+cu121", "x")).unwrap();
+    assert!(r
+        .affects(cuda::ECOSYSTEM, &torch.name, &torch.version)
+        .unwrap());
+    assert_eq!(r.fixed_versions(cuda::ECOSYSTEM, "cudnn"), ["8.9.7.29"]);
+}
