@@ -1,0 +1,361 @@
+//! Reading the installed packages of a container image without extracting it: an OCI image
+//! layout folder, a docker-archive tar (`docker save`, including the OCI layout newer Docker
+//! writes inside it), or a root filesystem folder.
+//!
+//! Layers are read as tar streams (plain, gzip or zstd, by media type or by magic), front to
+//! back; only the record files of [`crate::inventory`] and CUDA's version files are kept, each
+//! with the layer it came from. Whiteouts apply across layers as the OCI image spec says: a
+//! `.wh.NAME` entry deletes `NAME` (a file or a whole tree) from the layers below, and
+//! `.wh..wh..opq` empties its folder of everything from the layers below. Layer blobs are
+//! checked against their digests while they stream.
+
+use crate::cuda;
+use crate::inventory::{self, Package, RecordError};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// What was found in an image.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct ImageInventory {
+    /// Packages with the layer digest they came from (`rootfs` for a folder).
+    pub packages: Vec<(Package, String)>,
+    /// The image config's `Env`.
+    pub env: Vec<String>,
+    /// Record files that could not be read (reported, never skipped silently).
+    pub errors: Vec<RecordError>,
+    pub layers: usize,
+}
+
+/// Why an image could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImageError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {why}")]
+    Format { path: String, why: String },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ImageError + '_ {
+    move |source| ImageError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn bad(path: &Path, why: impl Into<String>) -> ImageError {
+    ImageError::Format {
+        path: path.display().to_string(),
+        why: why.into(),
+    }
+}
+
+/// Is this path (inside the image) one the inventory keeps?
+fn wanted(path: &str) -> bool {
+    inventory::record_kind(path).is_some() || cuda_file(path)
+}
+
+fn cuda_file(path: &str) -> bool {
+    let p = path.trim_start_matches("./").trim_start_matches('/');
+    p.starts_with("usr/local/cuda")
+        && (p.ends_with("/version.json") || p.ends_with("/version.txt"))
+        && p.matches('/').count() == 3
+}
+
+/// Largest record file kept from a layer.
+const MAX_KEPT: u64 = inventory::MAX_RECORD as u64;
+
+/// The files kept so far, by path: (layer, bytes).
+#[derive(Default)]
+struct Overlay {
+    files: BTreeMap<String, (String, Vec<u8>)>,
+}
+
+fn norm(path: &str) -> String {
+    path.trim_start_matches("./")
+        .trim_start_matches('/')
+        .trim_end_matches('/')
+        .to_string()
+}
+
+impl Overlay {
+    /// Apply one layer: its whiteouts to the layers below, then its files.
+    fn layer<R: Read>(&mut self, layer: &str, tar: R, origin: &Path) -> Result<(), ImageError> {
+        let mut archive = tar::Archive::new(tar);
+        let mut deletes: Vec<String> = Vec::new();
+        let mut opaque: Vec<String> = Vec::new();
+        let mut adds: Vec<(String, Vec<u8>)> = Vec::new();
+        let entries = archive
+            .entries()
+            .map_err(|e| bad(origin, format!("layer {layer}: not a tar stream: {e}")))?;
+        for entry in entries {
+            let mut entry =
+                entry.map_err(|e| bad(origin, format!("layer {layer}: broken tar entry: {e}")))?;
+            let path = match entry.path() {
+                Ok(p) => norm(&p.to_string_lossy()),
+                Err(e) => return Err(bad(origin, format!("layer {layer}: bad entry path: {e}"))),
+            };
+            let (dir, name) = match path.rsplit_once('/') {
+                Some((d, n)) => (d.to_string(), n.to_string()),
+                None => (String::new(), path.clone()),
+            };
+            if name == ".wh..wh..opq" {
+                opaque.push(dir);
+                continue;
+            }
+            if let Some(target) = name.strip_prefix(".wh.").filter(|t| !t.is_empty()) {
+                deletes.push(if dir.is_empty() {
+                    target.to_string()
+                } else {
+                    format!("{dir}/{target}")
+                });
+                continue;
+            }
+            if !entry.header().entry_type().is_file() || !wanted(&path) {
+                continue;
+            }
+            if entry.size() > MAX_KEPT {
+                return Err(bad(
+                    origin,
+                    format!("layer {layer}: {path} is larger than {MAX_KEPT} bytes"),
+                ));
+            }
+            let mut buf = Vec::with_capacity(entry.size() as usize);
+            entry
+                .read_to_end(&mut buf)
+                .map_err(|e| bad(origin, format!("layer {layer}: reading {path}: {e}")))?;
+            adds.push((path, buf));
+        }
+        // Read the stream to its end, so that a blob's digest is checked (the tar reader stops
+        // at the end-of-archive blocks).
+        std::io::copy(&mut archive.into_inner(), &mut std::io::sink())
+            .map_err(|e| bad(origin, format!("layer {layer}: {e}")))?;
+        let under = |p: &str, root: &str| {
+            root.is_empty() || p == root || p.starts_with(&format!("{root}/"))
+        };
+        self.files.retain(|p, _| {
+            !deletes.iter().any(|d| under(p, d)) && !opaque.iter().any(|o| p != o && under(p, o))
+        });
+        for (p, b) in adds {
+            self.files.insert(p, (layer.to_string(), b));
+        }
+        Ok(())
+    }
+
+    fn finish(self, env: Vec<String>, layers: usize) -> ImageInventory {
+        let mut inv = ImageInventory {
+            env,
+            layers,
+            ..ImageInventory::default()
+        };
+        for (path, (layer, bytes)) in self.files {
+            if cuda_file(&path) {
+                let r = if path.ends_with(".json") {
+                    cuda::from_version_json(&path, &bytes)
+                } else {
+                    cuda::from_version_txt(&path, &bytes).map(|p| vec![p])
+                };
+                match r {
+                    Ok(ps) => inv
+                        .packages
+                        .extend(ps.into_iter().map(|p| (p, layer.clone()))),
+                    Err(why) => inv.errors.push(RecordError { path, why }),
+                }
+                continue;
+            }
+            match inventory::parse(&path, &bytes) {
+                Ok(ps) => inv
+                    .packages
+                    .extend(ps.into_iter().map(|p| (p, layer.clone()))),
+                Err(e) => inv.errors.push(e),
+            }
+        }
+        // CUDA from the config's environment and from the Python packages found.
+        let from_python: Vec<(Package, String)> = inv
+            .packages
+            .iter()
+            .filter_map(|(p, l)| cuda::from_python(p).map(|c| (c, l.clone())))
+            .collect();
+        inv.packages.extend(from_python);
+        inv.packages.extend(
+            cuda::from_env(&inv.env)
+                .into_iter()
+                .map(|p| (p, "config".to_string())),
+        );
+        inv
+    }
+}
+
+/// A reader of a layer blob that checks its SHA-256 when it reaches the end.
+struct Verified<R> {
+    inner: R,
+    ctx: ring::digest::Context,
+    want: String,
+    what: String,
+}
+
+impl<R: Read> Read for Verified<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 {
+            let got = hex(self.ctx.clone().finish().as_ref());
+            if got != self.want {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "{}: digest sha256:{got} does not match sha256:{}",
+                        self.what, self.want
+                    ),
+                ));
+            }
+        } else {
+            self.ctx.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Decompress by magic: gzip, zstd, or plain tar.
+fn decompressed<'a, R: Read + 'a>(
+    mut r: R,
+    origin: &Path,
+) -> Result<Box<dyn Read + 'a>, ImageError> {
+    let mut head = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        let n = r.read(&mut head[got..]).map_err(io(origin))?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    let chained = std::io::Cursor::new(head[..got].to_vec()).chain(r);
+    Ok(if head[..got].starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::MultiGzDecoder::new(chained))
+    } else if head[..got] == [0x28, 0xb5, 0x2f, 0xfd] {
+        Box::new(
+            ruzstd::decoding::StreamingDecoder::new(chained)
+                .map_err(|e| bad(origin, format!("zstd layer: {e}")))?,
+        )
+    } else {
+        Box::new(chained)
+    })
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value, ImageError> {
+    let b = std::fs::read(path).map_err(io(path))?;
+    serde_json::from_slice(&b).map_err(|e| bad(path, format!("not JSON: {e}")))
+}
+
+fn blob_path(root: &Path, digest: &str) -> Result<PathBuf, ImageError> {
+    let (alg, hexd) = digest
+        .split_once(':')
+        .ok_or_else(|| bad(root, format!("digest {digest:?} has no algorithm")))?;
+    if alg != "sha256" || hexd.len() != 64 || !hexd.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad(
+            root,
+            format!("digest {digest:?} is not a sha256 digest"),
+        ));
+    }
+    Ok(root.join("blobs").join(alg).join(hexd))
+}
+
+/// An OCI image layout folder (`oci-layout`, `index.json`, `blobs/`). With several manifests,
+/// the first image manifest (following one level of nested index) is read.
+pub fn read_oci_layout(root: &Path) -> Result<ImageInventory, ImageError> {
+    let index = read_json(&root.join("index.json"))?;
+    let mut desc = index["manifests"]
+        .get(0)
+        .cloned()
+        .ok_or_else(|| bad(&root.join("index.json"), "no manifests"))?;
+    // A nested index (multi-platform): take its first manifest, preferring linux/amd64.
+    if desc["mediaType"]
+        .as_str()
+        .is_some_and(|m| m.contains("index"))
+    {
+        let inner = read_json(&blob_path(root, desc["digest"].as_str().unwrap_or(""))?)?;
+        let list = inner["manifests"].as_array().cloned().unwrap_or_default();
+        desc = list
+            .iter()
+            .find(|m| m["platform"]["architecture"] == "amd64" && m["platform"]["os"] == "linux")
+            .or_else(|| list.first())
+            .cloned()
+            .ok_or_else(|| bad(root, "the nested index has no manifests"))?;
+    }
+    let manifest_path = blob_path(root, desc["digest"].as_str().unwrap_or(""))?;
+    let manifest = read_json(&manifest_path)?;
+    let config = read_json(&blob_path(
+        root,
+        manifest["config"]["digest"].as_str().unwrap_or(""),
+    )?)?;
+    let env = env_of(&config);
+    let layers = manifest["layers"]
+        .as_array()
+        .ok_or_else(|| bad(&manifest_path, "no layers"))?;
+    let mut overlay = Overlay::default();
+    for l in layers {
+        let digest = l["digest"].as_str().unwrap_or("");
+        let p = blob_path(root, digest)?;
+        let f = std::fs::File::open(&p).map_err(io(&p))?;
+        let verified = Verified {
+            inner: std::io::BufReader::new(f),
+            ctx: ring::digest::Context::new(&ring::digest::SHA256),
+            want: digest.trim_start_matches("sha256:").to_string(),
+            what: format!("layer {digest}"),
+        };
+        overlay.layer(digest, decompressed(verified, &p)?, &p)?;
+    }
+    Ok(overlay.finish(env, layers.len()))
+}
+
+fn env_of(config: &serde_json::Value) -> Vec<String> {
+    config["config"]["Env"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A root filesystem folder (an unpacked image, or a Python environment's prefix): its record
+/// files are read in place; there are no layers.
+pub fn read_rootfs(root: &Path) -> Result<ImageInventory, ImageError> {
+    let mut overlay = Overlay::default();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).map_err(io(&dir))? {
+            let e = e.map_err(io(&dir))?;
+            let ft = e.file_type().map_err(io(&dir))?;
+            let p = e.path();
+            if ft.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            if !ft.is_file() {
+                continue;
+            }
+            let rel = p
+                .strip_prefix(root)
+                .unwrap_or(&p)
+                .to_string_lossy()
+                .replace('\\', "/");
+            if wanted(&rel) {
+                let b = std::fs::read(&p).map_err(io(&p))?;
+                overlay.files.insert(rel, ("rootfs".to_string(), b));
+            }
+        }
+    }
+    Ok(overlay.finish(Vec::new(), 0))
+}

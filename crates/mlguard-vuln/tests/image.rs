@@ -1,0 +1,212 @@
+//! Image reading: an OCI image layout built here (gzip and plain tar layers, a config with the
+//! CUDA environment of NVIDIA's base images), whiteouts and opaque whiteouts across layers, digest
+//! checks, and a root filesystem folder.
+
+use mlguard_vuln::image::{read_oci_layout, read_rootfs};
+use std::io::Write;
+use std::path::Path;
+
+fn tar(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, body) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, path, *body).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+fn gzip(b: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(b).unwrap();
+    e.finish().unwrap()
+}
+
+fn sha256(b: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, b)
+        .as_ref()
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
+/// Write a blob, return its digest.
+fn blob(root: &Path, b: &[u8]) -> String {
+    let d = sha256(b);
+    std::fs::write(root.join("blobs/sha256").join(&d), b).unwrap();
+    format!("sha256:{d}")
+}
+
+fn layout(root: &Path, layers: &[(Vec<u8>, &str)], env: &[&str]) -> Vec<String> {
+    std::fs::create_dir_all(root.join("blobs/sha256")).unwrap();
+    std::fs::write(
+        root.join("oci-layout"),
+        br#"{"imageLayoutVersion": "1.0.0"}"#,
+    )
+    .unwrap();
+    let config = serde_json::json!({"architecture": "amd64", "os": "linux", "config": {"Env": env}, "rootfs": {"type": "layers", "diff_ids": []}});
+    let config = serde_json::to_vec(&config).unwrap();
+    let cd = blob(root, &config);
+    let mut digests = Vec::new();
+    let descs: Vec<_> = layers
+        .iter()
+        .map(|(b, mt)| {
+            let d = blob(root, b);
+            digests.push(d.clone());
+            serde_json::json!({"mediaType": mt, "digest": d, "size": b.len()})
+        })
+        .collect();
+    let manifest = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": config.len()}, "layers": descs});
+    let m = serde_json::to_vec(&manifest).unwrap();
+    let md = blob(root, &m);
+    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": m.len()}]});
+    std::fs::write(root.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    digests
+}
+
+const SP: &str = "opt/conda/lib/python3.11/site-packages";
+
+#[test]
+fn layers_whiteouts_and_cuda() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    let l1 = tar(&[
+        ("var/lib/dpkg/status", b"Package: libssl3\nStatus: install ok installed\nVersion: 3.0.11-1~deb12u1\nSource: openssl\n\nPackage: zlib1g\nStatus: install ok installed\nVersion: 1:1.2.13.dfsg-1\nSource: zlib\n"),
+        (&format!("{SP}/torch-2.1.0+cu121.dist-info/METADATA"), b"Metadata-Version: 2.1\nName: torch\nVersion: 2.1.0+cu121\n"),
+        (&format!("{SP}/numpy-1.26.0.dist-info/METADATA"), b"Metadata-Version: 2.1\nName: numpy\nVersion: 1.26.0\n"),
+        ("opt/conda/conda-meta/pytorch-2.1.0-py3.11.json", br#"{"name": "pytorch", "version": "2.1.0", "depends": ["python >=3.11"]}"#),
+        ("usr/local/cuda-12.1/version.json", br#"{"cuda": {"name": "CUDA SDK", "version": "12.1.1"}}"#),
+        ("usr/share/doc/README", b"not a record"),
+    ]);
+    // Layer 2: torch upgraded (whiteout of the old dist-info, new one), numpy's folder emptied.
+    let l2 = tar(&[
+        (&format!("{SP}/.wh.torch-2.1.0+cu121.dist-info"), b""),
+        (
+            &format!("{SP}/torch-2.2.0.dist-info/METADATA"),
+            b"Metadata-Version: 2.1\nName: torch\nVersion: 2.2.0\n",
+        ),
+        ("opt/conda/conda-meta/.wh..wh..opq", b""),
+    ]);
+    // Layer 3: the dpkg database replaced through an opaque folder.
+    let l3 = tar(&[
+        ("var/lib/dpkg/.wh..wh..opq", b""),
+        ("var/lib/dpkg/status", b"Package: libssl3\nStatus: install ok installed\nVersion: 3.0.11-1~deb12u2\nSource: openssl\n"),
+    ]);
+    let d = layout(
+        root,
+        &[
+            (gzip(&l1), "application/vnd.oci.image.layer.v1.tar+gzip"),
+            (l2, "application/vnd.oci.image.layer.v1.tar"),
+            (gzip(&l3), "application/vnd.oci.image.layer.v1.tar+gzip"),
+        ],
+        &[
+            "PATH=/usr/bin",
+            "CUDA_VERSION=12.1.1",
+            "NV_CUDNN_VERSION=8.9.0.131",
+        ],
+    );
+    let inv = read_oci_layout(root).unwrap();
+    assert_eq!(inv.layers, 3);
+    assert!(inv.errors.is_empty(), "{:?}", inv.errors);
+    let found: Vec<(String, String, String, String)> = inv
+        .packages
+        .iter()
+        .map(|(p, l)| {
+            (
+                p.ecosystem.to_string(),
+                p.name.clone(),
+                p.version.clone(),
+                l.clone(),
+            )
+        })
+        .collect();
+    let has = |eco: &str, name: &str, ver: &str| {
+        found
+            .iter()
+            .any(|f| f.0 == eco && f.1 == name && f.2 == ver)
+    };
+    assert!(has("PyPI", "torch", "2.2.0"), "{found:#?}");
+    assert!(
+        !has("PyPI", "torch", "2.1.0+cu121"),
+        "whited out: {found:#?}"
+    );
+    assert!(has("PyPI", "numpy", "1.26.0"));
+    assert!(
+        !found.iter().any(|f| f.0 == "conda"),
+        "opaque conda-meta: {found:#?}"
+    );
+    assert!(has("Debian", "libssl3", "3.0.11-1~deb12u2"));
+    assert!(
+        !has("Debian", "zlib1g", "1:1.2.13.dfsg-1"),
+        "opaque dpkg folder: {found:#?}"
+    );
+    assert!(has("NVIDIA", "cuda", "12.1.1") && has("NVIDIA", "cudnn", "8.9.0.131"));
+    // Each package names its layer.
+    let torch = found.iter().find(|f| f.1 == "torch").unwrap();
+    assert_eq!(torch.3, d[1]);
+    let libssl = found.iter().find(|f| f.1 == "libssl3").unwrap();
+    assert_eq!(libssl.3, d[2]);
+}
+
+#[test]
+fn a_layer_that_does_not_match_its_digest_is_an_error() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    let l = gzip(&tar(&[(
+        "var/lib/dpkg/status",
+        b"Package: a\nVersion: 1\n",
+    )]));
+    let d = layout(
+        root,
+        &[(l.clone(), "application/vnd.oci.image.layer.v1.tar+gzip")],
+        &[],
+    );
+    let p = root
+        .join("blobs/sha256")
+        .join(d[0].trim_start_matches("sha256:"));
+    // The same tar, compressed differently: a valid layer, but not the blob the manifest names.
+    let raw = tar(&[("var/lib/dpkg/status", b"Package: a\nVersion: 1\n")]);
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(&raw).unwrap();
+    let other = e.finish().unwrap();
+    assert_ne!(other, l);
+    std::fs::write(&p, &other).unwrap();
+    let e = read_oci_layout(root).unwrap_err().to_string();
+    assert!(e.contains("does not match"), "{e}");
+    // A missing index is an error naming it.
+    std::fs::remove_file(root.join("index.json")).unwrap();
+    let e = read_oci_layout(root).unwrap_err().to_string();
+    assert!(e.contains("index.json"), "{e}");
+}
+
+#[test]
+fn rootfs_folder() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    let mk = |p: &str, b: &[u8]| {
+        let p = root.join(p);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, b).unwrap();
+    };
+    mk(
+        "var/lib/dpkg/status",
+        b"Package: bash\nStatus: install ok installed\nVersion: 5.2.15-2+b2\n",
+    );
+    mk(
+        "usr/lib/python3/dist-packages/requests-2.31.0.dist-info/METADATA",
+        b"Name: requests\nVersion: 2.31.0\n",
+    );
+    mk(
+        "usr/lib/python3/dist-packages/broken-1.dist-info/METADATA",
+        b"Name: broken\n",
+    );
+    let inv = read_rootfs(root).unwrap();
+    assert_eq!(inv.packages.len(), 2, "{:?}", inv.packages);
+    assert_eq!(inv.errors.len(), 1);
+    assert!(inv.errors[0]
+        .to_string()
+        .contains("broken-1.dist-info/METADATA: no Version header"));
+}
