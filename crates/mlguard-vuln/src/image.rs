@@ -252,70 +252,214 @@ fn decompressed<'a, R: Read + 'a>(
     })
 }
 
-fn read_json(path: &Path) -> Result<serde_json::Value, ImageError> {
-    let b = std::fs::read(path).map_err(io(path))?;
-    serde_json::from_slice(&b).map_err(|e| bad(path, format!("not JSON: {e}")))
-}
+/// Where an image's files are: a folder, or the members of a tar file (docker-archive).
+trait Store {
+    fn label(&self, name: &str) -> PathBuf;
+    fn open(&self, name: &str) -> Result<Box<dyn Read + '_>, ImageError>;
+    fn has(&self, name: &str) -> bool;
 
-fn blob_path(root: &Path, digest: &str) -> Result<PathBuf, ImageError> {
-    let (alg, hexd) = digest
-        .split_once(':')
-        .ok_or_else(|| bad(root, format!("digest {digest:?} has no algorithm")))?;
-    if alg != "sha256" || hexd.len() != 64 || !hexd.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(bad(
-            root,
-            format!("digest {digest:?} is not a sha256 digest"),
-        ));
+    fn json(&self, name: &str) -> Result<serde_json::Value, ImageError> {
+        let mut b = Vec::new();
+        self.open(name)?
+            .take(MAX_KEPT)
+            .read_to_end(&mut b)
+            .map_err(io(&self.label(name)))?;
+        serde_json::from_slice(&b).map_err(|e| bad(&self.label(name), format!("not JSON: {e}")))
     }
-    Ok(root.join("blobs").join(alg).join(hexd))
 }
 
-/// An OCI image layout folder (`oci-layout`, `index.json`, `blobs/`). With several manifests,
-/// the first image manifest (following one level of nested index) is read.
-pub fn read_oci_layout(root: &Path) -> Result<ImageInventory, ImageError> {
-    let index = read_json(&root.join("index.json"))?;
+struct DirStore(PathBuf);
+
+impl Store for DirStore {
+    fn label(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+    fn open(&self, name: &str) -> Result<Box<dyn Read + '_>, ImageError> {
+        let p = self.0.join(name);
+        let f = std::fs::File::open(&p).map_err(io(&p))?;
+        Ok(Box::new(std::io::BufReader::new(f)))
+    }
+    fn has(&self, name: &str) -> bool {
+        self.0.join(name).is_file()
+    }
+}
+
+/// The members of a tar file, by name: (offset of the data, size). Members are read in place.
+struct TarStore {
+    path: PathBuf,
+    members: BTreeMap<String, (u64, u64)>,
+}
+
+impl TarStore {
+    fn new(path: &Path) -> Result<TarStore, ImageError> {
+        let f = std::fs::File::open(path).map_err(io(path))?;
+        let mut archive = tar::Archive::new(std::io::BufReader::new(f));
+        let mut members = BTreeMap::new();
+        for e in archive
+            .entries()
+            .map_err(|e| bad(path, format!("not a tar file: {e}")))?
+        {
+            let e = e.map_err(|e| bad(path, format!("broken tar entry: {e}")))?;
+            if !e.header().entry_type().is_file() {
+                continue;
+            }
+            let name = e
+                .path()
+                .map(|p| norm(&p.to_string_lossy()))
+                .map_err(|e| bad(path, format!("bad entry path: {e}")))?;
+            members.insert(name, (e.raw_file_position(), e.size()));
+        }
+        Ok(TarStore {
+            path: path.to_path_buf(),
+            members,
+        })
+    }
+}
+
+impl Store for TarStore {
+    fn label(&self, name: &str) -> PathBuf {
+        PathBuf::from(format!("{}:{name}", self.path.display()))
+    }
+    fn open(&self, name: &str) -> Result<Box<dyn Read + '_>, ImageError> {
+        use std::io::Seek;
+        let &(offset, size) = self
+            .members
+            .get(&norm(name))
+            .ok_or_else(|| bad(&self.label(name), "no such member in the archive"))?;
+        let mut f = std::fs::File::open(&self.path).map_err(io(&self.path))?;
+        f.seek(std::io::SeekFrom::Start(offset))
+            .map_err(io(&self.path))?;
+        Ok(Box::new(std::io::BufReader::new(f).take(size)))
+    }
+    fn has(&self, name: &str) -> bool {
+        self.members.contains_key(&norm(name))
+    }
+}
+
+fn blob_name(store: &dyn Store, digest: &str) -> Result<String, ImageError> {
+    let bad_digest = || {
+        bad(
+            &store.label("index.json"),
+            format!("digest {digest:?} is not a sha256 digest"),
+        )
+    };
+    let (alg, hexd) = digest.split_once(':').ok_or_else(bad_digest)?;
+    if alg != "sha256" || hexd.len() != 64 || !hexd.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad_digest());
+    }
+    Ok(format!("blobs/{alg}/{hexd}"))
+}
+
+/// Stream the layers (name in the store, digest to check if known) into the overlay.
+fn read_layers(
+    store: &dyn Store,
+    layers: &[(String, Option<String>)],
+    env: Vec<String>,
+) -> Result<ImageInventory, ImageError> {
+    let mut overlay = Overlay::default();
+    for (name, digest) in layers {
+        let label = store.label(name);
+        let r = store.open(name)?;
+        let r: Box<dyn Read + '_> = match digest {
+            Some(d) => Box::new(Verified {
+                inner: r,
+                ctx: ring::digest::Context::new(&ring::digest::SHA256),
+                want: d.trim_start_matches("sha256:").to_string(),
+                what: format!("layer {d}"),
+            }),
+            None => r,
+        };
+        let id = digest.clone().unwrap_or_else(|| name.clone());
+        overlay.layer(&id, decompressed(r, &label)?, &label)?;
+    }
+    Ok(overlay.finish(env, layers.len()))
+}
+
+/// An OCI layout (in a folder or a tar): the first image manifest, following one level of
+/// nested index and preferring linux/amd64.
+fn read_oci(store: &dyn Store) -> Result<ImageInventory, ImageError> {
+    let index = store.json("index.json")?;
     let mut desc = index["manifests"]
         .get(0)
         .cloned()
-        .ok_or_else(|| bad(&root.join("index.json"), "no manifests"))?;
-    // A nested index (multi-platform): take its first manifest, preferring linux/amd64.
+        .ok_or_else(|| bad(&store.label("index.json"), "no manifests"))?;
     if desc["mediaType"]
         .as_str()
         .is_some_and(|m| m.contains("index"))
     {
-        let inner = read_json(&blob_path(root, desc["digest"].as_str().unwrap_or(""))?)?;
+        let inner = store.json(&blob_name(store, desc["digest"].as_str().unwrap_or(""))?)?;
         let list = inner["manifests"].as_array().cloned().unwrap_or_default();
         desc = list
             .iter()
             .find(|m| m["platform"]["architecture"] == "amd64" && m["platform"]["os"] == "linux")
             .or_else(|| list.first())
             .cloned()
-            .ok_or_else(|| bad(root, "the nested index has no manifests"))?;
+            .ok_or_else(|| {
+                bad(
+                    &store.label("index.json"),
+                    "the nested index has no manifests",
+                )
+            })?;
     }
-    let manifest_path = blob_path(root, desc["digest"].as_str().unwrap_or(""))?;
-    let manifest = read_json(&manifest_path)?;
-    let config = read_json(&blob_path(
-        root,
+    let manifest_name = blob_name(store, desc["digest"].as_str().unwrap_or(""))?;
+    let manifest = store.json(&manifest_name)?;
+    let config = store.json(&blob_name(
+        store,
         manifest["config"]["digest"].as_str().unwrap_or(""),
     )?)?;
-    let env = env_of(&config);
     let layers = manifest["layers"]
         .as_array()
-        .ok_or_else(|| bad(&manifest_path, "no layers"))?;
-    let mut overlay = Overlay::default();
-    for l in layers {
-        let digest = l["digest"].as_str().unwrap_or("");
-        let p = blob_path(root, digest)?;
-        let f = std::fs::File::open(&p).map_err(io(&p))?;
-        let verified = Verified {
-            inner: std::io::BufReader::new(f),
-            ctx: ring::digest::Context::new(&ring::digest::SHA256),
-            want: digest.trim_start_matches("sha256:").to_string(),
-            what: format!("layer {digest}"),
-        };
-        overlay.layer(digest, decompressed(verified, &p)?, &p)?;
+        .ok_or_else(|| bad(&store.label(&manifest_name), "no layers"))?
+        .iter()
+        .map(|l| {
+            let d = l["digest"].as_str().unwrap_or("").to_string();
+            Ok((blob_name(store, &d)?, Some(d)))
+        })
+        .collect::<Result<Vec<_>, ImageError>>()?;
+    read_layers(store, &layers, env_of(&config))
+}
+
+/// An OCI image layout folder (`oci-layout`, `index.json`, `blobs/`).
+pub fn read_oci_layout(root: &Path) -> Result<ImageInventory, ImageError> {
+    read_oci(&DirStore(root.to_path_buf()))
+}
+
+/// A docker-archive tar (`docker save`): its `manifest.json` (first image), config and layer
+/// tars; layers stored as `blobs/sha256/<digest>` (Docker 25 and later) are checked against
+/// their digest. An archive holding an OCI layout without `manifest.json` is read as one.
+pub fn read_docker_archive(path: &Path) -> Result<ImageInventory, ImageError> {
+    let store = TarStore::new(path)?;
+    if !store.has("manifest.json") {
+        if store.has("index.json") {
+            return read_oci(&store);
+        }
+        return Err(bad(
+            path,
+            "neither manifest.json (docker-archive) nor index.json (OCI layout) in the archive",
+        ));
     }
-    Ok(overlay.finish(env, layers.len()))
+    let manifest = store.json("manifest.json")?;
+    let first = manifest
+        .get(0)
+        .ok_or_else(|| bad(&store.label("manifest.json"), "no image"))?;
+    let config_name = first["Config"]
+        .as_str()
+        .ok_or_else(|| bad(&store.label("manifest.json"), "no Config"))?;
+    let config = store.json(config_name)?;
+    let layers = first["Layers"]
+        .as_array()
+        .ok_or_else(|| bad(&store.label("manifest.json"), "no Layers"))?
+        .iter()
+        .map(|l| {
+            let name = l.as_str().unwrap_or("").to_string();
+            let digest = name
+                .strip_prefix("blobs/sha256/")
+                .filter(|h| h.len() == 64)
+                .map(|h| format!("sha256:{h}"));
+            (name, digest)
+        })
+        .collect::<Vec<_>>();
+    read_layers(&store, &layers, env_of(&config))
 }
 
 fn env_of(config: &serde_json::Value) -> Vec<String> {
@@ -358,4 +502,13 @@ pub fn read_rootfs(root: &Path) -> Result<ImageInventory, ImageError> {
         }
     }
     Ok(overlay.finish(Vec::new(), 0))
+}
+
+/// One layer blob (plain, gzip or zstd tar) read as a whole image: for tests and fuzzing of the
+/// layer path without a manifest around it.
+pub fn read_layer_bytes(bytes: &[u8]) -> Result<ImageInventory, ImageError> {
+    let origin = Path::new("<layer>");
+    let mut overlay = Overlay::default();
+    overlay.layer("layer", decompressed(std::io::Cursor::new(bytes), origin)?, origin)?;
+    Ok(overlay.finish(Vec::new(), 1))
 }

@@ -1,9 +1,10 @@
-//! Replays the saved corpus and seeds of the `inventory` fuzz target (fuzz/corpus/inventory,
-//! fuzz/seeds-inventory) as ordinary tests, running exactly the fuzz target's body
+//! Replays the saved corpora and seeds of the `inventory` and `image_layer` fuzz targets
+//! (fuzz/corpus/{inventory,image_layer}, fuzz/seeds-{inventory,image-layer}) as ordinary tests, running exactly the fuzz target's body
 //! (fuzz/common/inventory_check.rs). docs/testing.md says how to refresh them.
 
 include!("../../../fuzz/common/replay.rs");
 include!("../../../fuzz/common/inventory_check.rs");
+include!("../../../fuzz/common/image_layer_check.rs");
 
 #[test]
 fn inventory_fuzz_corpus_replays() {
@@ -14,3 +15,9 @@ fn inventory_fuzz_corpus_replays() {
 }
 
 const _: usize = MIN_CORPUS_FILES + MIN_SEED_FILES;
+
+#[test]
+fn image_layer_fuzz_corpus_replays() {
+    replay_dir("corpus/image_layer", 50, check_image_layer_input);
+    replay_dir("seeds-image-layer", 3, check_image_layer_input);
+}

@@ -210,3 +210,104 @@ fn rootfs_folder() {
         .to_string()
         .contains("broken-1.dist-info/METADATA: no Version header"));
 }
+
+#[test]
+fn docker_archives_old_and_new() {
+    use mlguard_vuln::image::read_docker_archive;
+    let t = tempfile::tempdir().unwrap();
+    let l1 = tar(&[(
+        "var/lib/dpkg/status",
+        b"Package: libc6\nStatus: install ok installed\nVersion: 2.36-9+deb12u4\nSource: glibc\n",
+    )]);
+    let l2 = tar(&[(
+        &format!("{SP}/transformers-4.35.0.dist-info/METADATA"),
+        b"Name: transformers\nVersion: 4.35.0\n",
+    )]);
+    let d2 = sha256(&l2);
+    let config = br#"{"config": {"Env": ["CUDA_VERSION=11.8.0"]}}"#;
+    let manifest = format!(
+        r#"[{{"Config": "cfg.json", "RepoTags": ["ml:1"], "Layers": ["0a1b/layer.tar", "blobs/sha256/{d2}"]}}]"#
+    );
+    let archive = tar(&[
+        ("manifest.json", manifest.as_bytes()),
+        ("cfg.json", config),
+        ("0a1b/layer.tar", &l1),
+        (&format!("blobs/sha256/{d2}"), &l2),
+    ]);
+    let p = t.path().join("image.tar");
+    std::fs::write(&p, &archive).unwrap();
+    let inv = read_docker_archive(&p).unwrap();
+    let names: Vec<(&str, &str)> = inv
+        .packages
+        .iter()
+        .map(|(p, _)| (p.name.as_str(), p.version.as_str()))
+        .collect();
+    assert!(names.contains(&("libc6", "2.36-9+deb12u4")), "{names:?}");
+    assert!(names.contains(&("transformers", "4.35.0")), "{names:?}");
+    assert!(names.contains(&("cuda", "11.8.0")), "{names:?}");
+    assert_eq!(inv.layers, 2);
+    // A blob named by digest that does not match it: an error.
+    let wrong = tar(&[
+        ("manifest.json", manifest.as_bytes()),
+        ("cfg.json", config),
+        ("0a1b/layer.tar", &l1),
+        (&format!("blobs/sha256/{d2}"), &l1),
+    ]);
+    std::fs::write(&p, &wrong).unwrap();
+    assert!(read_docker_archive(&p)
+        .unwrap_err()
+        .to_string()
+        .contains("does not match"));
+    // An OCI layout inside the archive (newer `docker save`).
+    let oci = t.path().join("oci");
+    layout(
+        &oci,
+        &[(gzip(&l2), "application/vnd.oci.image.layer.v1.tar+gzip")],
+        &[],
+    );
+    let mut members: Vec<(String, Vec<u8>)> = Vec::new();
+    for e in walk(&oci) {
+        members.push((
+            e.strip_prefix(&oci).unwrap().to_string_lossy().into_owned(),
+            std::fs::read(&e).unwrap(),
+        ));
+    }
+    let refs: Vec<(&str, &[u8])> = members
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    std::fs::write(&p, tar(&refs)).unwrap();
+    let inv = read_docker_archive(&p).unwrap();
+    assert_eq!(inv.packages.len(), 1, "{:?}", inv.packages);
+    // Not an image.
+    std::fs::write(&p, tar(&[("hello.txt", b"hi")])).unwrap();
+    assert!(read_docker_archive(&p)
+        .unwrap_err()
+        .to_string()
+        .contains("manifest.json"));
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn zstd_layers() {
+    let t = tempfile::tempdir().unwrap();
+    let l = tar(&[("lib/apk/db/installed", b"P:musl\nV:1.2.4-r2\no:musl\n")]);
+    let z = ruzstd::encoding::compress_to_vec(l.as_slice(), ruzstd::encoding::CompressionLevel::Fastest);
+    assert_eq!(&z[..4], &[0x28, 0xb5, 0x2f, 0xfd]);
+    layout(t.path(), &[(z, "application/vnd.oci.image.layer.v1.tar+zstd")], &[]);
+    let inv = read_oci_layout(t.path()).unwrap();
+    assert_eq!(inv.packages.len(), 1);
+    assert_eq!(inv.packages[0].0.ecosystem, "Alpine");
+}
