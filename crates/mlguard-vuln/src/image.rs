@@ -509,6 +509,10 @@ pub fn read_rootfs(root: &Path) -> Result<ImageInventory, ImageError> {
 pub fn read_layer_bytes(bytes: &[u8]) -> Result<ImageInventory, ImageError> {
     let origin = Path::new("<layer>");
     let mut overlay = Overlay::default();
-    overlay.layer("layer", decompressed(std::io::Cursor::new(bytes), origin)?, origin)?;
+    overlay.layer(
+        "layer",
+        decompressed(std::io::Cursor::new(bytes), origin)?,
+        origin,
+    )?;
     Ok(overlay.finish(Vec::new(), 1))
 }

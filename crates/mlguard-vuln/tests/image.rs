@@ -304,9 +304,16 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 fn zstd_layers() {
     let t = tempfile::tempdir().unwrap();
     let l = tar(&[("lib/apk/db/installed", b"P:musl\nV:1.2.4-r2\no:musl\n")]);
-    let z = ruzstd::encoding::compress_to_vec(l.as_slice(), ruzstd::encoding::CompressionLevel::Fastest);
+    let z = ruzstd::encoding::compress_to_vec(
+        l.as_slice(),
+        ruzstd::encoding::CompressionLevel::Fastest,
+    );
     assert_eq!(&z[..4], &[0x28, 0xb5, 0x2f, 0xfd]);
-    layout(t.path(), &[(z, "application/vnd.oci.image.layer.v1.tar+zstd")], &[]);
+    layout(
+        t.path(),
+        &[(z, "application/vnd.oci.image.layer.v1.tar+zstd")],
+        &[],
+    );
     let inv = read_oci_layout(t.path()).unwrap();
     assert_eq!(inv.packages.len(), 1);
     assert_eq!(inv.packages[0].0.ecosystem, "Alpine");
