@@ -10,6 +10,7 @@
 //! codes (the `mlguard` binary), and the network: records are given to it.
 
 pub mod cuda;
+pub mod db;
 pub mod image;
 pub mod inventory;
 pub mod osv;

@@ -27,6 +27,8 @@ pub struct Record {
     #[serde(default)]
     pub summary: Option<String>,
     #[serde(default)]
+    pub details: Option<String>,
+    #[serde(default)]
     pub affected: Vec<Affected>,
 }
 
@@ -111,6 +113,22 @@ fn same_ecosystem(record: &str, package: &str) -> bool {
 }
 
 impl Record {
+    /// The summary, else the first line of the details, at most 120 characters.
+    pub fn title(&self) -> Option<String> {
+        let t = self
+            .summary
+            .as_deref()
+            .or_else(|| self.details.as_deref().and_then(|d| d.lines().next()))?
+            .trim();
+        if t.is_empty() {
+            return None;
+        }
+        Some(match t.char_indices().nth(120) {
+            Some((i, _)) => format!("{}...", &t[..i]),
+            None => t.to_string(),
+        })
+    }
+
     /// Does this record affect `name` at `version` in `ecosystem`?
     pub fn affects(&self, ecosystem: &str, name: &str, version: &str) -> Result<bool, MatchError> {
         if self.withdrawn.is_some() {

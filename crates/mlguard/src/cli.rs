@@ -51,9 +51,80 @@ pub enum Command {
     /// The controls as native Kubernetes policy.
     #[command(subcommand)]
     Policy(PolicyCommand),
-    /// Model artifacts: encrypt, decrypt at load time, rotate keys, sign and verify.
+    /// Model artifacts: encrypt, decrypt at load time, rotate keys, sign and verify, scan.
     #[command(subcommand)]
     Model(ModelCommand),
+    /// Known vulnerabilities: the local OSV database, and checking one package version.
+    #[command(subcommand)]
+    Vuln(VulnCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VulnCommand {
+    /// The local vulnerability database (OSV records; fully offline after an import).
+    #[command(subcommand)]
+    Db(VulnDbCommand),
+    /// The advisories that affect one package version (a pin, a CUDA build of torch...).
+    #[command(
+        disable_version_flag = true,
+        after_help = "Examples:
+  mlguard vuln check --ecosystem PyPI --package torch --version 2.1.0+cu121
+  mlguard vuln check --ecosystem Debian:12 --package openssl --version 3.0.11-1~deb12u1 --format json
+
+Local versions (+cu121) are matched on their public version (docs/vulnerability-matching.md).
+Exit codes: 0 no advisory affects it, 1 some do, 2 usage error, missing database or a record
+that could not be evaluated."
+    )]
+    Check {
+        /// OSV ecosystem: PyPI, Debian (or Debian:12), Ubuntu, NVIDIA.
+        #[arg(long, value_name = "ECOSYSTEM", env = "MLGUARD_ECOSYSTEM")]
+        ecosystem: String,
+        #[arg(long, value_name = "NAME", env = "MLGUARD_PACKAGE")]
+        package: String,
+        #[arg(long, value_name = "VERSION", env = "MLGUARD_VERSION")]
+        version: String,
+        /// table or json.
+        #[arg(
+            long,
+            value_name = "FORMAT",
+            default_value = "table",
+            env = "MLGUARD_FORMAT"
+        )]
+        format: String,
+        /// The database folder (default: $MLGUARD_VULN_DB, else the user cache folder).
+        #[arg(long, value_name = "DIR")]
+        db: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VulnDbCommand {
+    /// Import OSV records: folders or zips of OSV JSON, or the YAML of the PyPA advisory
+    /// database. Records with the same ID are replaced.
+    #[command(after_help = "Examples:
+  mlguard vuln db import ./advisory-database/vulns
+  mlguard vuln db import PyPI-all.zip Debian-all.zip --db /srv/mlguard/vuln-db")]
+    Import {
+        #[arg(value_name = "PATH", required = true)]
+        paths: Vec<String>,
+        /// The database folder (default: $MLGUARD_VULN_DB, else the user cache folder).
+        #[arg(long, value_name = "DIR")]
+        db: Option<String>,
+    },
+    /// Sources, record counts and age of the database.
+    Info {
+        /// table or json.
+        #[arg(
+            long,
+            value_name = "FORMAT",
+            default_value = "table",
+            env = "MLGUARD_FORMAT"
+        )]
+        format: String,
+        /// The database folder (default: $MLGUARD_VULN_DB, else the user cache folder).
+        #[arg(long, value_name = "DIR")]
+        db: Option<String>,
+    },
 }
 
 /// Keys that can wrap a data key (encrypt, and rewrap's new stanzas).

@@ -15,6 +15,7 @@ mod cmd_policy;
 mod cmd_rbac;
 mod cmd_scan;
 mod cmd_tenant;
+mod cmd_vuln;
 mod cmd_webhook;
 mod output;
 
@@ -79,6 +80,7 @@ fn main() -> ExitCode {
         cli::Command::Webhook(a) => cmd_webhook::run(a),
         cli::Command::Policy(a) => cmd_policy::run(a),
         cli::Command::Model(a) => cmd_model::run(a),
+        cli::Command::Vuln(a) => cmd_vuln::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
