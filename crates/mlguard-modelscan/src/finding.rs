@@ -96,6 +96,26 @@ impl FileFinding {
     }
 }
 
+/// Keep at most `max` findings; those beyond (and `left_out` more that were never kept) become
+/// one MS090 note "N more WHAT findings left out".
+pub fn capped(
+    mut out: Vec<FileFinding>,
+    max: usize,
+    left_out: usize,
+    what: &str,
+) -> Vec<FileFinding> {
+    let more = out.len().saturating_sub(max) + left_out;
+    out.truncate(max);
+    if more > 0 {
+        out.push(FileFinding::new(
+            "MS090",
+            Severity::Low,
+            format!("{more} more {what} findings left out"),
+        ));
+    }
+    out
+}
+
 /// Every finding code with its usual severity and a one-line description (docs, SARIF rules).
 pub const CODES: &[(&str, &str, &str)] = &[
     (

@@ -159,17 +159,7 @@ pub fn scan_gguf(data: &[u8]) -> Vec<FileFinding> {
     };
     // A structural error ends the walk; it is already in `s.out`.
     let _ = s.run();
-    let mut out = s.out;
-    if out.len() > MAX_FINDINGS {
-        let more = out.len() - MAX_FINDINGS;
-        out.truncate(MAX_FINDINGS);
-        out.push(FileFinding::new(
-            "MS090",
-            Severity::Low,
-            format!("{more} more GGUF findings left out"),
-        ));
-    }
-    out
+    crate::finding::capped(s.out, MAX_FINDINGS, 0, "GGUF")
 }
 
 fn ms050(reason: impl Into<String>) -> FileFinding {

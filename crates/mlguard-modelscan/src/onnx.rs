@@ -115,15 +115,7 @@ pub fn scan_onnx(data: &[u8], model_dir: Option<&Path>) -> Vec<FileFinding> {
     if let Err(e) = s.model(Message::new(data)) {
         s.push(FileFinding::incomplete(format!("the ONNX model is malformed: {e}")).at(e.offset));
     }
-    let mut out = s.out;
-    if s.left_out > 0 {
-        out.push(FileFinding::new(
-            "MS090",
-            Severity::Low,
-            format!("{} more ONNX findings left out", s.left_out),
-        ));
-    }
-    out
+    crate::finding::capped(s.out, usize::MAX, s.left_out, "ONNX")
 }
 
 struct Dir {

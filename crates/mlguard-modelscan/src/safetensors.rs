@@ -99,17 +99,8 @@ pub fn scan_safetensors(data: &[u8]) -> Vec<FileFinding> {
     cap(out)
 }
 
-fn cap(mut out: Vec<FileFinding>) -> Vec<FileFinding> {
-    if out.len() > MAX_FINDINGS {
-        let more = out.len() - MAX_FINDINGS;
-        out.truncate(MAX_FINDINGS);
-        out.push(FileFinding::new(
-            "MS090",
-            Severity::Low,
-            format!("{more} more safetensors header findings left out"),
-        ));
-    }
-    out
+fn cap(out: Vec<FileFinding>) -> Vec<FileFinding> {
+    crate::finding::capped(out, MAX_FINDINGS, 0, "safetensors header")
 }
 
 fn scan_into(data: &[u8], out: &mut Vec<FileFinding>) {

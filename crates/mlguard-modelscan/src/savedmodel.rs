@@ -203,15 +203,7 @@ pub fn scan_saved_model(data: &[u8]) -> Vec<FileFinding> {
                 .at(e.offset),
         );
     }
-    let mut out = s.out;
-    if s.left_out > 0 {
-        out.push(FileFinding::new(
-            "MS090",
-            Severity::Low,
-            format!("{} more SavedModel findings left out", s.left_out),
-        ));
-    }
-    out
+    crate::finding::capped(s.out, usize::MAX, s.left_out, "SavedModel")
 }
 
 struct Scan {
