@@ -13,6 +13,7 @@
 //! | MS010 | critical | Keras: a Lambda layer (Python bytecode or source runs on load) |
 //! | MS011 | medium   | Keras: a custom object outside Keras (imported on load) |
 //! | MS012 | high     | Keras: settings that switch safe mode off or load code |
+//! | MS013 | medium   | Hugging Face config whose auto_map names Python code of the repository |
 //! | MS020 | high     | TensorFlow SavedModel: an op that reads or writes files or runs Python |
 //! | MS030 | high     | ONNX: external data outside the model folder |
 //! | MS040 | high     | safetensors: a header that breaks the format's rules |

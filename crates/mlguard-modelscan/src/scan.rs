@@ -367,6 +367,9 @@ impl Cx<'_> {
                 return self.inflated("zlib", name, &inner, declared, depth);
             }
         }
+        if let Some(f) = remote_code(data) {
+            return ("hf-config", f);
+        }
         // Protocol 0 and 1 pickles have no magic: try to run the file as a pickle.
         let (format, findings) = self.pickle(name, data, declared);
         if format != "unknown" {
@@ -675,6 +678,58 @@ impl Cx<'_> {
     }
 }
 
+/// Largest JSON file looked at for Hugging Face `auto_map` (configs are a few KiB; a
+/// tokenizer's vocabulary is not a config).
+const MAX_CONFIG: usize = 1 << 20;
+
+/// A Hugging Face configuration (`config.json`, `tokenizer_config.json`...) whose `auto_map`
+/// names classes in Python files of the model repository: `from_pretrained(...,
+/// trust_remote_code=True)` imports and runs them (MS013). `None` when the bytes are not such
+/// a JSON object.
+fn remote_code(data: &[u8]) -> Option<Vec<FileFinding>> {
+    if data.len() > MAX_CONFIG || data.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(data).ok()?;
+    let map = v.get("auto_map")?.as_object()?;
+    let mut refs: Vec<String> = map
+        .values()
+        .flat_map(|x| match x {
+            serde_json::Value::String(s) => vec![s.clone()],
+            serde_json::Value::Array(a) => a
+                .iter()
+                .filter_map(|y| y.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    refs.sort();
+    refs.dedup();
+    if refs.is_empty() {
+        return None;
+    }
+    // "modeling_x.MyModel" is module modeling_x.py of this repository; "org/repo--mod.Class"
+    // another repository's.
+    let modules: Vec<String> = refs
+        .iter()
+        .map(|r| match r.rsplit_once('.') {
+            Some((m, _)) => format!("{m}.py"),
+            None => r.clone(),
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    Some(vec![FileFinding::new(
+        "MS013",
+        Severity::Medium,
+        format!(
+            "auto_map names code in the model repository ({}): from_pretrained(trust_remote_code=True) imports and runs it; review those files",
+            modules.join(", ")
+        ),
+    )
+    .global(refs.join(", "))])
+}
+
 /// What kind of pickle file this is, from what it imports.
 fn pickle_format(rep: &PickleReport, data: &[u8]) -> &'static str {
     if rep.globals.iter().any(|g| g.name.starts_with("joblib.")) {
@@ -723,6 +778,40 @@ fn gunzip(data: &[u8], limit: u64) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hugging_face_remote_code_is_reported() {
+        let cfg = br#"{"architectures": ["PhiForCausalLM"], "auto_map": {
+            "AutoConfig": "configuration_phi.PhiConfig",
+            "AutoModelForCausalLM": "modeling_phi.PhiForCausalLM",
+            "AutoTokenizer": ["tokenization_x.XTokenizer", null]}, "model_type": "phi"}"#;
+        let f = remote_code(cfg).unwrap();
+        assert_eq!(f[0].code, "MS013");
+        assert!(
+            f[0].reason
+                .contains("configuration_phi.py, modeling_phi.py, tokenization_x.py"),
+            "{}",
+            f[0].reason
+        );
+        let r = scan_bytes("config.json", cfg, &Options::default());
+        assert_eq!((r.format, r.verdict()), ("hf-config", "suspicious"));
+        // Plain configs, other JSON and text are not reported.
+        assert!(
+            remote_code(br#"{"architectures": ["LlamaForCausalLM"], "model_type": "llama"}"#)
+                .is_none()
+        );
+        assert!(remote_code(br#"{"auto_map": {}}"#).is_none());
+        assert!(remote_code(b"[1, 2]").is_none() && remote_code(b"hello").is_none());
+        assert_eq!(
+            scan_bytes(
+                "config.json",
+                br#"{"model_type": "bert"}"#,
+                &Options::default()
+            )
+            .verdict(),
+            "skipped"
+        );
+    }
 
     #[test]
     fn tensor_records_are_recognised() {
