@@ -13,7 +13,6 @@ use mlguard_modelscan::gguf::{looks_like_gguf, scan_gguf, template_indicators};
 use mlguard_modelscan::{FileFinding, Severity};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 fn tempdir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("mlguard-gguf-{name}-{}", std::process::id()));
@@ -28,26 +27,11 @@ fn written_by_gguf_py(python: &Path, script: &str, stdin: &str) -> Vec<u8> {
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = tempdir(&format!("py{n}"));
     let out = dir.join("model.gguf");
-    let mut child = Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(&out)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run python");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
-    assert!(
-        o.status.success(),
-        "python failed: {}",
-        String::from_utf8_lossy(&o.stderr)
+    common::py(
+        python,
+        script,
+        &[out.to_str().expect("utf8 path")],
+        stdin.as_bytes(),
     );
     let bytes = std::fs::read(&out).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();

@@ -8,42 +8,13 @@
 //! MLGUARD_REQUIRE_TOOLS is set: then they fail.
 
 mod common;
-use common::python;
+use common::{py, python};
 use mlguard_modelscan::{
     classify_global, scan_pickle, scan_pickle_with, Limits, PickleReport, Severity, Verdict,
 };
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-
-/// Run a Python script (extra args after it), return its stdout.
-fn py(python: &PathBuf, script: &str, args: &[&str], stdin: &[u8]) -> Vec<u8> {
-    let mut child = Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run python");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin)
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("python output");
-    assert!(
-        out.status.success(),
-        "python failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
 
 /// Pickle what `setup` defines as `obj` at `proto`.
-fn dumps(python: &PathBuf, setup: &str, proto: u8) -> Vec<u8> {
+fn dumps(python: &std::path::Path, setup: &str, proto: u8) -> Vec<u8> {
     let script = format!(
         "import pickle, sys\n{setup}\nsys.stdout.buffer.write(pickle.dumps(obj, protocol=int(sys.argv[1])))\n"
     );
@@ -51,7 +22,7 @@ fn dumps(python: &PathBuf, setup: &str, proto: u8) -> Vec<u8> {
 }
 
 /// CPython's pickletools walks the whole stream without error (without executing it).
-fn assert_well_formed(python: &PathBuf, bytes: &[u8]) {
+fn assert_well_formed(python: &std::path::Path, bytes: &[u8]) {
     let script = "import io, pickletools, sys\n\
                   data = sys.stdin.buffer.read()\n\
                   f = io.BytesIO(data)\n\

@@ -14,30 +14,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-/// Run a Python script (args after it, `stdin` fed), return its stdout.
+/// Run a Python script (args after it, `stdin` fed), return its stdout as text.
 fn py(python: &Path, script: &str, args: &[&str], stdin: &[u8]) -> String {
-    let mut child = Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run python");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin)
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("python output");
-    assert!(
-        out.status.success(),
-        "python failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    String::from_utf8_lossy(&common::py(python, script, args, stdin)).into_owned()
 }
 
 /// Whether the reference library loads `bytes` ("ok") or rejects them ("err: ...").

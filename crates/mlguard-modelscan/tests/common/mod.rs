@@ -2,7 +2,9 @@
 //! protobuf encoder for hand-built ONNX and SavedModel bytes. Each test binary uses a part.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 /// The test venv's interpreter (MLGUARD_TEST_PYTHON); `None` (skip, with a message) when it is
 /// absent, unless MLGUARD_REQUIRE_TOOLS is set: then that is a failure.
@@ -48,4 +50,31 @@ pub fn varint_field(n: u32, v: u64) -> Vec<u8> {
     varint(u64::from(n) << 3, &mut o);
     varint(v, &mut o);
     o
+}
+
+/// Run a Python script (extra args after it, `stdin` fed), fail on a non-zero exit with its
+/// stderr, return its stdout.
+pub fn py(python: &Path, script: &str, args: &[&str], stdin: &[u8]) -> Vec<u8> {
+    let mut child = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run python");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("python output");
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
