@@ -249,6 +249,7 @@ pub struct Db {
     pub meta: Meta,
     pub records: Vec<Record>,
     index: HashMap<(String, String), Vec<usize>>,
+    by_id: HashMap<String, usize>,
 }
 
 fn key(ecosystem: &str, name: &str) -> (String, String) {
@@ -305,11 +306,36 @@ impl Db {
                 }
             }
         }
+        let mut by_id = HashMap::new();
+        for (i, r) in records.iter().enumerate() {
+            by_id.entry(r.id.clone()).or_insert(i);
+        }
         Ok(Db {
             meta,
             records,
             index,
+            by_id,
         })
+    }
+
+    /// The severity of a vulnerability known by `ids` (a [`Hit`]'s): the highest rating any of
+    /// its records gives, and the highest CVSS v3 base score; unknown when none rates it.
+    pub fn severity_of(&self, ids: &[String]) -> (crate::severity::Severity, Option<f64>) {
+        use crate::severity::Severity;
+        let mut best: Option<Severity> = None;
+        let mut score: Option<f64> = None;
+        for r in ids.iter().filter_map(|id| self.by_id.get(id)) {
+            let (s, sc) = self.records[*r].rating();
+            if let Some(s) = s {
+                if best.is_none_or(|b| s.rank() > b.rank()) {
+                    best = Some(s);
+                }
+            }
+            if let Some(sc) = sc {
+                score = Some(score.map_or(sc, |x: f64| x.max(sc)));
+            }
+        }
+        (best.unwrap_or(Severity::Unknown), score)
     }
 
     /// Age of the data in seconds.

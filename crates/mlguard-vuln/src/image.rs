@@ -26,6 +26,8 @@ pub struct ImageInventory {
     /// Record files that could not be read (reported, never skipped silently).
     pub errors: Vec<RecordError>,
     pub layers: usize,
+    /// The image manifest's digest, when the image has one.
+    pub digest: Option<String>,
 }
 
 /// Why an image could not be read.
@@ -49,7 +51,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ImageError + '_ {
     }
 }
 
-fn bad(path: &Path, why: impl Into<String>) -> ImageError {
+pub(crate) fn bad(path: &Path, why: impl Into<String>) -> ImageError {
     ImageError::Format {
         path: path.display().to_string(),
         why: why.into(),
@@ -252,11 +254,16 @@ fn decompressed<'a, R: Read + 'a>(
     })
 }
 
-/// Where an image's files are: a folder, or the members of a tar file (docker-archive).
-trait Store {
+/// Where an image's files are: a folder, the members of a tar file (docker-archive), or a
+/// registry (crate::registry).
+pub(crate) trait Store {
     fn label(&self, name: &str) -> PathBuf;
     fn open(&self, name: &str) -> Result<Box<dyn Read + '_>, ImageError>;
     fn has(&self, name: &str) -> bool;
+    /// The size of a member in bytes, when known without reading it (for progress).
+    fn size(&self, _name: &str) -> Option<u64> {
+        None
+    }
 
     fn json(&self, name: &str) -> Result<serde_json::Value, ImageError> {
         let mut b = Vec::new();
@@ -281,6 +288,9 @@ impl Store for DirStore {
     }
     fn has(&self, name: &str) -> bool {
         self.0.join(name).is_file()
+    }
+    fn size(&self, name: &str) -> Option<u64> {
+        std::fs::metadata(self.0.join(name)).ok().map(|m| m.len())
     }
 }
 
@@ -334,6 +344,9 @@ impl Store for TarStore {
     fn has(&self, name: &str) -> bool {
         self.members.contains_key(&norm(name))
     }
+    fn size(&self, name: &str) -> Option<u64> {
+        self.members.get(&norm(name)).map(|m| m.1)
+    }
 }
 
 fn blob_name(store: &dyn Store, digest: &str) -> Result<String, ImageError> {
@@ -350,16 +363,50 @@ fn blob_name(store: &dyn Store, digest: &str) -> Result<String, ImageError> {
     Ok(format!("blobs/{alg}/{hexd}"))
 }
 
+/// Told how far the reading of an image's layers is (for a progress bar). Both methods count
+/// bytes of layer blobs as stored (compressed).
+pub trait Progress {
+    /// The total, when the sizes are known; called once before the first layer.
+    fn total(&self, _bytes: u64) {}
+    /// `bytes` more were read.
+    fn advance(&self, _bytes: u64) {}
+}
+
+/// No progress reporting.
+impl Progress for () {}
+
+/// A reader that tells a [`Progress`] how much went through it.
+struct Counted<'p, R> {
+    inner: R,
+    progress: &'p dyn Progress,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.advance(n as u64);
+        Ok(n)
+    }
+}
+
 /// Stream the layers (name in the store, digest to check if known) into the overlay.
-fn read_layers(
+pub(crate) fn read_layers(
     store: &dyn Store,
     layers: &[(String, Option<String>)],
     env: Vec<String>,
+    progress: &dyn Progress,
 ) -> Result<ImageInventory, ImageError> {
     let mut overlay = Overlay::default();
+    let sizes: Option<u64> = layers.iter().map(|(n, _)| store.size(n)).sum();
+    if let Some(total) = sizes {
+        progress.total(total);
+    }
     for (name, digest) in layers {
         let label = store.label(name);
-        let r = store.open(name)?;
+        let r: Box<dyn Read + '_> = Box::new(Counted {
+            inner: store.open(name)?,
+            progress,
+        });
         let r: Box<dyn Read + '_> = match digest {
             Some(d) => Box::new(Verified {
                 inner: r,
@@ -377,7 +424,7 @@ fn read_layers(
 
 /// An OCI layout (in a folder or a tar): the first image manifest, following one level of
 /// nested index and preferring linux/amd64.
-fn read_oci(store: &dyn Store) -> Result<ImageInventory, ImageError> {
+fn read_oci(store: &dyn Store, progress: &dyn Progress) -> Result<ImageInventory, ImageError> {
     let index = store.json("index.json")?;
     let mut desc = index["manifests"]
         .get(0)
@@ -416,22 +463,40 @@ fn read_oci(store: &dyn Store) -> Result<ImageInventory, ImageError> {
             Ok((blob_name(store, &d)?, Some(d)))
         })
         .collect::<Result<Vec<_>, ImageError>>()?;
-    read_layers(store, &layers, env_of(&config))
+    let mut inv = read_layers(store, &layers, env_of(&config), progress)?;
+    inv.digest = desc["digest"].as_str().map(str::to_string);
+    Ok(inv)
 }
 
 /// An OCI image layout folder (`oci-layout`, `index.json`, `blobs/`).
 pub fn read_oci_layout(root: &Path) -> Result<ImageInventory, ImageError> {
-    read_oci(&DirStore(root.to_path_buf()))
+    read_oci_layout_with(root, &())
+}
+
+/// [`read_oci_layout`], telling `progress` how far it is.
+pub fn read_oci_layout_with(
+    root: &Path,
+    progress: &dyn Progress,
+) -> Result<ImageInventory, ImageError> {
+    read_oci(&DirStore(root.to_path_buf()), progress)
 }
 
 /// A docker-archive tar (`docker save`): its `manifest.json` (first image), config and layer
 /// tars; layers stored as `blobs/sha256/<digest>` (Docker 25 and later) are checked against
 /// their digest. An archive holding an OCI layout without `manifest.json` is read as one.
 pub fn read_docker_archive(path: &Path) -> Result<ImageInventory, ImageError> {
+    read_docker_archive_with(path, &())
+}
+
+/// [`read_docker_archive`], telling `progress` how far it is.
+pub fn read_docker_archive_with(
+    path: &Path,
+    progress: &dyn Progress,
+) -> Result<ImageInventory, ImageError> {
     let store = TarStore::new(path)?;
     if !store.has("manifest.json") {
         if store.has("index.json") {
-            return read_oci(&store);
+            return read_oci(&store, progress);
         }
         return Err(bad(
             path,
@@ -459,10 +524,10 @@ pub fn read_docker_archive(path: &Path) -> Result<ImageInventory, ImageError> {
             (name, digest)
         })
         .collect::<Vec<_>>();
-    read_layers(&store, &layers, env_of(&config))
+    read_layers(&store, &layers, env_of(&config), progress)
 }
 
-fn env_of(config: &serde_json::Value) -> Vec<String> {
+pub(crate) fn env_of(config: &serde_json::Value) -> Vec<String> {
     config["config"]["Env"]
         .as_array()
         .map(|a| {

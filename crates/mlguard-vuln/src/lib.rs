@@ -14,4 +14,8 @@ pub mod db;
 pub mod image;
 pub mod inventory;
 pub mod osv;
+pub mod output;
+pub mod registry;
+pub mod scan;
+pub mod severity;
 pub mod version;

@@ -30,6 +30,21 @@ pub struct Record {
     pub details: Option<String>,
     #[serde(default)]
     pub affected: Vec<Affected>,
+    /// CVSS vectors (`{"type": "CVSS_V3", "score": "CVSS:3.1/..."}`).
+    #[serde(default)]
+    pub severity: Vec<SeverityScore>,
+    /// GitHub's records rate severity here (`{"severity": "HIGH"}`).
+    #[serde(default)]
+    pub database_specific: Option<serde_json::Value>,
+}
+
+/// One entry of a record's `severity` list.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct SeverityScore {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub score: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -113,6 +128,24 @@ fn same_ecosystem(record: &str, package: &str) -> bool {
 }
 
 impl Record {
+    /// The record's severity (see crate::severity) and CVSS v3 base score, when it has them.
+    pub fn rating(&self) -> (Option<crate::severity::Severity>, Option<f64>) {
+        use crate::severity::{cvss3_base, Severity};
+        let score = self
+            .severity
+            .iter()
+            .filter(|s| s.kind == "CVSS_V3")
+            .find_map(|s| cvss3_base(&s.score));
+        let named = self
+            .database_specific
+            .as_ref()
+            .and_then(|d| d.get("severity"))
+            .and_then(|s| s.as_str())
+            .and_then(Severity::parse)
+            .filter(|s| *s != Severity::Unknown);
+        (named.or(score.map(Severity::of_score)), score)
+    }
+
     /// The summary, else the first line of the details, at most 120 characters.
     pub fn title(&self) -> Option<String> {
         let t = self

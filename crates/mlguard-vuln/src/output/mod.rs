@@ -1,0 +1,1 @@
+//! Renderings of a [`crate::scan::ScanReport`] for other tools (being written).
