@@ -26,12 +26,53 @@ pub struct ScanOptions<'a> {
 }
 
 /// Findings a control draws from results other than Kubernetes objects (the JSON of `mlguard
-/// model scan`, later image scans): each points at its own resource and location.
+/// model scan` and `mlguard image scan`): each points at its own resource and location.
 #[derive(Debug, Default)]
 pub struct ExternalResults {
     pub findings: Vec<ExternalFinding>,
+    /// Findings about a container image: they land on every workload whose container runs
+    /// that image (at the `image` field), else on their own resource and location.
+    pub images: Vec<ImageFinding>,
     /// Items each control looked at (a clean model file counts as evaluated).
     pub evaluated: HashMap<String, usize>,
+}
+
+/// A finding about an image, matched to the containers that run it.
+#[derive(Debug, Clone)]
+pub struct ImageFinding {
+    /// The image as the results name it (a reference `registry/repo:tag[@digest]`), and its
+    /// manifest digest when known.
+    pub reference: String,
+    pub digest: Option<String>,
+    /// Where the finding lands when no container runs the image.
+    pub finding: ExternalFinding,
+}
+
+impl ImageFinding {
+    /// Does a container's `image` field name this image? The same manifest digest, or (when
+    /// the container pins no digest, or the results know none) the same registry, repository
+    /// and tag. A container pinned to another digest runs another image.
+    pub fn matches(&self, container_image: &str) -> bool {
+        let split = |s: &str| -> (String, Option<String>) {
+            match s.split_once('@') {
+                Some((n, d)) => (n.to_owned(), Some(d.to_owned())),
+                None => (s.to_owned(), None),
+            }
+        };
+        let (c_name, c_digest) = split(container_image);
+        let (r_name, r_digest_inline) = split(&self.reference);
+        let r_digest = self.digest.clone().or(r_digest_inline);
+        if let (Some(c), Some(r)) = (&c_digest, &r_digest) {
+            return c == r;
+        }
+        let norm = |n: &str| -> String {
+            let (reg, repo) = crate::checks::workload::image_repo(n);
+            let last = n.rsplit('/').next().unwrap_or(n);
+            let tag = last.split_once(':').map_or("latest", |(_, t)| t);
+            format!("{reg}/{repo}:{tag}")
+        };
+        !r_name.is_empty() && norm(&c_name) == norm(&r_name)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +83,57 @@ pub struct ExternalFinding {
     pub resource: ResourceRef,
     pub location: Location,
     pub message: String,
+}
+
+/// Image findings placed on the containers that run their image (the object, at the image
+/// field), or on their own resource when no container does.
+fn image_findings(
+    inv: &Inventory,
+    images: &[ImageFinding],
+    focus: Option<usize>,
+) -> Vec<(ExternalFinding, Option<usize>)> {
+    let mut out = Vec::new();
+    let mut placed = vec![false; images.len()];
+    for t in inv.all_pod_templates() {
+        for c in &t.containers {
+            let Some(at) = c.image() else { continue };
+            let Some(s) = at.str() else { continue };
+            for (k, f) in images.iter().enumerate() {
+                if !f.matches(s) {
+                    continue;
+                }
+                placed[k] = true;
+                if focus.is_some_and(|o| o != t.object) {
+                    continue;
+                }
+                let o = &inv.objects[t.object];
+                let pos = at.pos();
+                let mut x = f.finding.clone();
+                x.resource = ResourceRef {
+                    api_version: o.api_version.clone(),
+                    kind: o.kind.clone(),
+                    namespace: o.namespace.clone(),
+                    name: o.name.clone(),
+                };
+                x.location = Location {
+                    file: inv.file_of(o).to_owned(),
+                    line: pos.line,
+                    column: pos.column,
+                    path: at.path.to_string(),
+                };
+                x.message = format!("container `{}` runs {}: {}", c.name, s, x.message);
+                out.push((x, Some(t.object)));
+            }
+        }
+    }
+    if focus.is_none() {
+        for (k, f) in images.iter().enumerate() {
+            if !placed[k] {
+                out.push((f.finding.clone(), None));
+            }
+        }
+    }
+    out
 }
 
 /// The catalog for a scan: built-in controls plus custom ones.
@@ -83,6 +175,18 @@ pub fn scan_with_rbac(inv: &Inventory, rbac: &Rbac, opts: &ScanOptions<'_>) -> (
         for (c, n) in &x.evaluated {
             *ctx.evaluated.entry(c.clone()).or_default() += n;
         }
+    }
+    let mut external: Vec<(ExternalFinding, Option<usize>)> = opts
+        .external
+        .map(|x| x.findings.iter().map(|f| (f.clone(), None)).collect())
+        .unwrap_or_default();
+    if let Some(x) = opts.external.filter(|x| !x.images.is_empty()) {
+        external.extend(image_findings(inv, &x.images, opts.focus));
+    }
+    if !ctx.evaluated.contains_key("MLG-IMG-002") {
+        ctx.skipped.entry("MLG-IMG-002".to_owned()).or_insert_with(|| {
+            "no image scan results given: run `mlguard image scan IMAGE --format json -o R.json` and pass `--image-scan R.json`, or pass `--images OCI_DIR`".to_owned()
+        });
     }
     if !ctx.evaluated.contains_key("MLG-MOD-001") {
         ctx.skipped.entry("MLG-MOD-001".to_owned()).or_insert_with(|| {
@@ -218,7 +322,7 @@ pub fn scan_with_rbac(inv: &Inventory, rbac: &Rbac, opts: &ScanOptions<'_>) -> (
         )
         .collect();
     let mut built = built;
-    for x in opts.external.map(|x| x.findings.as_slice()).unwrap_or(&[]) {
+    for (x, object) in &external {
         let Some(def) = catalog.get(&x.control) else {
             continue;
         };
@@ -226,7 +330,19 @@ pub fn scan_with_rbac(inv: &Inventory, rbac: &Rbac, opts: &ScanOptions<'_>) -> (
         let mut exception = None;
         let mut message = x.message.clone();
         let mut used = None;
-        if let Some(m) = file_exception(opts, &x.control, &x.resource, &BTreeMap::new()) {
+        let labels = object.map(|o| inv.objects[o].labels()).unwrap_or_default();
+        if let Some((_, reason)) = object
+            .and_then(|o| annotated.get(&o))
+            .and_then(|v| v.iter().find(|(id, _)| *id == x.control))
+        {
+            status = FindingStatus::Excepted;
+            exception = Some(ExceptionInfo {
+                reason: reason.clone(),
+                expires: None,
+                source: format!("annotation {ANNOTATION}"),
+                expired: false,
+            });
+        } else if let Some(m) = file_exception(opts, &x.control, &x.resource, &labels) {
             (used, exception) = (Some(m.index), Some(m.info));
             status = m.status;
             if let Some(suffix) = m.expired_note {

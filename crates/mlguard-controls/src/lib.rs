@@ -20,6 +20,8 @@ pub mod vap;
 pub use catalog::{Catalog, CatalogError, ControlDef, State};
 pub use config::Config;
 pub use custom::CustomControls;
-pub use engine::{scan, scan_with_rbac, ExternalFinding, ExternalResults, ScanOptions};
+pub use engine::{
+    scan, scan_with_rbac, ExternalFinding, ExternalResults, ImageFinding, ScanOptions,
+};
 pub use exceptions::{Date, Exceptions};
 pub use model::*;

@@ -28,6 +28,8 @@ pub struct ImageInventory {
     pub layers: usize,
     /// The image manifest's digest, when the image has one.
     pub digest: Option<String>,
+    /// The distribution, from its os-release file.
+    pub os: Option<OsRelease>,
 }
 
 /// Why an image could not be read.
@@ -60,7 +62,58 @@ pub(crate) fn bad(path: &Path, why: impl Into<String>) -> ImageError {
 
 /// Is this path (inside the image) one the inventory keeps?
 fn wanted(path: &str) -> bool {
-    inventory::record_kind(path).is_some() || cuda_file(path)
+    inventory::record_kind(path).is_some() || cuda_file(path) || os_release_file(path)
+}
+
+fn os_release_file(path: &str) -> bool {
+    let p = path.trim_start_matches("./").trim_start_matches('/');
+    p == "etc/os-release" || p == "usr/lib/os-release"
+}
+
+/// The distribution an image runs (`/etc/os-release`, else `/usr/lib/os-release`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OsRelease {
+    /// `ID`: debian, ubuntu, alpine...
+    pub id: String,
+    /// `VERSION_ID`: 12, 22.04, 3.19.1...
+    pub version_id: String,
+}
+
+impl OsRelease {
+    pub fn parse(bytes: &[u8]) -> Option<OsRelease> {
+        let t = String::from_utf8_lossy(bytes);
+        let get = |k: &str| {
+            t.lines()
+                .find_map(|l| l.trim().strip_prefix(k)?.strip_prefix('='))
+                .map(|v| v.trim().trim_matches(['"', '\'']).to_string())
+        };
+        Some(OsRelease {
+            id: get("ID")?,
+            version_id: get("VERSION_ID").unwrap_or_default(),
+        })
+    }
+
+    /// The OSV ecosystem of this distribution's OS packages (`Debian:12`, `Ubuntu:22.04`,
+    /// `Alpine:v3.19`), when it has one.
+    pub fn ecosystem(&self) -> Option<String> {
+        let major_minor = || {
+            let mut it = self.version_id.split('.');
+            match (it.next(), it.next()) {
+                (Some(a), Some(b)) => format!("{a}.{b}"),
+                (Some(a), None) => a.to_string(),
+                _ => String::new(),
+            }
+        };
+        match self.id.as_str() {
+            "debian" if !self.version_id.is_empty() => {
+                Some(format!("Debian:{}", self.version_id.split('.').next()?))
+            }
+            "ubuntu" if !self.version_id.is_empty() => Some(format!("Ubuntu:{}", self.version_id)),
+            "alpine" if !self.version_id.is_empty() => Some(format!("Alpine:v{}", major_minor())),
+            _ => None,
+        }
+    }
 }
 
 fn cuda_file(path: &str) -> bool {
@@ -156,7 +209,19 @@ impl Overlay {
             layers,
             ..ImageInventory::default()
         };
+        let os_etc = self
+            .files
+            .get("etc/os-release")
+            .and_then(|(_, b)| OsRelease::parse(b));
+        inv.os = os_etc.or_else(|| {
+            self.files
+                .get("usr/lib/os-release")
+                .and_then(|(_, b)| OsRelease::parse(b))
+        });
         for (path, (layer, bytes)) in self.files {
+            if os_release_file(&path) {
+                continue;
+            }
             if cuda_file(&path) {
                 let r = if path.ends_with(".json") {
                     cuda::from_version_json(&path, &bytes)
@@ -422,14 +487,26 @@ pub(crate) fn read_layers(
     Ok(overlay.finish(env, layers.len()))
 }
 
-/// An OCI layout (in a folder or a tar): the first image manifest, following one level of
-/// nested index and preferring linux/amd64.
-fn read_oci(store: &dyn Store, progress: &dyn Progress) -> Result<ImageInventory, ImageError> {
+/// An OCI layout (in a folder or a tar): the image manifest with digest `pick` (else the
+/// first), following one level of nested index and preferring linux/amd64.
+fn read_oci(
+    store: &dyn Store,
+    pick: Option<&str>,
+    progress: &dyn Progress,
+) -> Result<ImageInventory, ImageError> {
     let index = store.json("index.json")?;
-    let mut desc = index["manifests"]
-        .get(0)
-        .cloned()
-        .ok_or_else(|| bad(&store.label("index.json"), "no manifests"))?;
+    let mut desc = match pick {
+        None => index["manifests"].get(0).cloned(),
+        Some(d) => index["manifests"]
+            .as_array()
+            .and_then(|m| m.iter().find(|m| m["digest"] == d).cloned()),
+    }
+    .ok_or_else(|| match pick {
+        None => bad(&store.label("index.json"), "no manifests"),
+        Some(d) => bad(&store.label("index.json"), format!("no manifest {d}")),
+    })?;
+    // The digest a reference resolves to (an index's, for a multi-platform image).
+    let top = desc["digest"].as_str().map(str::to_string);
     if desc["mediaType"]
         .as_str()
         .is_some_and(|m| m.contains("index"))
@@ -464,7 +541,7 @@ fn read_oci(store: &dyn Store, progress: &dyn Progress) -> Result<ImageInventory
         })
         .collect::<Result<Vec<_>, ImageError>>()?;
     let mut inv = read_layers(store, &layers, env_of(&config), progress)?;
-    inv.digest = desc["digest"].as_str().map(str::to_string);
+    inv.digest = top;
     Ok(inv)
 }
 
@@ -478,7 +555,41 @@ pub fn read_oci_layout_with(
     root: &Path,
     progress: &dyn Progress,
 ) -> Result<ImageInventory, ImageError> {
-    read_oci(&DirStore(root.to_path_buf()), progress)
+    read_oci(&DirStore(root.to_path_buf()), None, progress)
+}
+
+/// The images of an OCI layout folder: (name, digest) for each entry of `index.json`, the name
+/// being its `org.opencontainers.image.ref.name` annotation (else the digest).
+pub fn list_oci_layout(root: &Path) -> Result<Vec<(String, String)>, ImageError> {
+    let store = DirStore(root.to_path_buf());
+    let index = store.json("index.json")?;
+    let list = index["manifests"]
+        .as_array()
+        .ok_or_else(|| bad(&store.label("index.json"), "no manifests"))?;
+    let mut out = Vec::new();
+    for (i, m) in list.iter().enumerate() {
+        let digest = m["digest"].as_str().ok_or_else(|| {
+            bad(
+                &store.label("index.json"),
+                format!("manifests[{i}].digest is missing"),
+            )
+        })?;
+        blob_name(&store, digest)?;
+        let name = m["annotations"]["org.opencontainers.image.ref.name"]
+            .as_str()
+            .unwrap_or(digest);
+        out.push((name.to_string(), digest.to_string()));
+    }
+    Ok(out)
+}
+
+/// One image of an OCI layout folder, by the digest `index.json` gives it.
+pub fn read_oci_layout_digest(
+    root: &Path,
+    digest: &str,
+    progress: &dyn Progress,
+) -> Result<ImageInventory, ImageError> {
+    read_oci(&DirStore(root.to_path_buf()), Some(digest), progress)
 }
 
 /// A docker-archive tar (`docker save`): its `manifest.json` (first image), config and layer
@@ -496,7 +607,7 @@ pub fn read_docker_archive_with(
     let store = TarStore::new(path)?;
     if !store.has("manifest.json") {
         if store.has("index.json") {
-            return read_oci(&store, progress);
+            return read_oci(&store, None, progress);
         }
         return Err(bad(
             path,

@@ -121,10 +121,21 @@ fn same_name(ecosystem: &str, a: &str, b: &str) -> bool {
     }
 }
 
-/// Ecosystems match on their base name; a record for `Debian:12` applies to a package of
-/// `Debian:12`, and a record for plain `Debian` to any release.
+/// Ecosystems match on their base name, then on the release when both name one: a record for
+/// `Debian:12` applies to a package of `Debian:12` (not `Debian:11`), a record for plain
+/// `Debian` to any release, and a package whose release is unknown (an image without
+/// `/etc/os-release`) to the records of every release (a false alarm over a false clean).
+/// `Ubuntu:22.04:LTS` records apply to `Ubuntu:22.04` packages.
 fn same_ecosystem(record: &str, package: &str) -> bool {
-    record == package || (!record.contains(':') && package.split(':').next() == Some(record))
+    let (rb, rr) = record.split_once(':').unwrap_or((record, ""));
+    let (pb, pr) = package.split_once(':').unwrap_or((package, ""));
+    rb == pb
+        && (rr.is_empty()
+            || pr.is_empty()
+            || rr == pr
+            || rr
+                .strip_prefix(pr)
+                .is_some_and(|rest| rest.starts_with(':')))
 }
 
 impl Record {
@@ -178,9 +189,24 @@ impl Record {
             if !same_ecosystem(&p.ecosystem, ecosystem) || !same_name(ecosystem, &p.name, name) {
                 continue;
             }
+            // An explicit list entry that does not parse (PYSEC-2022-288 lists joblib
+            // "0.3.2d") can only be equal to the same string: the installed version is then
+            // compared as text. The installed version itself must parse.
             for v in &a.versions {
-                if scheme.compare(version, v).map_err(verr)? == Ordering::Equal {
-                    return Ok(true);
+                match scheme.compare(version, v) {
+                    Ok(o) => {
+                        if o == Ordering::Equal {
+                            return Ok(true);
+                        }
+                    }
+                    Err(e) => {
+                        if scheme.compare(version, version).is_err() {
+                            return Err(verr(e));
+                        }
+                        if v.trim() == version.trim() {
+                            return Ok(true);
+                        }
+                    }
                 }
             }
             for r in &a.ranges {

@@ -195,13 +195,24 @@ fn advisory_key(p: &Package) -> (&str, &str) {
     }
 }
 
+/// The ecosystem a package's advisories are looked up in: OS packages take the release of
+/// the image's distribution (`Debian:12`) when os-release names it.
+fn query_ecosystem(p: &Package, inv: &ImageInventory) -> String {
+    let os = inv.os.as_ref().and_then(|o| o.ecosystem());
+    match (p.ecosystem, os) {
+        ("Debian", Some(e)) if e.starts_with("Debian:") || e.starts_with("Ubuntu:") => e,
+        ("Alpine", Some(e)) if e.starts_with("Alpine:") => e,
+        (e, _) => e.to_string(),
+    }
+}
+
 /// Match an inventory against a database.
 pub fn scan(inv: &ImageInventory, db: &Db, target: Target, db_path: &str) -> ScanReport {
     let mut packages: Vec<PackageEntry> = inv
         .packages
         .iter()
         .map(|(p, layer)| PackageEntry {
-            ecosystem: p.ecosystem.to_string(),
+            ecosystem: query_ecosystem(p, inv),
             name: p.name.clone(),
             version: p.version.clone(),
             path: p.path.clone(),
@@ -219,7 +230,7 @@ pub fn scan(inv: &ImageInventory, db: &Db, target: Target, db_path: &str) -> Sca
     for (k, &i) in order.iter().enumerate() {
         let p = &inv.packages[i].0;
         let (name, version) = advisory_key(p);
-        let (hits, errors) = db.check(p.ecosystem, name, version);
+        let (hits, errors) = db.check(&packages[k].ecosystem, name, version);
         for h in hits {
             let (severity, score) = db.severity_of(&h.ids);
             findings.push(Finding {
@@ -241,6 +252,16 @@ pub fn scan(inv: &ImageInventory, db: &Db, target: Target, db_path: &str) -> Sca
         }
     }
     let mut warnings = Vec::new();
+    let os_packages = inv
+        .packages
+        .iter()
+        .any(|(p, _)| matches!(p.ecosystem, "Debian" | "Alpine"));
+    if os_packages && inv.os.as_ref().and_then(|o| o.ecosystem()).is_none() {
+        warnings.push(
+            "the distribution release is unknown (no os-release file naming it): OS packages were matched against the advisories of every release"
+                .to_string(),
+        );
+    }
     if inv.packages.is_empty() {
         warnings.push(
             "no packages found: no Python metadata, conda-meta, dpkg or apk records in the target"
@@ -302,4 +323,100 @@ impl ScanReport {
             .chain(self.not_evaluated.iter().map(|_| Severity::Unknown))
             .max_by_key(|s| s.rank())
     }
+}
+
+/// What to scan, told from a command-line argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Source {
+    OciLayout(std::path::PathBuf),
+    DockerArchive(std::path::PathBuf),
+    Rootfs(std::path::PathBuf),
+    PythonEnv(std::path::PathBuf),
+    Registry(String),
+}
+
+impl Source {
+    /// The `kind` written in results.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::OciLayout(_) => "oci-layout",
+            Source::DockerArchive(_) => "docker-archive",
+            Source::Rootfs(_) => "rootfs",
+            Source::PythonEnv(_) => "python-env",
+            Source::Registry(_) => "registry",
+        }
+    }
+
+    /// Tell a target apart by what is at the path (see `mlguard image scan --help`); a prefix
+    /// (`oci:`, `docker-archive:`, `dir:`, `python:`, `registry:`, `docker://`) forces a kind.
+    pub fn parse(arg: &str) -> Result<Source, String> {
+        use std::path::{Path, PathBuf};
+        for (prefix, make) in [
+            ("oci:", Source::OciLayout as fn(PathBuf) -> Source),
+            ("docker-archive:", Source::DockerArchive),
+            ("dir:", Source::Rootfs),
+            ("python:", Source::PythonEnv),
+        ] {
+            if let Some(rest) = arg.strip_prefix(prefix) {
+                let p = PathBuf::from(rest);
+                if !p.exists() {
+                    return Err(format!("{rest}: no such file or folder"));
+                }
+                return Ok(make(p));
+            }
+        }
+        if let Some(r) = arg
+            .strip_prefix("registry:")
+            .or_else(|| arg.strip_prefix("docker://"))
+        {
+            return Ok(Source::Registry(r.to_string()));
+        }
+        let p = Path::new(arg);
+        if p.is_dir() {
+            if p.join("oci-layout").is_file() && p.join("index.json").is_file() {
+                return Ok(Source::OciLayout(p.to_path_buf()));
+            }
+            return Ok(if is_python_env(p) {
+                Source::PythonEnv(p.to_path_buf())
+            } else {
+                Source::Rootfs(p.to_path_buf())
+            });
+        }
+        if p.is_file() {
+            return Ok(Source::DockerArchive(p.to_path_buf()));
+        }
+        if p.exists() {
+            return Err(format!("{arg}: not a file or a folder"));
+        }
+        let looks_like_reference = !arg.is_empty()
+            && !arg.starts_with(['.', '/', '~'])
+            && arg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"./:-_@".contains(&b));
+        if looks_like_reference {
+            Ok(Source::Registry(arg.to_string()))
+        } else {
+            Err(format!(
+                "{arg}: no such file or folder, and not an image reference"
+            ))
+        }
+    }
+}
+
+/// A site-packages folder (dist-info or egg-info entries at its top), a conda prefix
+/// (`conda-meta/`), or a virtual environment (`pyvenv.cfg`).
+fn is_python_env(p: &std::path::Path) -> bool {
+    if p.join("conda-meta").is_dir() || p.join("pyvenv.cfg").is_file() {
+        return true;
+    }
+    std::fs::read_dir(p)
+        .map(|rd| {
+            rd.flatten().take(10_000).any(|e| {
+                let n = e.file_name();
+                let n = n.to_string_lossy();
+                n.ends_with(".dist-info") || n.ends_with(".egg-info")
+            })
+        })
+        .unwrap_or(false)
 }

@@ -88,8 +88,9 @@ fn example_platform_team_a_is_clean_and_team_b_violates_every_implemented_contro
     );
     let by = ids_by_folder(&r);
     // Controls judged from results outside the manifests (MLG-MOD-001: a model scan's JSON,
-    // tests/model_scan_cli.rs) are not evaluated on manifests alone, and say why.
-    let external = ["MLG-MOD-001"];
+    // tests/model_scan_cli.rs; MLG-IMG-002: an image scan's, tests/image_scan_cli.rs) are not
+    // evaluated on manifests alone, and say why.
+    let external = ["MLG-MOD-001", "MLG-IMG-002"];
     let implemented: BTreeSet<String> = implemented_controls()
         .into_iter()
         .filter(|c| !external.contains(&c.as_str()))
@@ -141,7 +142,11 @@ fn example_platform_team_a_is_clean_and_team_b_violates_every_implemented_contro
                 c["reason"]
                     .as_str()
                     .expect("reason")
-                    .contains("--model-scan"),
+                    .contains(if id == "MLG-MOD-001" {
+                        "--model-scan"
+                    } else {
+                        "--image-scan"
+                    }),
                 "{c}"
             );
         } else {
@@ -528,7 +533,10 @@ fn controls_list_and_show() {
     let o = mlguard(&["controls", "show", "MLG-IMG-002"]);
     assert_eq!(code(&o), 0);
     let s = String::from_utf8_lossy(&o.stdout);
-    assert!(s.contains("not yet checked"), "{s}");
+    assert!(
+        s.contains("state:        checked") && s.contains("--image-scan"),
+        "{s}"
+    );
     assert_eq!(code(&mlguard(&["controls", "show", "MLG-NOPE-1"])), 2);
 }
 
