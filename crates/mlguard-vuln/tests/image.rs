@@ -318,3 +318,122 @@ fn zstd_layers() {
     assert_eq!(inv.packages.len(), 1);
     assert_eq!(inv.packages[0].0.ecosystem, "Alpine");
 }
+
+/// A tar with raw entries: (path written into the header byte by byte, type flag, link name,
+/// body). The tar crate refuses to write `..` paths, which is what these tests need.
+fn raw_tar(entries: &[(&str, u8, &str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (path, kind, link, body) in entries {
+        let mut h = [0u8; 512];
+        h[..path.len()].copy_from_slice(path.as_bytes());
+        h[100..107].copy_from_slice(b"0000644");
+        h[108..115].copy_from_slice(b"0000000");
+        h[116..123].copy_from_slice(b"0000000");
+        h[124..135].copy_from_slice(format!("{:011o}", body.len()).as_bytes());
+        h[136..147].copy_from_slice(b"00000000000");
+        h[156] = *kind;
+        h[157..157 + link.len()].copy_from_slice(link.as_bytes());
+        h[257..263].copy_from_slice(b"ustar\0");
+        h[263..265].copy_from_slice(b"00");
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|b| u32::from(*b)).sum();
+        h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+        out.extend_from_slice(&h);
+        out.extend_from_slice(body);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+    out.resize(out.len() + 1024, 0);
+    out
+}
+
+/// Bad layers: clear errors or ignored entries, never a crash, and nothing written anywhere
+/// (the reader writes no file at all: the folder's listing is unchanged).
+#[test]
+fn bad_layers() {
+    use mlguard_vuln::image::read_layer_bytes;
+    let t = tempfile::tempdir().unwrap();
+    let before = walk(t.path());
+    // `..` paths and absolute symlinks: entries outside the image root are not records, and a
+    // symlink is never followed (records are read from regular files only).
+    let l = raw_tar(&[
+        (
+            "../../var/lib/dpkg/status",
+            b'0',
+            "",
+            b"Package: evil\nVersion: 1\n\n",
+        ),
+        ("var/lib/dpkg/../../../etc/x", b'0', "", b"x"),
+        ("var/lib/dpkg/status", b'2', "/etc/passwd", b""),
+        (
+            "usr/lib/python3/dist-packages/ok-1.0.dist-info/METADATA",
+            b'0',
+            "",
+            b"Name: ok\nVersion: 1.0\n",
+        ),
+    ]);
+    let inv = read_layer_bytes(&l).unwrap();
+    let names: Vec<&str> = inv.packages.iter().map(|(p, _)| p.name.as_str()).collect();
+    assert_eq!(names, ["ok"], "{names:?}");
+    assert_eq!(walk(t.path()), before);
+
+    // A corrupt gzip stream: an error, not a partial inventory.
+    let mut g = gzip(&tar(&[(
+        "var/lib/dpkg/status",
+        b"Package: a\nVersion: 1\n\n",
+    )]));
+    let mid = g.len() / 2;
+    g[mid] ^= 0xff;
+    g[mid + 1] ^= 0xff;
+    let e = read_layer_bytes(&g).unwrap_err().to_string();
+    assert!(e.contains("layer"), "{e}");
+    // Truncated gzip.
+    let g2 = gzip(&tar(&[(
+        "var/lib/dpkg/status",
+        b"Package: a\nVersion: 1\n\n",
+    )]));
+    assert!(read_layer_bytes(&g2[..g2.len() / 2]).is_err());
+
+    // A malformed METADATA version: the package is kept with its version (matching reports
+    // it as not evaluated), a METADATA without a version is a per-record error.
+    let l = tar(&[
+        (
+            "site/bad-1.dist-info/METADATA",
+            b"Name: bad\nVersion: 1.0.0.not..valid\n" as &[u8],
+        ),
+        ("site/nov-1.dist-info/METADATA", b"Name: nov\n"),
+    ]);
+    let inv = read_layer_bytes(&l).unwrap();
+    assert!(inv
+        .packages
+        .iter()
+        .any(|(p, _)| p.name == "bad" && p.version == "1.0.0.not..valid"));
+    assert_eq!(inv.errors.len(), 1, "{:?}", inv.errors);
+    assert!(inv.errors[0].path.contains("nov-1.dist-info"));
+}
+
+/// A layer of 100,000 entries is read in bounded time and memory: only records are kept.
+#[test]
+fn a_layer_of_100000_entries() {
+    use mlguard_vuln::image::read_layer_bytes;
+    let mut b = tar::Builder::new(Vec::new());
+    for i in 0..100_000u32 {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(0);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, format!("usr/share/doc/f{i}"), &[][..])
+            .unwrap();
+    }
+    let body = b"Name: last\nVersion: 9\n";
+    let mut h = tar::Header::new_gnu();
+    h.set_size(body.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append_data(&mut h, "x/last-9.dist-info/METADATA", &body[..])
+        .unwrap();
+    let l = gzip(&b.into_inner().unwrap());
+    let start = std::time::Instant::now();
+    let inv = read_layer_bytes(&l).unwrap();
+    assert_eq!(inv.packages.len(), 1);
+    assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+}

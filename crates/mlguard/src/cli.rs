@@ -57,6 +57,101 @@ pub enum Command {
     /// Known vulnerabilities: the local OSV database, and checking one package version.
     #[command(subcommand)]
     Vuln(VulnCommand),
+    /// Container images: the packages in them and their known vulnerabilities.
+    #[command(subcommand)]
+    Image(ImageCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// List an image's packages (Python, conda, dpkg, apk, CUDA/cuDNN/NCCL) and match them
+    /// against the local vulnerability database. Layers are streamed, never extracted.
+    #[command(after_help = "Examples:
+  mlguard image scan ./image-oci                      # an OCI image layout folder
+  mlguard image scan image.tar --format json -o image-scan.json
+  mlguard image scan registry.example.com/ml/train:2.3 --sbom sbom.cdx.json
+  mlguard image scan /opt/conda                       # a Python environment or conda prefix
+  mlguard image scan ./rootfs --vex vex.openvex.json --fail-on high
+  mlguard scan ./manifests --image-scan image-scan.json   # control MLG-IMG-002
+
+Targets are told apart by what is at the path: an OCI layout (oci-layout, index.json), a
+docker-archive tar (docker save, also the OCI form Docker 25 writes), a Python environment
+(site-packages or a conda prefix), any other folder as a root filesystem; a name that is not
+a path is pulled from its registry over HTTPS. Force a kind with a prefix: oci:, docker-archive:,
+dir:, python:, registry:. Registry credentials: MLGUARD_REGISTRY_USERNAME and
+MLGUARD_REGISTRY_PASSWORD, else ~/.docker/config.json.
+Severities come from the advisories (GitHub's rating, else the CVSS v3 base score); a finding
+whose severity nobody rated is `unknown` and reaches every --fail-on threshold.
+Exit codes: 0 nothing at or above --fail-on, 1 something is, 2 usage error, unreadable image,
+missing database, or a record that could not be evaluated.")]
+    Scan(ImageScanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImageScanArgs {
+    /// The image: an OCI layout folder, a docker-archive tar, a root filesystem or Python
+    /// environment folder, or a registry reference.
+    #[arg(value_name = "IMAGE")]
+    pub target: String,
+    /// table, json (docs/image-scan.md), sarif or cyclonedx (a CycloneDX 1.5 BOM with the
+    /// vulnerabilities).
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        default_value = "table",
+        env = "MLGUARD_FORMAT"
+    )]
+    pub format: String,
+    /// Write the report to PATH instead of stdout.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "PATH",
+        env = "MLGUARD_OUTPUT"
+    )]
+    pub output: Option<String>,
+    /// Also write a CycloneDX 1.5 SBOM (packages only) to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub sbom: Option<String>,
+    /// A VEX document (OpenVEX, or CycloneDX VEX): findings it says are not_affected or fixed
+    /// are kept in the results but do not count; repeatable.
+    #[arg(long, value_name = "FILE", action = clap::ArgAction::Append)]
+    pub vex: Vec<String>,
+    /// Exit 1 when a finding at or above this severity is found: critical, high, medium,
+    /// low, or none. Unknown severities reach every threshold.
+    #[arg(
+        long,
+        value_name = "SEVERITY",
+        default_value = "medium",
+        env = "MLGUARD_FAIL_ON"
+    )]
+    pub fail_on: String,
+    /// The database folder (default: $MLGUARD_VULN_DB, else the user cache folder).
+    #[arg(long, value_name = "DIR")]
+    pub db: Option<String>,
+    /// Warn when the database was last imported more than DAYS ago.
+    #[arg(
+        long,
+        value_name = "DAYS",
+        default_value_t = 7,
+        env = "MLGUARD_VULN_DB_MAX_AGE"
+    )]
+    pub max_db_age: u64,
+    /// The platform to pick from a multi-platform image.
+    #[arg(long, value_name = "OS/ARCH", default_value = "linux/amd64")]
+    pub platform: String,
+    /// An extra CA certificate (PEM) to trust for the registry.
+    #[arg(long, value_name = "FILE", env = "MLGUARD_REGISTRY_CA")]
+    pub registry_ca: Option<String>,
+    /// Talk plain HTTP to the registry (only allowed for a loopback address).
+    #[arg(long)]
+    pub plain_http: bool,
+    /// In the table, list packages without vulnerabilities too.
+    #[arg(long, env = "MLGUARD_ALL")]
+    pub all: bool,
+    /// No progress bar.
+    #[arg(short, long, env = "MLGUARD_QUIET")]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -839,6 +934,22 @@ pub struct ScanArgs {
     /// finding per model file that fails the model scan); repeatable.
     #[arg(long, value_name = "RESULTS.json", action = clap::ArgAction::Append, env = "MLGUARD_MODEL_SCAN")]
     pub model_scan: Vec<String>,
+
+    /// Results of `mlguard image scan --format json` for MLG-IMG-002 (a finding per affected
+    /// package, on every container that runs the image); repeatable.
+    #[arg(long, value_name = "RESULTS.json", action = clap::ArgAction::Append, env = "MLGUARD_IMAGE_SCAN")]
+    pub image_scan: Vec<String>,
+
+    /// An OCI image layout folder holding the images the manifests run (named by their
+    /// references, `org.opencontainers.image.ref.name`, or matched by digest): each is scanned
+    /// against the vulnerability database for MLG-IMG-002.
+    #[arg(long, value_name = "OCI_DIR", env = "MLGUARD_IMAGES")]
+    pub images: Option<String>,
+
+    /// The vulnerability database for --images (default: $MLGUARD_VULN_DB, else the user
+    /// cache folder).
+    #[arg(long, value_name = "DIR")]
+    pub vuln_db: Option<String>,
 
     /// Scan settings (docs/config.md). Default: ./mlguard.yaml, else mlguard.yaml in the first
     /// folder scanned.

@@ -188,11 +188,19 @@ impl ScanPlan {
             .default_namespace
             .clone()
             .unwrap_or(a.default_namespace);
-        let external = if a.model_scan.is_empty() {
+        let mut external = if a.model_scan.is_empty() {
             None
         } else {
             Some(crate::cmd_model_scan::external_results(&a.model_scan)?)
         };
+        if !a.image_scan.is_empty() || a.images.is_some() {
+            crate::cmd_image::external_results(
+                &a.image_scan,
+                a.images.as_deref(),
+                a.vuln_db.as_deref(),
+                external.get_or_insert_with(Default::default),
+            )?;
+        }
         Ok(ScanPlan {
             external,
             paths: a.paths,

@@ -5,6 +5,7 @@
 mod cli;
 mod cmd_audit;
 mod cmd_controls;
+mod cmd_image;
 mod cmd_model;
 mod cmd_model_keys;
 mod cmd_model_manifests;
@@ -81,6 +82,7 @@ fn main() -> ExitCode {
         cli::Command::Policy(a) => cmd_policy::run(a),
         cli::Command::Model(a) => cmd_model::run(a),
         cli::Command::Vuln(a) => cmd_vuln::run(a),
+        cli::Command::Image(cli::ImageCommand::Scan(a)) => cmd_image::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
