@@ -183,8 +183,50 @@ pub fn parse_file(name: &str, bytes: &[u8]) -> Result<Vec<serde_json::Value>, Db
     Ok(values)
 }
 
+/// Download OSV records (a zip, a JSON or a YAML file, told by the URL's last path segment and
+/// the zip magic) over HTTPS (plain http only to a loopback address).
+fn read_url(url: &str, ca_file: Option<&Path>) -> Result<Vec<serde_json::Value>, DbError> {
+    let bytes = crate::registry::get_url(url, ca_file).map_err(|why| bad(url, why))?;
+    let name = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    if bytes.starts_with(b"PK") {
+        let archive = mini_zip::members(&bytes).map_err(|why| bad(url, why))?;
+        let mut out = Vec::new();
+        for (member, body) in archive {
+            if is_record_name(&member) {
+                out.extend(parse_file(&format!("{url}:{member}"), &body)?);
+            }
+        }
+        return Ok(out);
+    }
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(bad(url, format!("larger than {MAX_FILE} bytes")));
+    }
+    let name = if is_record_name(&name) {
+        url.to_string()
+    } else {
+        format!("{url} (as JSON)")
+    };
+    parse_file(&name, &bytes)
+}
+
 /// Import `sources` into the database at `dir` (created if needed). Returns the new meta.
 pub fn import(dir: &Path, sources: &[PathBuf]) -> Result<Meta, DbError> {
+    import_with(dir, sources, None)
+}
+
+/// [`import`], with an extra CA certificate (PEM) trusted for sources that are HTTPS URLs.
+pub fn import_with(
+    dir: &Path,
+    sources: &[PathBuf],
+    ca_file: Option<&Path>,
+) -> Result<Meta, DbError> {
     let mut records: BTreeMap<String, serde_json::Value> = BTreeMap::new();
     let mut meta = match std::fs::read(dir.join("meta.json")) {
         Ok(b) => serde_json::from_slice::<Meta>(&b)
@@ -207,10 +249,11 @@ pub fn import(dir: &Path, sources: &[PathBuf]) -> Result<Meta, DbError> {
     }
     for s in sources {
         let s_str = s.display().to_string();
-        if s_str.starts_with("http://") || s_str.starts_with("https://") {
-            return Err(bad(s_str, "importing from a URL is not supported yet: download the file, then import the file"));
-        }
-        let got = read_source(s)?;
+        let got = if s_str.starts_with("http://") || s_str.starts_with("https://") {
+            read_url(&s_str, ca_file)?
+        } else {
+            read_source(s)?
+        };
         let n = got.len();
         for r in got {
             let id = r["id"].as_str().unwrap_or_default().to_string();

@@ -604,10 +604,68 @@ pub fn read_docker_archive_with(
     path: &Path,
     progress: &dyn Progress,
 ) -> Result<ImageInventory, ImageError> {
-    let store = TarStore::new(path)?;
+    read_archive(&TarStore::new(path)?, path, progress)
+}
+
+/// A docker-archive or OCI-layout tar held in memory (for fuzzing the archive path; members
+/// larger than the record limit are refused).
+pub fn read_archive_bytes(bytes: &[u8]) -> Result<ImageInventory, ImageError> {
+    let origin = Path::new("<archive>");
+    let mut members = BTreeMap::new();
+    let mut archive = tar::Archive::new(bytes);
+    for e in archive
+        .entries()
+        .map_err(|e| bad(origin, format!("not a tar file: {e}")))?
+    {
+        let mut e = e.map_err(|e| bad(origin, format!("broken tar entry: {e}")))?;
+        if !e.header().entry_type().is_file() {
+            continue;
+        }
+        let name = e
+            .path()
+            .map(|p| norm(&p.to_string_lossy()))
+            .map_err(|e| bad(origin, format!("bad entry path: {e}")))?;
+        let mut b = Vec::new();
+        (&mut e)
+            .take(MAX_KEPT + 1)
+            .read_to_end(&mut b)
+            .map_err(io(origin))?;
+        if b.len() as u64 > MAX_KEPT {
+            return Err(bad(origin, format!("{name}: member too large")));
+        }
+        members.insert(name, b);
+    }
+    read_archive(&MemStore(members), origin, &())
+}
+
+/// Members of an archive held in memory.
+struct MemStore(BTreeMap<String, Vec<u8>>);
+
+impl Store for MemStore {
+    fn label(&self, name: &str) -> PathBuf {
+        PathBuf::from(format!("<archive>:{name}"))
+    }
+    fn open(&self, name: &str) -> Result<Box<dyn Read + '_>, ImageError> {
+        let b = self
+            .0
+            .get(&norm(name))
+            .ok_or_else(|| bad(&self.label(name), "no such member in the archive"))?;
+        Ok(Box::new(&b[..]))
+    }
+    fn has(&self, name: &str) -> bool {
+        self.0.contains_key(&norm(name))
+    }
+}
+
+/// A docker-archive (`manifest.json`) or an OCI layout (`index.json`) in a store.
+fn read_archive(
+    store: &dyn Store,
+    path: &Path,
+    progress: &dyn Progress,
+) -> Result<ImageInventory, ImageError> {
     if !store.has("manifest.json") {
         if store.has("index.json") {
-            return read_oci(&store, None, progress);
+            return read_oci(store, None, progress);
         }
         return Err(bad(
             path,
@@ -635,7 +693,7 @@ pub fn read_docker_archive_with(
             (name, digest)
         })
         .collect::<Vec<_>>();
-    read_layers(&store, &layers, env_of(&config), progress)
+    read_layers(store, &layers, env_of(&config), progress)
 }
 
 pub(crate) fn env_of(config: &serde_json::Value) -> Vec<String> {

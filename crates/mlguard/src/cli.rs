@@ -198,13 +198,21 @@ pub enum VulnDbCommand {
     /// database. Records with the same ID are replaced.
     #[command(after_help = "Examples:
   mlguard vuln db import ./advisory-database/vulns
-  mlguard vuln db import PyPI-all.zip Debian-all.zip --db /srv/mlguard/vuln-db")]
+  mlguard vuln db import PyPI-all.zip Debian-all.zip --db /srv/mlguard/vuln-db
+  mlguard vuln db import https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip
+
+A URL is downloaded over HTTPS (the system's roots plus --ca) and read like a file of the same
+name; a zip is told by its content.")]
     Import {
-        #[arg(value_name = "PATH", required = true)]
+        /// Folders, files (.json, .yaml, .zip) or HTTPS URLs of OSV records.
+        #[arg(value_name = "PATH|URL", required = true)]
         paths: Vec<String>,
         /// The database folder (default: $MLGUARD_VULN_DB, else the user cache folder).
         #[arg(long, value_name = "DIR")]
         db: Option<String>,
+        /// An extra CA certificate (PEM) to trust for URLs.
+        #[arg(long, value_name = "FILE", env = "MLGUARD_VULN_DB_CA")]
+        ca: Option<String>,
     },
     /// Sources, record counts and age of the database.
     Info {

@@ -23,7 +23,7 @@ struct Plan {
     fail_on: Option<Severity>,
     db_dir: PathBuf,
     max_db_age_days: u64,
-    registry: ext::registry::RegistryOptions,
+    registry: mlguard_vuln::registry::RegistryOptions,
     all: bool,
     quiet: bool,
 }
@@ -58,7 +58,7 @@ fn plan(a: ImageScanArgs) -> Result<Plan> {
         f => bail!("--format {f:?} is not one of table, json, sarif, cyclonedx"),
     };
     let source = Source::parse(&a.target).map_err(anyhow::Error::msg)?;
-    let mut registry = ext::registry::RegistryOptions::from_env();
+    let mut registry = mlguard_vuln::registry::RegistryOptions::from_env();
     registry.ca_file = a.registry_ca.map(PathBuf::from);
     registry.plain_http = a.plain_http;
     let (os, arch) = a
@@ -104,7 +104,7 @@ impl Progress for Bar {
 /// Read the packages of `source`.
 pub fn read(
     source: &Source,
-    registry: &ext::registry::RegistryOptions,
+    registry: &mlguard_vuln::registry::RegistryOptions,
     progress: &dyn Progress,
 ) -> Result<ImageInventory> {
     use mlguard_vuln::image;
@@ -112,7 +112,7 @@ pub fn read(
         Source::OciLayout(p) => image::read_oci_layout_with(p, progress)?,
         Source::DockerArchive(p) => image::read_docker_archive_with(p, progress)?,
         Source::Rootfs(p) | Source::PythonEnv(p) => image::read_rootfs(p)?,
-        Source::Registry(r) => ext::registry::read_registry(r, registry, progress)?,
+        Source::Registry(r) => mlguard_vuln::registry::read_registry(r, registry, progress)?,
         other => bail!("{} targets cannot be read", other.kind()),
     })
 }
@@ -136,7 +136,7 @@ pub fn run(a: ImageScanArgs) -> Result<u8> {
     let vexes = p
         .vex
         .iter()
-        .map(|v| ext::output::vex::load(v).map_err(anyhow::Error::new))
+        .map(|v| mlguard_vuln::output::vex::load(v).map_err(anyhow::Error::new))
         .collect::<Result<Vec<_>>>()?;
     let bar = if p.quiet || !std::io::stderr().is_terminal() {
         indicatif::ProgressBar::hidden()
@@ -194,7 +194,7 @@ pub fn run(a: ImageScanArgs) -> Result<u8> {
 }
 
 fn write(p: &Plan, report: &ScanReport) -> Result<()> {
-    use ext::output::{cyclonedx, sarif};
+    use mlguard_vuln::output::{cyclonedx, sarif};
     let json = |v: &serde_json::Value, out: Option<&Path>| {
         crate::output::write_with(out, |w| {
             serde_json::to_writer_pretty(&mut *w, v)?;
@@ -202,7 +202,7 @@ fn write(p: &Plan, report: &ScanReport) -> Result<()> {
         })
     };
     if let Some(s) = &p.sbom {
-        json(&cyclonedx::sbom(report, false)?, Some(s))?;
+        json(&cyclonedx::sbom(report, false), Some(s))?;
     }
     let out = p.output.as_deref();
     match p.format {
@@ -210,8 +210,8 @@ fn write(p: &Plan, report: &ScanReport) -> Result<()> {
             serde_json::to_writer_pretty(&mut *w, report)?;
             writeln!(w)
         }),
-        Format::Sarif => json(&sarif::render(report)?, out),
-        Format::CycloneDx => json(&cyclonedx::sbom(report, true)?, out),
+        Format::Sarif => json(&sarif::render(report), out),
+        Format::CycloneDx => json(&cyclonedx::sbom(report, true), out),
         Format::Table => crate::output::write_with(out, |w| table(w, report, p.all)),
     }
 }
@@ -437,59 +437,5 @@ fn fold(out: &mut mlguard_controls::ExternalResults, file: &str, lines: &[u32], 
                 message,
             },
         });
-    }
-}
-
-// TEMPORARY while the registry and output modules are written: replaced by mlguard_vuln's.
-mod ext {
-    pub mod registry {
-        #[derive(Debug, Default)]
-        pub struct RegistryOptions {
-            pub ca_file: Option<std::path::PathBuf>,
-            pub plain_http: bool,
-            pub platform: (String, String),
-        }
-        impl RegistryOptions {
-            pub fn from_env() -> Self {
-                Self::default()
-            }
-        }
-        pub fn read_registry(
-            r: &str,
-            _: &RegistryOptions,
-            _: &dyn mlguard_vuln::image::Progress,
-        ) -> anyhow::Result<mlguard_vuln::image::ImageInventory> {
-            anyhow::bail!("{r}: registry pulls are not wired yet")
-        }
-    }
-    pub mod output {
-        pub mod vex {
-            #[derive(Debug)]
-            pub struct Vex;
-            impl Vex {
-                pub fn apply(&self, _: &mut mlguard_vuln::scan::ScanReport) -> usize {
-                    0
-                }
-            }
-            pub fn load(p: &std::path::Path) -> Result<Vex, std::io::Error> {
-                Err(std::io::Error::other(format!(
-                    "{}: VEX not wired yet",
-                    p.display()
-                )))
-            }
-        }
-        pub mod sarif {
-            pub fn render(_: &mlguard_vuln::scan::ScanReport) -> anyhow::Result<serde_json::Value> {
-                anyhow::bail!("--format sarif is not wired yet")
-            }
-        }
-        pub mod cyclonedx {
-            pub fn sbom(
-                _: &mlguard_vuln::scan::ScanReport,
-                _: bool,
-            ) -> anyhow::Result<serde_json::Value> {
-                anyhow::bail!("CycloneDX output is not wired yet")
-            }
-        }
     }
 }

@@ -13,10 +13,10 @@ fn dir(db: Option<&str>) -> PathBuf {
 
 pub fn run(cmd: VulnCommand) -> Result<u8> {
     match cmd {
-        VulnCommand::Db(VulnDbCommand::Import { paths, db }) => {
+        VulnCommand::Db(VulnDbCommand::Import { paths, db, ca }) => {
             let d = dir(db.as_deref());
             let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
-            let meta = db::import(&d, &paths)?;
+            let meta = db::import_with(&d, &paths, ca.as_deref().map(std::path::Path::new))?;
             let added: usize = meta
                 .sources
                 .iter()

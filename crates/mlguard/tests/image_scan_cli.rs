@@ -547,3 +547,233 @@ fn oci_image_and_mlg_img_002() {
     assert_eq!(code(&o), 2);
     assert!(err(&o).contains("not image scan results"), "{}", err(&o));
 }
+
+/// A registry reference: docker-registry on loopback over plain HTTP (`--plain-http`; TLS,
+/// basic and bearer auth are tested in mlguard-vuln's tests/registry.rs), the image pushed by
+/// skopeo; the packages and digest equal the OCI layout's.
+#[test]
+fn registry_reference() {
+    if umoci().is_none() {
+        return;
+    }
+    let have = |t: &str| {
+        Command::new(t)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !have("skopeo") || !Path::new("/usr/bin/docker-registry").exists() {
+        assert!(
+            std::env::var("MLGUARD_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "MLGUARD_REQUIRE_TOOLS=1 but skopeo or docker-registry is missing"
+        );
+        eprintln!("skipping: skopeo or docker-registry not installed");
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let db = database(t.path());
+    let layout = t.path().join("images");
+    let digest = oci_image(t.path(), &layout, "train");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = t.path().join("registry.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: test\n",
+            t.path().join("storage").display()
+        ),
+    )
+    .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _reg = Kill(
+        Command::new("/usr/bin/docker-registry")
+            .arg("serve")
+            .arg(&cfg)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed().as_secs() < 15,
+            "docker-registry did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let policy = t.path().join("policy.json");
+    write(
+        &policy,
+        r#"{"default": [{"type": "insecureAcceptAnything"}]}"#,
+    );
+    let reference = format!("127.0.0.1:{port}/ml/train:1");
+    run(
+        "skopeo",
+        &[
+            "--policy",
+            s(&policy),
+            "copy",
+            "--dest-tls-verify=false",
+            &format!("oci:{}:train", s(&layout)),
+            &format!("docker://{reference}"),
+        ],
+    );
+    let o = mlg(&[
+        "image",
+        "scan",
+        &reference,
+        "--plain-http",
+        "--db",
+        s(&db),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    let from_registry = json(&o);
+    let o = mlg(&[
+        "image",
+        "scan",
+        s(&layout),
+        "--db",
+        s(&db),
+        "--format",
+        "json",
+    ]);
+    let from_layout = json(&o);
+    assert_eq!(from_registry["target"]["kind"], "registry");
+    assert_eq!(from_registry["target"]["digest"], digest.as_str());
+    assert_eq!(from_registry["packages"], from_layout["packages"]);
+    assert_eq!(from_registry["findings"], from_layout["findings"]);
+    // Without --plain-http the registry is spoken to over HTTPS, which it does not serve.
+    let o = mlg(&["image", "scan", &reference, "--db", s(&db), "-q"]);
+    assert_eq!(code(&o), 2);
+    assert!(err(&o).contains(&reference), "{}", err(&o));
+}
+
+/// --vex, --format sarif and cyclonedx, --sbom through the binary (the documents are checked
+/// against their schemas in mlguard-vuln's tests/output.rs).
+#[test]
+fn vex_sarif_cyclonedx_and_sbom() {
+    let t = tempfile::tempdir().unwrap();
+    let db = database(t.path());
+    let r = rootfs(t.path());
+    let vex = t.path().join("vex.json");
+    write(
+        &vex,
+        r#"{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex/1",
+  "author": "platform team", "timestamp": "2026-01-01T00:00:00Z", "version": 1,
+  "statements": [
+    {"vulnerability": {"name": "CVE-2024-0001"}, "products": [{"@id": "pkg:pypi/torch"}],
+     "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"},
+    {"vulnerability": {"name": "DSA-0004"}, "products": [{"@id": "pkg:deb/debian/libssl3@3.0.11-1~deb12u1"}],
+     "status": "fixed"},
+    {"vulnerability": {"name": "GHSA-urllib3-0002"}, "products": [{"@id": "pkg:pypi/urllib3"}],
+     "status": "under_investigation"}
+  ]}"#,
+    );
+    // Without VEX: critical torch fails --fail-on high; with it only urllib3 (medium) counts.
+    let o = mlg(&["image", "scan", s(&r), "--db", s(&db), "--fail-on", "high"]);
+    assert_eq!(code(&o), 1);
+    let o = mlg(&[
+        "image",
+        "scan",
+        s(&r),
+        "--db",
+        s(&db),
+        "--fail-on",
+        "high",
+        "--vex",
+        s(&vex),
+    ]);
+    assert_eq!(code(&o), 0, "{}{}", out(&o), err(&o));
+    assert!(out(&o).contains("[VEX: not_affected]"), "{}", out(&o));
+    assert!(out(&o).contains("2 not affected per VEX"), "{}", out(&o));
+    let o = mlg(&[
+        "image",
+        "scan",
+        s(&r),
+        "--db",
+        s(&db),
+        "--vex",
+        s(&vex),
+        "--format",
+        "json",
+    ]);
+    let v = json(&o);
+    let marks: Vec<(String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| !f["vex"].is_null())
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_string(),
+                f["vex"]["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        marks,
+        [
+            ("DSA-0004".to_string(), "fixed".to_string()),
+            ("GHSA-torch-0001".to_string(), "not_affected".to_string())
+        ]
+    );
+    // A malformed VEX file: exit 2 naming the file and field.
+    let bad = t.path().join("bad-vex.json");
+    write(
+        &bad,
+        r#"{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "author": "a", "timestamp": "2026-01-01T00:00:00Z", "version": 1,
+  "statements": [{"vulnerability": {"name": "X"}, "status": "maybe"}]}"#,
+    );
+    let o = mlg(&["image", "scan", s(&r), "--db", s(&db), "--vex", s(&bad)]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        err(&o).contains("bad-vex.json") && err(&o).contains("statements[0].status"),
+        "{}",
+        err(&o)
+    );
+
+    let o = mlg(&["image", "scan", s(&r), "--db", s(&db), "--format", "sarif"]);
+    assert_eq!(code(&o), 1);
+    let sarif = json(&o);
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    assert!(results
+        .iter()
+        .any(|x| x["ruleId"] == "GHSA-torch-0001" && x["level"] == "error"));
+
+    let sbom = t.path().join("sbom.cdx.json");
+    let o = mlg(&[
+        "image",
+        "scan",
+        s(&r),
+        "--db",
+        s(&db),
+        "--format",
+        "cyclonedx",
+        "--sbom",
+        s(&sbom),
+    ]);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    let cdx = json(&o);
+    assert_eq!(cdx["specVersion"], "1.5");
+    assert_eq!(cdx["components"].as_array().unwrap().len(), 6);
+    assert_eq!(cdx["vulnerabilities"].as_array().unwrap().len(), 3);
+    let only_packages: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&sbom).unwrap()).unwrap();
+    assert_eq!(only_packages["components"], cdx["components"]);
+    assert!(only_packages.get("vulnerabilities").is_none());
+}

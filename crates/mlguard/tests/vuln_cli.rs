@@ -158,3 +158,73 @@ fn import_info_and_check() {
     let info: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
     assert_eq!(info["records"], 2664);
 }
+
+/// `vuln db import URL`: a zip served over plain HTTP on loopback (HTTPS is tested in
+/// mlguard-vuln's tests/registry.rs); a 404 is an error naming the URL.
+#[test]
+fn import_from_a_url() {
+    use std::io::{BufRead, BufReader};
+    let body = zip(&[(
+        "GHSA-url-1.json",
+        r#"{"id":"GHSA-url-1","affected":[{"package":{"ecosystem":"PyPI","name":"urlpkg"},"versions":["1.0"]}]}"#,
+    )]);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Serve every connection (a client may open one it does not use); errors are ignored.
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let Ok(c) = s.try_clone() else { continue };
+            let mut r = BufReader::new(c);
+            let mut first = String::new();
+            if r.read_line(&mut first).unwrap_or(0) == 0 {
+                continue;
+            }
+            loop {
+                let mut l = String::new();
+                if r.read_line(&mut l).unwrap_or(0) == 0 || l == "\r\n" {
+                    break;
+                }
+            }
+            let reply = if first.contains("/all.zip") {
+                let mut v = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )
+                .into_bytes();
+                v.extend_from_slice(&body);
+                v
+            } else {
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()
+            };
+            let _ = s.write_all(&reply);
+        }
+    });
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("db");
+    let url = format!("http://127.0.0.1:{port}/PyPI/all.zip");
+    let o = mlg(&["vuln", "db", "import", &url, "--db", s(&db)]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let o = mlg(&[
+        "vuln",
+        "check",
+        "--ecosystem",
+        "PyPI",
+        "--package",
+        "urlpkg",
+        "--version",
+        "1.0",
+        "--db",
+        s(&db),
+    ]);
+    assert_eq!(code(&o), 1, "{}{}", out(&o), err(&o));
+    assert!(out(&o).contains("GHSA-url-1"), "{}", out(&o));
+    let missing = format!("http://127.0.0.1:{port}/nope.zip");
+    let o = mlg(&["vuln", "db", "import", &missing, "--db", s(&db)]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        err(&o).contains("nope.zip") && err(&o).contains("404"),
+        "{}",
+        err(&o)
+    );
+}
