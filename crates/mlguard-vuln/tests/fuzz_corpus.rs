@@ -1,11 +1,11 @@
-//! Replays the saved corpora and seeds of the `inventory`, `image_layer`, `vex` and `versions`
-//! fuzz targets (fuzz/corpus/{inventory,image_layer,vex,versions},
-//! fuzz/seeds-{inventory,image-layer,vex,versions}) as ordinary tests, running exactly the fuzz
-//! target's body (fuzz/common/<target>_check.rs). docs/testing.md says how to refresh them.
+//! Replays the saved corpora and seeds of the `inventory`, `image_layer`, `image_archive`, `vex`
+//! and `versions` fuzz targets (fuzz/corpus/<target>, fuzz/seeds-<target with dashes>) as
+//! ordinary tests, running exactly the fuzz target's body (fuzz/common/<target>_check.rs). docs/testing.md says how to refresh them.
 
 include!("../../../fuzz/common/replay.rs");
 include!("../../../fuzz/common/inventory_check.rs");
 include!("../../../fuzz/common/image_layer_check.rs");
+include!("../../../fuzz/common/image_archive_check.rs");
 include!("../../../fuzz/common/vex_check.rs");
 include!("../../../fuzz/common/versions_check.rs");
 
@@ -23,6 +23,12 @@ const _: usize = MIN_CORPUS_FILES + MIN_SEED_FILES;
 fn image_layer_fuzz_corpus_replays() {
     replay_dir("corpus/image_layer", 50, check_image_layer_input);
     replay_dir("seeds-image-layer", 3, check_image_layer_input);
+}
+
+#[test]
+fn image_archive_fuzz_corpus_replays() {
+    replay_dir("corpus/image_archive", 50, check_image_archive_input);
+    replay_dir("seeds-image-archive", 3, check_image_archive_input);
 }
 
 #[test]
