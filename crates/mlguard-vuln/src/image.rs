@@ -123,6 +123,9 @@ fn cuda_file(path: &str) -> bool {
         && p.matches('/').count() == 3
 }
 
+/// Layers read at once.
+const MAX_PARALLEL_LAYERS: usize = 4;
+
 /// Largest record file kept from a layer.
 const MAX_KEPT: u64 = inventory::MAX_RECORD as u64;
 
@@ -139,9 +142,42 @@ fn norm(path: &str) -> String {
         .to_string()
 }
 
+/// What one layer changes: whiteouts, opaque folders, and the record files it adds.
+#[derive(Default)]
+struct Changes {
+    deletes: Vec<String>,
+    opaque: Vec<String>,
+    adds: Vec<(String, Vec<u8>)>,
+}
+
 impl Overlay {
     /// Apply one layer: its whiteouts to the layers below, then its files.
     fn layer<R: Read>(&mut self, layer: &str, tar: R, origin: &Path) -> Result<(), ImageError> {
+        let changes = layer_changes(layer, tar, origin)?;
+        self.apply(layer, changes);
+        Ok(())
+    }
+
+    fn apply(&mut self, layer: &str, c: Changes) {
+        let under = |p: &str, root: &str| {
+            root.is_empty() || p == root || p.starts_with(&format!("{root}/"))
+        };
+        if !c.deletes.is_empty() || !c.opaque.is_empty() {
+            self.files.retain(|p, _| {
+                !c.deletes.iter().any(|d| under(p, d))
+                    && !c.opaque.iter().any(|o| p != o && under(p, o))
+            });
+        }
+        for (p, b) in c.adds {
+            self.files.insert(p, (layer.to_string(), b));
+        }
+    }
+}
+
+/// Read one layer's tar stream to its end (so that a blob's digest is checked), keeping its
+/// whiteouts and record files.
+fn layer_changes<R: Read>(layer: &str, tar: R, origin: &Path) -> Result<Changes, ImageError> {
+    {
         let mut archive = tar::Archive::new(tar);
         let mut deletes: Vec<String> = Vec::new();
         let mut opaque: Vec<String> = Vec::new();
@@ -191,18 +227,15 @@ impl Overlay {
         // at the end-of-archive blocks).
         std::io::copy(&mut archive.into_inner(), &mut std::io::sink())
             .map_err(|e| bad(origin, format!("layer {layer}: {e}")))?;
-        let under = |p: &str, root: &str| {
-            root.is_empty() || p == root || p.starts_with(&format!("{root}/"))
-        };
-        self.files.retain(|p, _| {
-            !deletes.iter().any(|d| under(p, d)) && !opaque.iter().any(|o| p != o && under(p, o))
-        });
-        for (p, b) in adds {
-            self.files.insert(p, (layer.to_string(), b));
-        }
-        Ok(())
+        Ok(Changes {
+            deletes,
+            opaque,
+            adds,
+        })
     }
+}
 
+impl Overlay {
     fn finish(self, env: Vec<String>, layers: usize) -> ImageInventory {
         let mut inv = ImageInventory {
             env,
@@ -321,7 +354,7 @@ fn decompressed<'a, R: Read + 'a>(
 
 /// Where an image's files are: a folder, the members of a tar file (docker-archive), or a
 /// registry (crate::registry).
-pub(crate) trait Store {
+pub(crate) trait Store: Sync {
     fn label(&self, name: &str) -> PathBuf;
     fn open(&self, name: &str) -> Result<Box<dyn Read + '_>, ImageError>;
     fn has(&self, name: &str) -> bool;
@@ -430,7 +463,7 @@ fn blob_name(store: &dyn Store, digest: &str) -> Result<String, ImageError> {
 
 /// Told how far the reading of an image's layers is (for a progress bar). Both methods count
 /// bytes of layer blobs as stored (compressed).
-pub trait Progress {
+pub trait Progress: Sync {
     /// The total, when the sizes are known; called once before the first layer.
     fn total(&self, _bytes: u64) {}
     /// `bytes` more were read.
@@ -461,12 +494,11 @@ pub(crate) fn read_layers(
     env: Vec<String>,
     progress: &dyn Progress,
 ) -> Result<ImageInventory, ImageError> {
-    let mut overlay = Overlay::default();
     let sizes: Option<u64> = layers.iter().map(|(n, _)| store.size(n)).sum();
     if let Some(total) = sizes {
         progress.total(total);
     }
-    for (name, digest) in layers {
+    let read_one = |(name, digest): &(String, Option<String>)| -> Result<Changes, ImageError> {
         let label = store.label(name);
         let r: Box<dyn Read + '_> = Box::new(Counted {
             inner: store.open(name)?,
@@ -482,7 +514,68 @@ pub(crate) fn read_layers(
             None => r,
         };
         let id = digest.clone().unwrap_or_else(|| name.clone());
-        overlay.layer(&id, decompressed(r, &label)?, &label)?;
+        layer_changes(&id, decompressed(r, &label)?, &label)
+    };
+    // Layers are read in parallel (decompression and hashing are the work), then applied in
+    // order; what a layer keeps is only its record files, so memory stays small.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_PARALLEL_LAYERS)
+        .min(layers.len().max(1));
+    let results: Vec<Option<Result<Changes, ImageError>>> = if workers <= 1 {
+        let mut out: Vec<Option<Result<Changes, ImageError>>> = Vec::new();
+        for l in layers {
+            let r = read_one(l);
+            let stop = r.is_err();
+            out.push(Some(r));
+            if stop {
+                break;
+            }
+        }
+        out
+    } else {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let failed = std::sync::atomic::AtomicBool::new(false);
+        let slots: std::sync::Mutex<Vec<Option<Result<Changes, ImageError>>>> =
+            std::sync::Mutex::new((0..layers.len()).map(|_| None).collect());
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= layers.len() || failed.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let r = read_one(&layers[i]);
+                    if r.is_err() {
+                        failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    if let Ok(mut s) = slots.lock() {
+                        s[i] = Some(r);
+                    }
+                });
+            }
+        });
+        slots.into_inner().unwrap_or_default()
+    };
+    // Applied in layer order. The first error in that order is the answer; a layer left
+    // unread because another failed is never taken for an empty one.
+    let mut overlay = Overlay::default();
+    let mut unread = None;
+    for (i, ((name, digest), r)) in layers.iter().zip(results).enumerate() {
+        match r {
+            Some(Err(e)) => return Err(e),
+            Some(Ok(c)) if unread.is_none() => {
+                let id = digest.clone().unwrap_or_else(|| name.clone());
+                overlay.apply(&id, c);
+            }
+            Some(Ok(_)) => {}
+            None => {
+                unread.get_or_insert(i);
+            }
+        }
+    }
+    if let Some(i) = unread {
+        return Err(bad(&store.label(&layers[i].0), "layer not read"));
     }
     Ok(overlay.finish(env, layers.len()))
 }
