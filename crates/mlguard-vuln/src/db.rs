@@ -455,6 +455,11 @@ impl Db {
     }
 }
 
+/// The members of a zip held in memory (stored or deflated; zipped eggs, osv.dev exports).
+pub(crate) fn zip_members(d: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
+    mini_zip::members(d)
+}
+
 /// A minimal reader of the zip files osv.dev exports (stored or deflated members, central
 /// directory).
 mod mini_zip {

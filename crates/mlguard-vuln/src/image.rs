@@ -133,6 +133,8 @@ const MAX_KEPT: u64 = inventory::MAX_RECORD as u64;
 #[derive(Default)]
 struct Overlay {
     files: BTreeMap<String, (String, Vec<u8>)>,
+    /// Kept paths whose file was larger than [`MAX_KEPT`]: not read, reported per record.
+    big: std::collections::BTreeSet<String>,
 }
 
 fn norm(path: &str) -> String {
@@ -148,6 +150,8 @@ struct Changes {
     deletes: Vec<String>,
     opaque: Vec<String>,
     adds: Vec<(String, Vec<u8>)>,
+    /// Record files larger than [`MAX_KEPT`] (their `adds` entry is empty).
+    big: Vec<String>,
 }
 
 impl Overlay {
@@ -163,12 +167,19 @@ impl Overlay {
             root.is_empty() || p == root || p.starts_with(&format!("{root}/"))
         };
         if !c.deletes.is_empty() || !c.opaque.is_empty() {
-            self.files.retain(|p, _| {
+            let keep = |p: &String| {
                 !c.deletes.iter().any(|d| under(p, d))
                     && !c.opaque.iter().any(|o| p != o && under(p, o))
-            });
+            };
+            self.files.retain(|p, _| keep(p));
+            self.big.retain(keep);
         }
         for (p, b) in c.adds {
+            if c.big.contains(&p) {
+                self.big.insert(p.clone());
+            } else {
+                self.big.remove(&p);
+            }
             self.files.insert(p, (layer.to_string(), b));
         }
     }
@@ -182,6 +193,7 @@ fn layer_changes<R: Read>(layer: &str, tar: R, origin: &Path) -> Result<Changes,
         let mut deletes: Vec<String> = Vec::new();
         let mut opaque: Vec<String> = Vec::new();
         let mut adds: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut big: Vec<String> = Vec::new();
         let entries = archive
             .entries()
             .map_err(|e| bad(origin, format!("layer {layer}: not a tar stream: {e}")))?;
@@ -212,10 +224,9 @@ fn layer_changes<R: Read>(layer: &str, tar: R, origin: &Path) -> Result<Changes,
                 continue;
             }
             if entry.size() > MAX_KEPT {
-                return Err(bad(
-                    origin,
-                    format!("layer {layer}: {path} is larger than {MAX_KEPT} bytes"),
-                ));
+                big.push(path.clone());
+                adds.push((path, Vec::new()));
+                continue;
             }
             let mut buf = Vec::with_capacity(entry.size() as usize);
             entry
@@ -231,6 +242,7 @@ fn layer_changes<R: Read>(layer: &str, tar: R, origin: &Path) -> Result<Changes,
             deletes,
             opaque,
             adds,
+            big,
         })
     }
 }
@@ -253,6 +265,13 @@ impl Overlay {
         });
         for (path, (layer, bytes)) in self.files {
             if os_release_file(&path) {
+                continue;
+            }
+            if self.big.contains(&path) {
+                inv.errors.push(RecordError {
+                    path,
+                    why: format!("larger than {MAX_KEPT} bytes: not read"),
+                });
                 continue;
             }
             if cuda_file(&path) {
@@ -823,6 +842,13 @@ pub fn read_rootfs(root: &Path) -> Result<ImageInventory, ImageError> {
                 .to_string_lossy()
                 .replace('\\', "/");
             if wanted(&rel) {
+                if e.metadata().map_err(io(&p))?.len() > MAX_KEPT {
+                    overlay.big.insert(rel.clone());
+                    overlay
+                        .files
+                        .insert(rel, ("rootfs".to_string(), Vec::new()));
+                    continue;
+                }
                 let b = std::fs::read(&p).map_err(io(&p))?;
                 overlay.files.insert(rel, ("rootfs".to_string(), b));
             }

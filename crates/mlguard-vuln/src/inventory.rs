@@ -51,6 +51,7 @@ pub struct RecordError {
 #[non_exhaustive]
 pub enum RecordKind {
     PythonMetadata,
+    PythonEgg,
     CondaMeta,
     DpkgStatus,
     ApkInstalled,
@@ -61,17 +62,26 @@ pub fn record_kind(path: &str) -> Option<RecordKind> {
     let mut parts = p.rsplit('/');
     let file = parts.next()?;
     let dir = parts.next().unwrap_or("");
+    let parent = parts.next().unwrap_or("");
     if (file == "METADATA" && dir.ends_with(".dist-info"))
         || (file == "PKG-INFO" && dir.ends_with(".egg-info"))
+        || (file == "PKG-INFO" && dir == "EGG-INFO" && parent.ends_with(".egg"))
         || (file.ends_with(".egg-info") && !file.starts_with('.'))
     {
         return Some(RecordKind::PythonMetadata);
+    }
+    // A zipped egg (`site-packages/name-1.0-py3.11.egg`, a file): its EGG-INFO/PKG-INFO.
+    if file.ends_with(".egg") && !file.starts_with('.') && p.contains("-packages/") {
+        return Some(RecordKind::PythonEgg);
     }
     if dir == "conda-meta" && file.ends_with(".json") {
         return Some(RecordKind::CondaMeta);
     }
     if p == "var/lib/dpkg/status"
-        || (dir == "status.d" && p.starts_with("var/lib/dpkg/status.d/") && !file.contains('.'))
+        || (dir == "status.d"
+            && p.starts_with("var/lib/dpkg/status.d/")
+            && !file.ends_with(".md5sums")
+            && !file.starts_with('.'))
     {
         return Some(RecordKind::DpkgStatus);
     }
@@ -97,6 +107,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Vec<Package>, RecordError> {
         Some(RecordKind::PythonMetadata) => {
             python_metadata(path, bytes).map(|p| vec![p]).map_err(err)
         }
+        Some(RecordKind::PythonEgg) => python_egg(path, bytes).map(|p| vec![p]).map_err(err),
         Some(RecordKind::CondaMeta) => conda_meta(path, bytes).map_err(err),
         Some(RecordKind::DpkgStatus) => dpkg_status(path, bytes).map_err(err),
         Some(RecordKind::ApkInstalled) => apk_installed(path, bytes).map_err(err),
@@ -106,6 +117,16 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Vec<Package>, RecordError> {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A zipped egg: the `EGG-INFO/PKG-INFO` member, reported at the egg's path.
+fn python_egg(path: &str, bytes: &[u8]) -> Result<Package, String> {
+    let members = crate::db::zip_members(bytes).map_err(|e| format!("not a zipped egg: {e}"))?;
+    let (_, info) = members
+        .iter()
+        .find(|(n, _)| n == "EGG-INFO/PKG-INFO")
+        .ok_or("a zipped egg without EGG-INFO/PKG-INFO")?;
+    python_metadata(path, info)
 }
 
 /// Core metadata (RFC 822 style headers up to the first blank line; continuation lines start
@@ -219,8 +240,14 @@ fn dpkg_status(path: &str, bytes: &[u8]) -> Result<Vec<Package>, String> {
                 .filter(|v| !v.is_empty())
         };
         // status.d files (distroless) have no Status field: they list installed packages only.
+        // Its files are on disk unless the package is gone (`not-installed`) or only its
+        // configuration files remain (`config-files`): `unpacked` and `half-configured`
+        // packages count, as they do for trivy and syft.
         if let Some(status) = get("Status") {
-            if !status.ends_with(" installed") {
+            if matches!(
+                status.split_whitespace().nth(2),
+                Some("not-installed" | "config-files")
+            ) {
                 continue;
             }
         }

@@ -437,3 +437,84 @@ fn a_layer_of_100000_entries() {
     assert_eq!(inv.packages.len(), 1);
     assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
 }
+
+/// dpkg statuses (unpacked counts, config-files and not-installed do not), status.d files with
+/// dots, egg folders and zipped eggs (the gaps tests/peers.rs found against trivy and syft), and
+/// a record file over the size limit: a per-record error, the rest of the image still read.
+#[test]
+fn dpkg_states_eggs_and_oversized_records() {
+    use mlguard_vuln::image::read_layer_bytes;
+    let status = b"Package: a\nStatus: install ok installed\nVersion: 1\n\nPackage: b\nStatus: install ok unpacked\nVersion: 2\n\nPackage: c\nStatus: deinstall ok config-files\nVersion: 3\n\nPackage: d\nStatus: purge ok not-installed\nVersion: 4\n\n";
+    // A zipped egg: a stored zip with EGG-INFO/PKG-INFO.
+    let info = b"Metadata-Version: 1.1\nName: httplib2\nVersion: 0.18.0\n";
+    let mut egg = Vec::new();
+    let name = b"EGG-INFO/PKG-INFO";
+    let mut h = vec![20u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    h.extend_from_slice(&(info.len() as u32).to_le_bytes());
+    h.extend_from_slice(&(info.len() as u32).to_le_bytes());
+    h.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    h.extend_from_slice(&0u16.to_le_bytes());
+    egg.extend_from_slice(b"PK\x03\x04");
+    egg.extend_from_slice(&h);
+    egg.extend_from_slice(name);
+    egg.extend_from_slice(info);
+    let cd_at = egg.len() as u32;
+    egg.extend_from_slice(b"PK\x01\x02\x14\x00");
+    egg.extend_from_slice(&h);
+    egg.extend_from_slice(&[0; 10]);
+    egg.extend_from_slice(&0u32.to_le_bytes());
+    egg.extend_from_slice(name);
+    let cd_len = egg.len() as u32 - cd_at;
+    egg.extend_from_slice(b"PK\x05\x06\0\0\0\0\x01\x00\x01\x00");
+    egg.extend_from_slice(&cd_len.to_le_bytes());
+    egg.extend_from_slice(&cd_at.to_le_bytes());
+    egg.extend_from_slice(&[0, 0]);
+    let big = vec![b'x'; (64 << 20) + 1];
+    let l = gzip(&tar(&[
+        ("var/lib/dpkg/status", status as &[u8]),
+        (
+            "var/lib/dpkg/status.d/python3.11-minimal",
+            b"Package: python3.11-minimal\nVersion: 3.11.2-6\n",
+        ),
+        (
+            "var/lib/dpkg/status.d/python3.11-minimal.md5sums",
+            b"abc  /usr/bin/x\n",
+        ),
+        (
+            "usr/lib/python3/site-packages/simplejson-3.17.0-py3.11.egg/EGG-INFO/PKG-INFO",
+            b"Name: simplejson\nVersion: 3.17.0\n",
+        ),
+        (
+            "usr/lib/python3/site-packages/httplib2-0.18.0-py3.11.egg",
+            &egg,
+        ),
+        (
+            "usr/lib/python3/site-packages/huge-1.dist-info/METADATA",
+            &big,
+        ),
+    ]));
+    let inv = read_layer_bytes(&l).unwrap();
+    let mut got: Vec<String> = inv
+        .packages
+        .iter()
+        .map(|(p, _)| format!("{} {} {}", p.ecosystem, p.name, p.version))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "Debian a 1",
+            "Debian b 2",
+            "Debian python3.11-minimal 3.11.2-6",
+            "PyPI httplib2 0.18.0",
+            "PyPI simplejson 3.17.0"
+        ]
+    );
+    assert_eq!(inv.errors.len(), 1, "{:?}", inv.errors);
+    assert!(inv.errors[0].path.contains("huge-1.dist-info"));
+    assert!(
+        inv.errors[0].why.contains("larger than"),
+        "{:?}",
+        inv.errors
+    );
+}
