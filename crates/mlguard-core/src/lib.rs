@@ -18,6 +18,7 @@ pub mod inventory;
 pub mod load;
 pub mod node;
 pub mod selector;
+pub mod text;
 pub mod yaml;
 
 pub use inventory::{Classification, Container, Inventory, Namespace, PodTemplate, WorkloadClass};

@@ -14,6 +14,21 @@ fn mlg(args: &[&str]) -> std::process::Output {
     common::run(args, None)
 }
 
+/// `mlguard image scan TARGET --db DB EXTRA...`
+fn image_scan(target: &str, db: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["image", "scan", target, "--db", db];
+    args.extend_from_slice(extra);
+    mlg(&args)
+}
+
+/// `mlguard scan ARGS... --format json --fail-on none`
+fn control_scan_json(args: &[&str]) -> std::process::Output {
+    let mut all = vec!["scan"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json", "--fail-on", "none"]);
+    mlg(&all)
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -97,7 +112,7 @@ fn table_json_and_exit_codes() {
     let db = database(t.path());
     let r = rootfs(t.path());
 
-    let o = mlg(&["image", "scan", s(&r), "--db", s(&db)]);
+    let o = image_scan(s(&r), s(&db), &[]);
     assert_eq!(code(&o), 1, "{}{}", out(&o), err(&o));
     let table = out(&o);
     assert!(table.contains("torch 2.1.0+cu121 (PyPI)"), "{table}");
@@ -118,7 +133,7 @@ fn table_json_and_exit_codes() {
         "{table}"
     );
 
-    let o = mlg(&["image", "scan", s(&r), "--db", s(&db), "--format", "json"]);
+    let o = image_scan(s(&r), s(&db), &["--format", "json"]);
     assert_eq!(code(&o), 1, "{}", err(&o));
     let v = json(&o);
     assert_eq!(v["format"], "mlguard.image-scan/v1");
@@ -158,16 +173,7 @@ fn table_json_and_exit_codes() {
 
     // --fail-on: critical fails (torch), none never does, unknown reaches every threshold.
     for (fail_on, want) in [("critical", 1), ("none", 0), ("low", 1)] {
-        let o = mlg(&[
-            "image",
-            "scan",
-            s(&r),
-            "--db",
-            s(&db),
-            "--fail-on",
-            fail_on,
-            "-q",
-        ]);
+        let o = image_scan(s(&r), s(&db), &["--fail-on", fail_on, "-q"]);
         assert_eq!(code(&o), want, "--fail-on {fail_on}: {}", err(&o));
     }
     // Without the unknown-severity Debian record, --fail-on critical still fails on torch,
@@ -177,38 +183,12 @@ fn table_json_and_exit_codes() {
         &only.join("urllib3-1.26.4.dist-info/METADATA"),
         "Name: urllib3\nVersion: 1.26.4\n",
     );
-    let o = mlg(&[
-        "image",
-        "scan",
-        s(&only),
-        "--db",
-        s(&db),
-        "--fail-on",
-        "high",
-    ]);
+    let o = image_scan(s(&only), s(&db), &["--fail-on", "high"]);
     assert_eq!(code(&o), 0, "{}{}", out(&o), err(&o));
-    let o = mlg(&[
-        "image",
-        "scan",
-        s(&only),
-        "--db",
-        s(&db),
-        "--fail-on",
-        "medium",
-    ]);
+    let o = image_scan(s(&only), s(&db), &["--fail-on", "medium"]);
     assert_eq!(code(&o), 1, "{}", err(&o));
     // A site-packages folder is a Python environment.
-    let o = mlg(&[
-        "image",
-        "scan",
-        s(&only),
-        "--db",
-        s(&db),
-        "--format",
-        "json",
-        "--fail-on",
-        "none",
-    ]);
+    let o = image_scan(s(&only), s(&db), &["--format", "json", "--fail-on", "none"]);
     assert_eq!(json(&o)["target"]["kind"], "python-env");
 }
 
@@ -229,27 +209,17 @@ fn database_age_missing_database_and_bad_targets() {
     let now = meta[key].as_u64().unwrap();
     meta[key] = serde_json::json!(now - 30 * 86_400);
     std::fs::write(&meta_p, serde_json::to_vec(&meta).unwrap()).unwrap();
-    let o = mlg(&["image", "scan", s(&r), "--db", s(&db), "--fail-on", "none"]);
+    let o = image_scan(s(&r), s(&db), &["--fail-on", "none"]);
     assert_eq!(code(&o), 0);
     assert!(
         err(&o).contains("was last imported 30 days ago (more than 7)"),
         "{}",
         err(&o)
     );
-    let o = mlg(&[
-        "image",
-        "scan",
-        s(&r),
-        "--db",
-        s(&db),
-        "--fail-on",
-        "none",
-        "--max-db-age",
-        "60",
-    ]);
+    let o = image_scan(s(&r), s(&db), &["--fail-on", "none", "--max-db-age", "60"]);
     assert!(!err(&o).contains("days ago"), "{}", err(&o));
 
-    let o = mlg(&["image", "scan", s(&r), "--db", s(&t.path().join("nodb"))]);
+    let o = image_scan(s(&r), s(&t.path().join("nodb")), &[]);
     assert_eq!(code(&o), 2);
     assert!(err(&o).contains("vuln db import"), "{}", err(&o));
 
@@ -257,14 +227,14 @@ fn database_age_missing_database_and_bad_targets() {
         ("./does/not/exist", "no such file or folder"),
         ("oci:/does/not/exist", "no such file or folder"),
     ] {
-        let o = mlg(&["image", "scan", target, "--db", s(&db)]);
+        let o = image_scan(target, s(&db), &[]);
         assert_eq!(code(&o), 2, "{target}");
         assert!(err(&o).contains(want), "{target}: {}", err(&o));
     }
     // A file that is not an image archive: exit 2 naming it.
     let junk = t.path().join("junk.tar");
     std::fs::write(&junk, b"this is not a tar file at all, just text").unwrap();
-    let o = mlg(&["image", "scan", s(&junk), "--db", s(&db)]);
+    let o = image_scan(s(&junk), s(&db), &[]);
     assert_eq!(code(&o), 2);
     assert!(err(&o).contains("junk.tar"), "{}", err(&o));
     // A malformed version: the package is reported, not skipped, and the scan exits 2.
@@ -273,23 +243,15 @@ fn database_age_missing_database_and_bad_targets() {
         &bad.join("torch-x.dist-info/METADATA"),
         "Name: torch\nVersion: not..a..version\n",
     );
-    let o = mlg(&["image", "scan", s(&bad), "--db", s(&db)]);
+    let o = image_scan(s(&bad), s(&db), &[]);
     assert_eq!(code(&o), 2, "{}{}", out(&o), err(&o));
     assert!(err(&o).contains("torch not..a..version"), "{}", err(&o));
     for f in ["yaml", ""] {
-        let o = mlg(&["image", "scan", s(&r), "--db", s(&db), "--format", f]);
+        let o = image_scan(s(&r), s(&db), &["--format", f]);
         assert_eq!(code(&o), 2);
         assert!(err(&o).contains("--format"), "{}", err(&o));
     }
-    let o = mlg(&[
-        "image",
-        "scan",
-        s(&r),
-        "--db",
-        s(&db),
-        "--fail-on",
-        "unknown",
-    ]);
+    let o = image_scan(s(&r), s(&db), &["--fail-on", "unknown"]);
     assert_eq!(code(&o), 2);
 }
 
@@ -397,15 +359,7 @@ fn oci_image_and_mlg_img_002() {
     let layout = t.path().join("images");
     let digest = oci_image(t.path(), &layout, "train");
 
-    let o = mlg(&[
-        "image",
-        "scan",
-        s(&layout),
-        "--db",
-        s(&db),
-        "--format",
-        "json",
-    ]);
+    let o = image_scan(s(&layout), s(&db), &["--format", "json"]);
     assert_eq!(code(&o), 1, "{}", err(&o));
     let v = json(&o);
     assert_eq!(v["target"]["kind"], "oci-layout");
@@ -430,16 +384,7 @@ fn oci_image_and_mlg_img_002() {
     let manifests = t.path().join("manifests.yaml");
     std::fs::write(&manifests, MANIFESTS.replace("DIGEST", &digest)).unwrap();
     // Results from a file: the findings land on the Job's container, at its image line.
-    let o = mlg(&[
-        "scan",
-        s(&manifests),
-        "--image-scan",
-        s(&results),
-        "--format",
-        "json",
-        "--fail-on",
-        "none",
-    ]);
+    let o = control_scan_json(&[s(&manifests), "--image-scan", s(&results)]);
     assert_eq!(code(&o), 0, "{}", err(&o));
     let rep = json(&o);
     let img: Vec<&serde_json::Value> = rep["findings"]
@@ -470,18 +415,7 @@ fn oci_image_and_mlg_img_002() {
         .unwrap()
         .contains("fixed in 2.2.0"));
     // The same through --images: the image is read from the layout and matched by digest.
-    let o = mlg(&[
-        "scan",
-        s(&manifests),
-        "--images",
-        s(&layout),
-        "--vuln-db",
-        s(&db),
-        "--format",
-        "json",
-        "--fail-on",
-        "none",
-    ]);
+    let o = control_scan_json(&[s(&manifests), "--images", s(&layout), "--vuln-db", s(&db)]);
     assert_eq!(code(&o), 0, "{}", err(&o));
     let rep2 = json(&o);
     let n = rep2["findings"]
@@ -500,16 +434,7 @@ fn oci_image_and_mlg_img_002() {
         ),
     )
     .unwrap();
-    let o = mlg(&[
-        "scan",
-        s(&manifests),
-        "--image-scan",
-        s(&results),
-        "--format",
-        "json",
-        "--fail-on",
-        "none",
-    ]);
+    let o = control_scan_json(&[s(&manifests), "--image-scan", s(&results)]);
     let rep3 = json(&o);
     let on_image: Vec<&serde_json::Value> = rep3["findings"]
         .as_array()
@@ -524,14 +449,7 @@ fn oci_image_and_mlg_img_002() {
         assert!(f["location"]["line"].as_u64().unwrap() > 1, "{f}");
     }
     // Without results the control is not evaluated, with the reason.
-    let o = mlg(&[
-        "scan",
-        s(&manifests),
-        "--format",
-        "json",
-        "--fail-on",
-        "none",
-    ]);
+    let o = control_scan_json(&[s(&manifests)]);
     let rep4 = json(&o);
     let c = rep4["summary"]["controls"]
         .as_array()
@@ -629,34 +547,17 @@ fn registry_reference() {
             &format!("docker://{reference}"),
         ],
     );
-    let o = mlg(&[
-        "image",
-        "scan",
-        &reference,
-        "--plain-http",
-        "--db",
-        s(&db),
-        "--format",
-        "json",
-    ]);
+    let o = image_scan(&reference, s(&db), &["--plain-http", "--format", "json"]);
     assert_eq!(code(&o), 1, "{}", err(&o));
     let from_registry = json(&o);
-    let o = mlg(&[
-        "image",
-        "scan",
-        s(&layout),
-        "--db",
-        s(&db),
-        "--format",
-        "json",
-    ]);
+    let o = image_scan(s(&layout), s(&db), &["--format", "json"]);
     let from_layout = json(&o);
     assert_eq!(from_registry["target"]["kind"], "registry");
     assert_eq!(from_registry["target"]["digest"], digest.as_str());
     assert_eq!(from_registry["packages"], from_layout["packages"]);
     assert_eq!(from_registry["findings"], from_layout["findings"]);
     // Without --plain-http the registry is spoken to over HTTPS, which it does not serve.
-    let o = mlg(&["image", "scan", &reference, "--db", s(&db), "-q"]);
+    let o = image_scan(&reference, s(&db), &["-q"]);
     assert_eq!(code(&o), 2);
     assert!(err(&o).contains(&reference), "{}", err(&o));
 }
@@ -683,33 +584,13 @@ fn vex_sarif_cyclonedx_and_sbom() {
   ]}"#,
     );
     // Without VEX: critical torch fails --fail-on high; with it only urllib3 (medium) counts.
-    let o = mlg(&["image", "scan", s(&r), "--db", s(&db), "--fail-on", "high"]);
+    let o = image_scan(s(&r), s(&db), &["--fail-on", "high"]);
     assert_eq!(code(&o), 1);
-    let o = mlg(&[
-        "image",
-        "scan",
-        s(&r),
-        "--db",
-        s(&db),
-        "--fail-on",
-        "high",
-        "--vex",
-        s(&vex),
-    ]);
+    let o = image_scan(s(&r), s(&db), &["--fail-on", "high", "--vex", s(&vex)]);
     assert_eq!(code(&o), 0, "{}{}", out(&o), err(&o));
     assert!(out(&o).contains("[VEX: not_affected]"), "{}", out(&o));
     assert!(out(&o).contains("2 not affected per VEX"), "{}", out(&o));
-    let o = mlg(&[
-        "image",
-        "scan",
-        s(&r),
-        "--db",
-        s(&db),
-        "--vex",
-        s(&vex),
-        "--format",
-        "json",
-    ]);
+    let o = image_scan(s(&r), s(&db), &["--vex", s(&vex), "--format", "json"]);
     let v = json(&o);
     let marks: Vec<(String, String)> = v["findings"]
         .as_array()
@@ -737,7 +618,7 @@ fn vex_sarif_cyclonedx_and_sbom() {
         r#"{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "author": "a", "timestamp": "2026-01-01T00:00:00Z", "version": 1,
   "statements": [{"vulnerability": {"name": "X"}, "status": "maybe"}]}"#,
     );
-    let o = mlg(&["image", "scan", s(&r), "--db", s(&db), "--vex", s(&bad)]);
+    let o = image_scan(s(&r), s(&db), &["--vex", s(&bad)]);
     assert_eq!(code(&o), 2);
     assert!(
         err(&o).contains("bad-vex.json") && err(&o).contains("statements[0].status"),
@@ -745,7 +626,7 @@ fn vex_sarif_cyclonedx_and_sbom() {
         err(&o)
     );
 
-    let o = mlg(&["image", "scan", s(&r), "--db", s(&db), "--format", "sarif"]);
+    let o = image_scan(s(&r), s(&db), &["--format", "sarif"]);
     assert_eq!(code(&o), 1);
     let sarif = json(&o);
     assert_eq!(sarif["version"], "2.1.0");
@@ -756,17 +637,11 @@ fn vex_sarif_cyclonedx_and_sbom() {
         .any(|x| x["ruleId"] == "GHSA-torch-0001" && x["level"] == "error"));
 
     let sbom = t.path().join("sbom.cdx.json");
-    let o = mlg(&[
-        "image",
-        "scan",
+    let o = image_scan(
         s(&r),
-        "--db",
         s(&db),
-        "--format",
-        "cyclonedx",
-        "--sbom",
-        s(&sbom),
-    ]);
+        &["--format", "cyclonedx", "--sbom", s(&sbom)],
+    );
     assert_eq!(code(&o), 1, "{}", err(&o));
     let cdx = json(&o);
     assert_eq!(cdx["specVersion"], "1.5");
