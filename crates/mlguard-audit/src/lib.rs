@@ -15,9 +15,12 @@
 //! - generating a production policy ([`generate`]) and estimating the volume a policy logs
 //!   from a recorded audit log ([`estimate`]).
 //!
+//! - the audit trail's foundations ([`trail`]): normalized records of Kubernetes, object-storage
+//!   and inference access events with their canonical encoding, the RFC 6962 Merkle tree and
+//!   signed checkpoints (C2SP signed notes). The store, receiver and queries are not built yet.
+//!
 //! Must not: do file I/O or print (the CLI does), or decide severities and exceptions
-//! (mlguard-controls does). The audit trail (event store, checkpoints, queries) is another
-//! issue's.
+//! (mlguard-controls does).
 
 pub mod coverage;
 pub mod estimate;
@@ -28,6 +31,7 @@ pub mod lint;
 pub mod ml;
 pub mod policy;
 pub mod probe;
+pub mod trail;
 
 pub use eval::{Decision, Request};
 pub use index::Compiled;

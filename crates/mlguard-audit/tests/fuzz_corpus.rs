@@ -1,8 +1,9 @@
-//! Replays the saved corpora of the `audit_policy` and `audit_events` fuzz targets
-//! (fuzz/corpus/audit_policy, fuzz/corpus/audit_events), their hand-written seeds
-//! (fuzz/seeds-audit-policy, fuzz/seeds-audit-events) and any reproducers kept in
-//! fuzz/artifacts-kept/<target> as ordinary tests, running exactly the fuzz targets' bodies
-//! (fuzz/common/{audit_policy,audit_events}_check.rs, included below).
+//! Replays the saved corpora of the `audit_policy`, `audit_events`, `checkpoint` and
+//! `audit_record` fuzz targets (fuzz/corpus/<target>), their hand-written seeds
+//! (fuzz/seeds-<target with dashes>) and any reproducers kept in fuzz/artifacts-kept/<target>
+//! as ordinary tests, running exactly the fuzz targets' bodies (fuzz/common/<target>_check.rs,
+//! included below; the last two are also included by tests/trail_checkpoint.rs and
+//! tests/trail_normalize.rs).
 //!
 //! The corpora are refreshed as docs/testing.md describes (fuzz/cap_corpus.py keeps the 200
 //! inputs of a run's corpus that cover the most edges).
@@ -10,6 +11,25 @@
 include!("../../../fuzz/common/replay.rs");
 include!("../../../fuzz/common/audit_policy_check.rs");
 include!("../../../fuzz/common/audit_events_check.rs");
+include!("../../../fuzz/common/checkpoint_check.rs");
+include!("../../../fuzz/common/audit_record_check.rs");
+
+#[test]
+fn checkpoint_corpus_and_seeds_replay() {
+    // Capping keeps 71 inputs that cover every edge.
+    replay_dir("corpus/checkpoint", 60, check_checkpoint_input);
+    replay_dir("seeds-checkpoint", 4, check_checkpoint_input);
+}
+
+#[test]
+fn audit_record_corpus_and_seeds_replay() {
+    replay_dir(
+        "corpus/audit_record",
+        MIN_CORPUS_FILES,
+        check_audit_record_input,
+    );
+    replay_dir("seeds-audit-record", 8, check_audit_record_input);
+}
 
 #[test]
 fn audit_policy_corpus_replays_without_panic_or_hang() {

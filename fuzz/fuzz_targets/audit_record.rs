@@ -1,0 +1,11 @@
+//! Fuzz target `audit_record`: the body lives in ../common/audit_record_check.rs and is replayed over the saved
+//! corpus and seeds by crates/mlguard-audit/tests/fuzz_corpus.rs as an ordinary test.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+include!("../common/audit_record_check.rs");
+
+fuzz_target!(|data: &[u8]| {
+    check_audit_record_input(data);
+});
