@@ -117,22 +117,14 @@ pub fn read(
     })
 }
 
-/// Open the database, warning on stderr when it is older than `max_age_days`.
-pub fn open_db(dir: &Path, max_age_days: u64, quiet: bool) -> Result<Db> {
-    let db = Db::open(dir)?;
-    let days = db.age() / 86_400;
-    if days > max_age_days && !quiet {
-        eprintln!(
-            "warning: the vulnerability database {} was last imported {days} days ago (more than {max_age_days}): import fresh records with `mlguard vuln db import`",
-            dir.display()
-        );
-    }
-    Ok(db)
+/// Open the database.
+pub fn open_db(dir: &Path) -> Result<Db> {
+    Ok(Db::open(dir)?)
 }
 
 pub fn run(a: ImageScanArgs) -> Result<u8> {
     let p = plan(a)?;
-    let db = open_db(&p.db_dir, p.max_db_age_days, p.quiet)?;
+    let db = open_db(&p.db_dir)?;
     let vexes = p
         .vex
         .iter()
@@ -158,8 +150,10 @@ pub fn run(a: ImageScanArgs) -> Result<u8> {
     }
     if report.database.age_days > p.max_db_age_days {
         report.warnings.push(format!(
-            "the vulnerability database was last imported {} days ago",
-            report.database.age_days
+            "the vulnerability database {} was last imported {} days ago (more than {}): import fresh records with `mlguard vuln db import`",
+            p.db_dir.display(),
+            report.database.age_days,
+            p.max_db_age_days
         ));
     }
     let written = write(&p, &report);
@@ -169,10 +163,10 @@ pub fn run(a: ImageScanArgs) -> Result<u8> {
         }
         return Err(e);
     }
-    if !p.quiet {
-        for w in &report.warnings {
-            eprintln!("warning: {w}");
-        }
+    // Warnings print even with --quiet (which hides only the progress bar): they say what
+    // the results cannot be trusted for.
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
     }
     for e in &report.errors {
         eprintln!("error: {}: {}", e.path, e.reason);
@@ -334,7 +328,7 @@ pub fn external_results(
     if let Some(dir) = images_dir {
         let dir_p = Path::new(dir);
         let db_p = db_dir.map(PathBuf::from).unwrap_or_else(db::default_dir);
-        let db = open_db(&db_p, u64::MAX, true)?;
+        let db = open_db(&db_p)?;
         for (name, digest) in mlguard_vuln::image::list_oci_layout(dir_p)
             .with_context(|| format!("--images {dir}: not an OCI image layout"))?
         {

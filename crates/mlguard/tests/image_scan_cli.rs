@@ -209,13 +209,21 @@ fn database_age_missing_database_and_bad_targets() {
     let now = meta[key].as_u64().unwrap();
     meta[key] = serde_json::json!(now - 30 * 86_400);
     std::fs::write(&meta_p, serde_json::to_vec(&meta).unwrap()).unwrap();
-    let o = image_scan(s(&r), s(&db), &["--fail-on", "none"]);
+    // Printed once, even with --quiet (which hides only the progress bar).
+    let o = image_scan(s(&r), s(&db), &["--fail-on", "none", "-q"]);
     assert_eq!(code(&o), 0);
-    assert!(
-        err(&o).contains("was last imported 30 days ago (more than 7)"),
+    assert_eq!(
+        err(&o)
+            .matches("was last imported 30 days ago (more than 7)")
+            .count(),
+        1,
         "{}",
         err(&o)
     );
+    let o = image_scan(s(&r), s(&db), &["--fail-on", "none", "--format", "json"]);
+    assert!(json(&o)["warnings"]
+        .to_string()
+        .contains("last imported 30 days ago"));
     let o = image_scan(s(&r), s(&db), &["--fail-on", "none", "--max-db-age", "60"]);
     assert!(!err(&o).contains("days ago"), "{}", err(&o));
 
