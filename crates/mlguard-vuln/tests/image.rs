@@ -3,41 +3,11 @@
 //! checks, and a root filesystem folder.
 
 use mlguard_vuln::image::{read_oci_layout, read_rootfs};
+mod common;
+
+use common::{blob, gzip, sha256, tar};
 use std::io::Write;
 use std::path::Path;
-
-fn tar(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (path, body) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(body.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, path, *body).unwrap();
-    }
-    b.into_inner().unwrap()
-}
-
-fn gzip(b: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(b).unwrap();
-    e.finish().unwrap()
-}
-
-fn sha256(b: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, b)
-        .as_ref()
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
-}
-
-/// Write a blob, return its digest.
-fn blob(root: &Path, b: &[u8]) -> String {
-    let d = sha256(b);
-    std::fs::write(root.join("blobs/sha256").join(&d), b).unwrap();
-    format!("sha256:{d}")
-}
 
 fn layout(root: &Path, layers: &[(Vec<u8>, &str)], env: &[&str]) -> Vec<String> {
     std::fs::create_dir_all(root.join("blobs/sha256")).unwrap();

@@ -9,6 +9,9 @@
 
 use mlguard_vuln::image::{read_oci_layout, ImageInventory, Progress};
 use mlguard_vuln::registry::{get_url, parse_reference, read_registry, Password, RegistryOptions};
+mod common;
+
+use common::{blob, gzip, gzip_with, sha256, tar};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -109,43 +112,6 @@ fn certs() -> Certs {
 
 // ------------------------------------------------------------------------------------------
 // OCI layouts (as in tests/image.rs).
-
-fn tar(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (path, body) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(body.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, path, *body).unwrap();
-    }
-    b.into_inner().unwrap()
-}
-
-fn gzip_with(b: &[u8], level: flate2::Compression) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), level);
-    e.write_all(b).unwrap();
-    e.finish().unwrap()
-}
-
-fn gzip(b: &[u8]) -> Vec<u8> {
-    gzip_with(b, flate2::Compression::fast())
-}
-
-fn sha256(b: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, b)
-        .as_ref()
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
-}
-
-/// Write a blob, return its digest.
-fn blob(root: &Path, b: &[u8]) -> String {
-    let d = sha256(b);
-    std::fs::write(root.join("blobs/sha256").join(&d), b).unwrap();
-    format!("sha256:{d}")
-}
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
