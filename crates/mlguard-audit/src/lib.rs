@@ -31,6 +31,7 @@ pub mod lint;
 pub mod ml;
 pub mod policy;
 pub mod probe;
+pub mod store;
 pub mod trail;
 
 pub use eval::{Decision, Request};

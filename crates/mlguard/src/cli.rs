@@ -35,7 +35,8 @@ pub enum Command {
     /// Network policies: who can reach whom, why, and whether isolation intents hold.
     #[command(subcommand)]
     Netpol(NetpolCommand),
-    /// Audit logging: audit policies with the API server's semantics.
+    /// Audit logging: audit policies with the API server's semantics, and the tamper-evident
+    /// audit trail (receive, store, verify, prove, query).
     #[command(subcommand)]
     Audit(AuditCommand),
     /// ML tenants: one MLTenant object per team, rendered into its namespaces, policies,
@@ -1222,6 +1223,10 @@ pub enum AuditCommand {
     /// Audit policies (audit.k8s.io/v1 Policy).
     #[command(subcommand)]
     Policy(AuditPolicyCommand),
+    #[command(flatten)]
+    Receive(crate::cli_receive::ReceiveCommand),
+    #[command(flatten)]
+    Trail(crate::cli_trail::TrailCommand),
 }
 
 #[derive(Debug, Subcommand)]

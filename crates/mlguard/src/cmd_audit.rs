@@ -1,6 +1,6 @@
 //! `mlguard audit policy eval|lint|generate|estimate`: flags in, mlguard-audit out.
 
-use crate::cli::{AuditCommand, AuditPolicyCommand};
+use crate::cli::AuditPolicyCommand;
 use crate::exit;
 use anyhow::{bail, Context, Result};
 use mlguard_audit::estimate::{replay, Estimate};
@@ -38,8 +38,7 @@ fn load_policy(path: &str) -> Result<std::result::Result<(Policy, String), u8>> 
     }
 }
 
-pub fn run(cmd: AuditCommand) -> Result<u8> {
-    let AuditCommand::Policy(cmd) = cmd;
+pub fn run(cmd: AuditPolicyCommand) -> Result<u8> {
     match cmd {
         AuditPolicyCommand::Eval { .. } => eval(cmd),
         AuditPolicyCommand::Lint {

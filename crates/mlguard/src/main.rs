@@ -3,6 +3,8 @@
 //! is mlguard-report, permissions are mlguard-rbac, reachability is mlguard-netpol, audit policies are mlguard-audit.
 
 mod cli;
+mod cli_receive;
+mod cli_trail;
 mod cmd_audit;
 mod cmd_controls;
 mod cmd_image;
@@ -14,8 +16,10 @@ mod cmd_netpol;
 mod cmd_operator;
 mod cmd_policy;
 mod cmd_rbac;
+mod cmd_receive;
 mod cmd_scan;
 mod cmd_tenant;
+mod cmd_trail;
 mod cmd_vuln;
 mod cmd_webhook;
 mod output;
@@ -75,7 +79,9 @@ fn main() -> ExitCode {
         cli::Command::Controls(a) => cmd_controls::run(a),
         cli::Command::Rbac(a) => cmd_rbac::run(a),
         cli::Command::Netpol(a) => cmd_netpol::run(a),
-        cli::Command::Audit(a) => cmd_audit::run(a),
+        cli::Command::Audit(cli::AuditCommand::Receive(c)) => cmd_receive::run(c),
+        cli::Command::Audit(cli::AuditCommand::Trail(c)) => cmd_trail::run(c),
+        cli::Command::Audit(cli::AuditCommand::Policy(c)) => cmd_audit::run(c),
         cli::Command::Tenant(a) => cmd_tenant::run(a),
         cli::Command::Operator(a) => cmd_operator::run(a),
         cli::Command::Webhook(a) => cmd_webhook::run(a),
