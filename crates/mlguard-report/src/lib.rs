@@ -2,8 +2,9 @@
 //!
 //! Owns: every output format of a scan result — the human table, the Findings JSON contract
 //! (docs/findings.md), SARIF 2.1.0 (docs/sarif.md), JUnit XML and Kubernetes `PolicyReport`
-//! objects (docs/policyreport.md) — and the framework view of a report (findings and clause
-//! coverage for one of HIPAA, SOC 2, GDPR).
+//! objects (docs/policyreport.md), the HTML evidence report and the signed evidence pack
+//! (docs/report.md) — and the framework view of a report (findings and clause coverage for one
+//! of HIPAA, SOC 2, GDPR).
 //!
 //! Must not: make judgements (which control failed, which finding is excepted, what a clause
 //! counts: all of that comes in the [`Report`] from mlguard-controls), read inputs, look at the
@@ -18,13 +19,18 @@ use std::fmt;
 use std::io;
 use std::str::FromStr;
 
+mod html;
 mod jsonout;
 mod junit;
+pub mod pack;
 mod policyreport;
 mod sarif;
 mod sha256;
 mod table;
 mod view;
+mod zip;
+
+pub use html::{render_html, HtmlExtras};
 
 #[cfg(test)]
 mod testdata;
@@ -42,16 +48,19 @@ pub enum Format {
     Junit,
     /// `wgpolicyk8s.io/v1alpha2` PolicyReport / ClusterPolicyReport objects as a YAML stream.
     PolicyReport,
+    /// The self-contained HTML evidence report (docs/report.md).
+    Html,
 }
 
 impl Format {
     /// Every format, in the order `--help` lists them.
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Self::Table,
         Self::Json,
         Self::Sarif,
         Self::Junit,
         Self::PolicyReport,
+        Self::Html,
     ];
 
     /// The name used on the command line.
@@ -62,6 +71,7 @@ impl Format {
             Self::Sarif => "sarif",
             Self::Junit => "junit",
             Self::PolicyReport => "policyreport",
+            Self::Html => "html",
         }
     }
 
@@ -73,6 +83,7 @@ impl Format {
             Self::Sarif => "sarif",
             Self::Junit => "xml",
             Self::PolicyReport => "yaml",
+            Self::Html => "html",
         }
     }
 }
@@ -142,6 +153,7 @@ pub fn render(
         Format::Sarif => sarif::render(report, catalog, opts, out),
         Format::Junit => junit::render(report, catalog, opts, out),
         Format::PolicyReport => policyreport::render(report, catalog, opts, out),
+        Format::Html => render_html(report, catalog, opts, &HtmlExtras::default(), out),
     }
 }
 
@@ -180,7 +192,7 @@ mod tests {
         let err = "xml".parse::<Format>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown format `xml` (expected one of table, json, sarif, junit, policyreport)"
+            "unknown format `xml` (expected one of table, json, sarif, junit, policyreport, html)"
         );
     }
 

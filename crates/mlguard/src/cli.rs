@@ -61,6 +61,9 @@ pub enum Command {
     /// Container images: the packages in them and their known vulnerabilities.
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Compliance evidence: the HTML report an auditor reads, and signed evidence packs.
+    #[command(subcommand)]
+    Report(crate::cli_report::ReportCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -908,8 +911,9 @@ pub struct ScanArgs {
     )]
     pub save_snapshot: Option<String>,
 
-    /// Output format: table, json, sarif, junit, policyreport. Repeat with -o for several
-    /// reports in one run; a format without -o goes to stdout.
+    /// Output format: table, json, sarif, junit, policyreport, html (the self-contained
+    /// evidence report, docs/report.md). Repeat with -o for several reports in one run; a
+    /// format without -o goes to stdout.
     #[arg(long, value_name = "FORMAT", action = clap::ArgAction::Append, env = "MLGUARD_FORMAT")]
     pub format: Vec<String>,
 

@@ -38,6 +38,10 @@ pub struct ScanPlan {
     pub timings: bool,
     /// MLG-MOD-001's findings from model scan results (--model-scan).
     pub external: Option<mlguard_controls::ExternalResults>,
+    /// The --image-scan and --model-scan results, read again for the HTML report's summaries
+    /// (only when an html output is asked for).
+    pub html_image_scans: Vec<(String, serde_json::Value)>,
+    pub html_model_scans: Vec<(String, serde_json::Value)>,
 }
 
 fn format_for_extension(p: &str) -> Option<Format> {
@@ -51,6 +55,7 @@ fn format_for_extension(p: &str) -> Option<Format> {
         "xml" => Format::Junit,
         "yaml" | "yml" => Format::PolicyReport,
         "txt" => Format::Table,
+        "html" | "htm" => Format::Html,
         _ => return None,
     })
 }
@@ -58,7 +63,7 @@ fn format_for_extension(p: &str) -> Option<Format> {
 fn parse_format(s: &str) -> Result<Format> {
     s.parse::<Format>().map_err(|_| {
         anyhow::anyhow!(
-            "unknown --format `{s}` (expected table, json, sarif, junit or policyreport)"
+            "unknown --format `{s}` (expected table, json, sarif, junit, policyreport or html)"
         )
     })
 }
@@ -201,7 +206,18 @@ impl ScanPlan {
                 external.get_or_insert_with(Default::default),
             )?;
         }
+        let wants_html = outputs.iter().any(|(f, _)| *f == Format::Html);
+        let (html_image_scans, html_model_scans) = if wants_html {
+            (
+                crate::cmd_report::read_image_scans(&a.image_scan)?,
+                crate::cmd_report::read_model_scans(&a.model_scan)?,
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
         Ok(ScanPlan {
+            html_image_scans,
+            html_model_scans,
             external,
             paths: a.paths,
             cluster: a.cluster.then_some(a.kube_context),
@@ -347,7 +363,16 @@ pub fn execute(plan: &ScanPlan) -> Result<u8> {
             verbose: plan.verbose,
         };
         write_with(path.as_deref(), |w| {
-            mlguard_report::render(&report, &catalog, *fmt, &ropts, w)
+            if *fmt == Format::Html {
+                let extras = mlguard_report::HtmlExtras {
+                    image_scans: &plan.html_image_scans,
+                    model_scans: &plan.html_model_scans,
+                    ..mlguard_report::HtmlExtras::default()
+                };
+                mlguard_report::render_html(&report, &catalog, &ropts, &extras, w)
+            } else {
+                mlguard_report::render(&report, &catalog, *fmt, &ropts, w)
+            }
         })?;
     }
     lap("render", &mut t);
@@ -436,6 +461,10 @@ mod tests {
         );
         assert!(pairs(&[(1, "json"), (3, "table")], &[]).is_err());
         assert!(pairs(&[], &[(1, "x.bin")]).is_err());
+        assert_eq!(
+            pairs(&[], &[(1, "report.html")]).expect("ok"),
+            vec![(Format::Html, Some(PathBuf::from("report.html")))]
+        );
         assert!(pairs(&[(1, "yaml")], &[]).is_err());
     }
 }

@@ -4,6 +4,7 @@
 
 mod cli;
 mod cli_receive;
+mod cli_report;
 mod cli_trail;
 mod cmd_audit;
 mod cmd_controls;
@@ -17,6 +18,7 @@ mod cmd_operator;
 mod cmd_policy;
 mod cmd_rbac;
 mod cmd_receive;
+mod cmd_report;
 mod cmd_scan;
 mod cmd_tenant;
 mod cmd_trail;
@@ -89,6 +91,7 @@ fn main() -> ExitCode {
         cli::Command::Model(a) => cmd_model::run(a),
         cli::Command::Vuln(a) => cmd_vuln::run(a),
         cli::Command::Image(cli::ImageCommand::Scan(a)) => cmd_image::run(a),
+        cli::Command::Report(c) => cmd_report::run(c),
     };
     match result {
         Ok(code) => ExitCode::from(code),
