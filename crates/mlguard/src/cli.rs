@@ -877,6 +877,7 @@ field (exit 2), and then nothing is rendered. Exit codes: 0 rendered, 2 input er
   mlguard scan k8s/ --controls acme-controls.yaml --exceptions exceptions.yaml --config mlguard.yaml
   mlguard scan --cluster --kube-context prod-gpu /etc/kubernetes/audit-policy.yaml
   mlguard scan --cluster --save-snapshot evidence/2026-11-27/cluster --format json -o evidence/findings.json
+  mlguard scan k8s/ --format html -o report.html --previous evidence/2026-10-01/findings.json
 
 Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error (2 wins over 1).")]
 pub struct ScanArgs {
@@ -952,6 +953,11 @@ pub struct ScanArgs {
     /// package, on every container that runs the image); repeatable.
     #[arg(long, value_name = "RESULTS.json", action = clap::ArgAction::Append, env = "MLGUARD_IMAGE_SCAN")]
     pub image_scan: Vec<String>,
+
+    /// A findings JSON of an earlier scan: the HTML report then shows what changed since
+    /// (new, fixed and changed findings). Only for --format html.
+    #[arg(long, value_name = "OLD.json", env = "MLGUARD_PREVIOUS")]
+    pub previous: Option<String>,
 
     /// An OCI image layout folder holding the images the manifests run (named by their
     /// references, `org.opencontainers.image.ref.name`, or matched by digest): each is scanned

@@ -42,6 +42,8 @@ pub struct ScanPlan {
     /// (only when an html output is asked for).
     pub html_image_scans: Vec<(String, serde_json::Value)>,
     pub html_model_scans: Vec<(String, serde_json::Value)>,
+    /// The earlier scan `--previous` names (only with an html output).
+    pub html_previous: Option<mlguard_controls::Report>,
 }
 
 fn format_for_extension(p: &str) -> Option<Format> {
@@ -215,7 +217,18 @@ impl ScanPlan {
         } else {
             (Vec::new(), Vec::new())
         };
+        let html_previous = match &a.previous {
+            Some(_) if !wants_html => {
+                bail!("--previous only changes the HTML report: add --format html (or -o report.html)")
+            }
+            Some(p) => {
+                let bytes = std::fs::read(p).with_context(|| format!("reading {p}"))?;
+                Some(crate::cmd_report::read_findings(p, &bytes)?)
+            }
+            None => None,
+        };
         Ok(ScanPlan {
+            html_previous,
             html_image_scans,
             html_model_scans,
             external,
@@ -367,6 +380,7 @@ pub fn execute(plan: &ScanPlan) -> Result<u8> {
                 let extras = mlguard_report::HtmlExtras {
                     image_scans: &plan.html_image_scans,
                     model_scans: &plan.html_model_scans,
+                    previous: plan.html_previous.as_ref(),
                     ..mlguard_report::HtmlExtras::default()
                 };
                 mlguard_report::render_html(&report, &catalog, &ropts, &extras, w)

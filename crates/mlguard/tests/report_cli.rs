@@ -313,6 +313,48 @@ fn scan_writes_the_same_html_and_render_takes_previous_and_scan_results() {
     assert!(page.contains("GHSA-pg7h-5qx3-wjr3"));
     assert!(page.contains("id=\"framework-hipaa\""));
     assert!(!page.contains("id=\"framework-soc2\""));
+
+    // scan --previous gives the same changes section as render --previous.
+    let o = run(
+        &[
+            "scan",
+            "examples/platform",
+            "--format",
+            "html",
+            "--previous",
+            s(&old),
+            "--fail-on",
+            "none",
+        ],
+        None,
+    );
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let scanned = out(&o);
+    let o = run(
+        &["report", "render", s(&findings), "--previous", s(&old)],
+        None,
+    );
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(scanned.contains("id=\"changes\""));
+    assert_eq!(scanned, out(&o));
+    // Without an HTML output, --previous is a usage error, not silently ignored.
+    let o = run(
+        &[
+            "scan",
+            "examples/platform",
+            "--format",
+            "json",
+            "--previous",
+            s(&old),
+        ],
+        None,
+    );
+    assert_eq!(code(&o), 2, "{}", err(&o));
+    assert!(
+        err(&o).contains("--previous only changes the HTML report"),
+        "{}",
+        err(&o)
+    );
 }
 
 #[test]
