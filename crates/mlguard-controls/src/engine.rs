@@ -158,6 +158,34 @@ fn problem(
     }
 }
 
+/// Facts of an Inventory that a scan would otherwise compute, computed once for scans of
+/// inventories that share them: an admission decision judges one object against a context
+/// that changes rarely. Valid for a scan of an Inventory whose network policy objects are
+/// those the facts were built from, at the same indices and in the same files (the object
+/// under review replaces a non-policy object or is appended, and is not a policy).
+#[derive(Debug, Default)]
+pub struct Prepared {
+    /// `mlguard_netpol::policy::read_policies` of the inventory.
+    pub policies: (
+        Vec<mlguard_netpol::policy::Policy>,
+        Vec<mlguard_core::InputError>,
+    ),
+}
+
+impl Prepared {
+    pub fn new(inv: &Inventory) -> Prepared {
+        Prepared {
+            policies: mlguard_netpol::policy::read_policies(inv),
+        }
+    }
+
+    /// Whether an object of this kind, added or replaced, changes the facts (a network
+    /// policy of any flavour the network analysis reads).
+    pub fn changed_by(o: &mlguard_core::Object) -> bool {
+        mlguard_netpol::policy::is_policy_kind(o)
+    }
+}
+
 /// Run the scan.
 pub fn scan(inv: &Inventory, opts: &ScanOptions<'_>) -> (Report, Catalog) {
     scan_with_rbac(inv, &Rbac::new(inv), opts)
@@ -167,8 +195,39 @@ pub fn scan(inv: &Inventory, opts: &ScanOptions<'_>) -> (Report, Catalog) {
 /// from an Inventory with the same RBAC objects at the same indices).
 pub fn scan_with_rbac(inv: &Inventory, rbac: &Rbac, opts: &ScanOptions<'_>) -> (Report, Catalog) {
     let catalog = catalog_with(opts.custom);
+    let report = scan_inner(inv, rbac, opts, None, &catalog);
+    (report, catalog)
+}
+
+/// Run the scan with the RBAC model and, when given, facts [`Prepared`] from an Inventory
+/// that shares them (see there for when that holds). The report only: without custom
+/// controls the built-in catalog is read in place, not copied.
+pub fn scan_prepared(
+    inv: &Inventory,
+    rbac: &Rbac,
+    opts: &ScanOptions<'_>,
+    prepared: Option<&Prepared>,
+) -> Report {
+    let owned;
+    let catalog = if opts.custom.defs().next().is_none() {
+        Catalog::builtin()
+    } else {
+        owned = catalog_with(opts.custom);
+        &owned
+    };
+    scan_inner(inv, rbac, opts, prepared, catalog)
+}
+
+fn scan_inner(
+    inv: &Inventory,
+    rbac: &Rbac,
+    opts: &ScanOptions<'_>,
+    prepared: Option<&Prepared>,
+    catalog: &Catalog,
+) -> Report {
     let mut ctx = Ctx::new(inv, rbac, opts.config);
     ctx.focus = opts.focus;
+    ctx.prepared = prepared;
     run_all(&mut ctx);
     opts.custom.run(&mut ctx);
     if let Some(x) = opts.external {
@@ -405,7 +464,7 @@ pub fn scan_with_rbac(inv: &Inventory, rbac: &Rbac, opts: &ScanOptions<'_>) -> (
     let summary = if opts.focus.is_some() {
         Summary::default()
     } else {
-        summarise(&catalog, &findings, &ctx.evaluated, &ctx.skipped)
+        summarise(catalog, &findings, &ctx.evaluated, &ctx.skipped)
     };
     let report = Report {
         tool: Tool {
@@ -426,7 +485,7 @@ pub fn scan_with_rbac(inv: &Inventory, rbac: &Rbac, opts: &ScanOptions<'_>) -> (
         notes,
         context: std::mem::take(&mut ctx.context),
     };
-    (report, catalog)
+    report
 }
 
 /// A file exception that matched a finding.

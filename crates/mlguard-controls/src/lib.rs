@@ -21,7 +21,8 @@ pub use catalog::{Catalog, CatalogError, ControlDef, State};
 pub use config::Config;
 pub use custom::CustomControls;
 pub use engine::{
-    scan, scan_with_rbac, ExternalFinding, ExternalResults, ImageFinding, ScanOptions,
+    scan, scan_prepared, scan_with_rbac, ExternalFinding, ExternalResults, ImageFinding, Prepared,
+    ScanOptions,
 };
 pub use exceptions::{Date, Exceptions};
 pub use model::*;

@@ -713,6 +713,12 @@ impl<'a, 'n> Reach<'a, 'n> {
 
     /// Check one intent.
     pub fn check(&self, intent: &Intent) -> IntentResult {
+        self.check_with(intent, true)
+    }
+
+    /// As [`Reach::check`]; without `explain`, the result has no explanation (a caller that
+    /// reads only the violations saves explaining the first one).
+    pub fn check_with(&self, intent: &Intent, explain: bool) -> IntentResult {
         let from = self.sides(&intent.from, false);
         let to = self.sides(&intent.to, true);
         let mut res = IntentResult {
@@ -759,7 +765,7 @@ impl<'a, 'n> Reach<'a, 'n> {
                     }
                 };
                 if !problem.is_empty() {
-                    if res.explanation.is_none() {
+                    if explain && res.explanation.is_none() {
                         res.explanation = Some(self.explain_pair(s, d));
                     }
                     res.violations.push(Violation {

@@ -223,7 +223,7 @@ impl Network {
 
     /// Build from an inventory with a chosen hostNetwork model.
     pub fn from_inventory_with(inv: &Inventory, level: Level, host: HostNetwork) -> Network {
-        Self::build(inv, level, host, None)
+        Self::build(inv, level, host, None, None)
     }
 
     /// As [`Network::from_inventory_with`], reusing pod templates the caller already has
@@ -234,7 +234,21 @@ impl Network {
         level: Level,
         host: HostNetwork,
     ) -> Network {
-        Self::build(inv, level, host, Some(templates))
+        Self::build(inv, level, host, Some(templates), None)
+    }
+
+    /// As [`Network::from_templates`], with the policies already read
+    /// ([`crate::policy::read_policies`] of an Inventory whose policy objects are those of
+    /// `inv`, at the same indices and in the same files): an admission decision reads the
+    /// policies of its context once, not per request.
+    pub fn from_templates_with_policies(
+        inv: &Inventory,
+        templates: &[PodTemplate<'_>],
+        level: Level,
+        host: HostNetwork,
+        policies: &(Vec<Policy>, Vec<InputError>),
+    ) -> Network {
+        Self::build(inv, level, host, Some(templates), Some(policies))
     }
 
     fn build(
@@ -242,8 +256,12 @@ impl Network {
         level: Level,
         host: HostNetwork,
         known: Option<&[PodTemplate<'_>]>,
+        read: Option<&(Vec<Policy>, Vec<InputError>)>,
     ) -> Network {
-        let (policies, errors) = read_policies(inv);
+        let (policies, errors) = match read {
+            Some((p, e)) => (p.clone(), e.clone()),
+            None => read_policies(inv),
+        };
         let mut net = Network {
             host_network: host,
             policies,

@@ -17,8 +17,8 @@
 use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation};
 use kube::core::DynamicObject;
 use mlguard_controls::{
-    scan_with_rbac, Config, CustomControls, Date, Exceptions, Finding, FindingStatus, ScanOptions,
-    Severity,
+    scan_prepared, scan_with_rbac, Config, CustomControls, Date, Exceptions, Finding,
+    FindingStatus, Prepared, ScanOptions, Severity,
 };
 use mlguard_core::inventory::is_cluster_scoped;
 use mlguard_core::{Inventory, Loaded};
@@ -50,11 +50,44 @@ pub enum DecodeError {
     BadRequest(String),
 }
 
+/// An AdmissionReview as it is decoded on the fast path: kube's `AdmissionReview` flattens
+/// its type fields, which makes serde buffer the whole body before reading it.
+#[derive(serde::Deserialize)]
+struct Review {
+    #[serde(rename = "apiVersion")]
+    api_version: String,
+    kind: String,
+    request: Option<AdmissionRequest<DynamicObject>>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    response: Option<AdmissionResponse>,
+}
+
 /// Decode an AdmissionReview request body.
 pub fn decode(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, DecodeError> {
     if body.len() > MAX_BODY {
         return Err(DecodeError::TooLarge(body.len()));
     }
+    // The fast path, for a well-formed review: one typed pass over the bytes. Anything else
+    // takes the careful path below, which names the problem.
+    if let Ok(Review {
+        api_version,
+        kind,
+        request: Some(mut req),
+        ..
+    }) = serde_json::from_slice::<Review>(body)
+    {
+        if api_version == "admission.k8s.io/v1" && kind == "AdmissionReview" && !req.uid.is_empty()
+        {
+            req.types = kube::core::TypeMeta { api_version, kind };
+            return Ok(req);
+        }
+    }
+    decode_careful(body)
+}
+
+/// Decode with an error that says what is wrong.
+fn decode_careful(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, DecodeError> {
     let v: Value = serde_json::from_slice(body).map_err(|e| DecodeError::Json(e.to_string()))?;
     let field = |k: &str| {
         v.get(k)
@@ -137,11 +170,60 @@ pub struct Context {
     slices: Mutex<HashMap<String, Arc<Slice>>>,
 }
 
-/// The objects judging in one namespace reads, and their RBAC model.
+/// The objects judging in one namespace reads, their RBAC model, and what the scan reads
+/// of them that the object under review does not change (its network policies, parsed).
 #[derive(Debug)]
 struct Slice {
     loaded: Loaded,
     rbac: Rbac,
+    prepared: Prepared,
+    /// The same without RBAC objects, for an object that is not one (see [`lean`]).
+    lean: Option<Box<Slice>>,
+}
+
+/// The slice of namespace `key` without its RBAC objects (Roles, ClusterRoles and their
+/// bindings; a cluster's ClusterRoles are many and large), for judging an object that is not
+/// one: RBAC checks run only on RBAC objects, and no other check reads them. Only when the
+/// slice holds the Namespace object: namespace-level findings land on it, where without it
+/// they would land on the namespace's first object, which could be an RBAC object. None when
+/// there is nothing to leave out, or for the slice of every object (`*`).
+fn lean(key: &str, inv: &Inventory) -> Option<Box<Slice>> {
+    let rbac_object = |o: &mlguard_core::Object| {
+        o.group() == "rbac.authorization.k8s.io" && is_rbac_kind(&o.kind)
+    };
+    if key == "*"
+        || !inv.objects.iter().any(rbac_object)
+        || !inv
+            .objects
+            .iter()
+            .any(|o| o.kind == "Namespace" && o.api_version == "v1" && o.name == key)
+    {
+        return None;
+    }
+    let objects = inv
+        .objects
+        .iter()
+        .filter(|o| !rbac_object(o))
+        .cloned()
+        .collect();
+    let loaded = Loaded {
+        files: inv.files.clone(),
+        objects,
+        errors: Vec::new(),
+        notes: Vec::new(),
+    };
+    let inv = Inventory::new(loaded, "default");
+    Some(Box::new(Slice {
+        rbac: Rbac::new(&inv),
+        prepared: Prepared::new(&inv),
+        loaded: Loaded {
+            files: inv.files,
+            objects: inv.objects,
+            errors: Vec::new(),
+            notes: Vec::new(),
+        },
+        lean: None,
+    }))
 }
 
 /// Kinds whose objects make the RBAC model: replacing one of them rebuilds it.
@@ -238,7 +320,10 @@ impl Context {
         };
         let inv = Inventory::new(loaded, "default");
         let rbac = Rbac::new(&inv);
+        let prepared = Prepared::new(&inv);
+        let lean = lean(key, &inv);
         let slice = Arc::new(Slice {
+            prepared,
             loaded: Loaded {
                 files: inv.files,
                 objects: inv.objects,
@@ -246,6 +331,7 @@ impl Context {
                 notes: Vec::new(),
             },
             rbac,
+            lean,
         });
         slices.insert(key.to_owned(), slice.clone());
         slice
@@ -347,6 +433,18 @@ impl Judge {
     /// Judge the object of `req` (its new state). DELETE, and requests without an object,
     /// are allowed: nothing is being created.
     pub fn decide(&self, req: &AdmissionRequest<DynamicObject>) -> Decision {
+        self.decide_with(req, true)
+    }
+
+    /// As [`Judge::decide`], without the facts prepared once per context (the policies of
+    /// the namespace, parsed): every decision computes them again, as a scan does. The test
+    /// `prepared_facts_change_no_decision` requires the same decisions from both.
+    #[doc(hidden)]
+    pub fn decide_unprepared(&self, req: &AdmissionRequest<DynamicObject>) -> Decision {
+        self.decide_with(req, false)
+    }
+
+    fn decide_with(&self, req: &AdmissionRequest<DynamicObject>, use_prepared: bool) -> Decision {
         let mode = self.mode(req.namespace.as_deref());
         let allow = |findings: Vec<Finding>, warnings: Vec<String>| Decision {
             allowed: true,
@@ -362,16 +460,34 @@ impl Judge {
             return allow(Vec::new(), Vec::new());
         }
         let (doc, value, name) = object_document(req, obj);
-        let slice = self
+        let full = self
             .context
             .slice(&req.kind.kind, req.namespace.as_deref(), &name);
-        let mut loaded = slice.loaded.clone();
         let object = mlguard_core::load::load_json(&doc, &value);
+        // An object of an RBAC kind (of any group: the RBAC checks go by kind) needs the
+        // RBAC objects; one other object is judged without them when the slice allows it.
+        let slice: &Slice = match &full.lean {
+            Some(lean)
+                if use_prepared
+                    && !is_rbac_kind(&req.kind.kind)
+                    && object.objects.len() == 1
+                    && !object.objects.iter().any(|o| is_rbac_kind(&o.kind)) =>
+            {
+                lean
+            }
+            _ => &full,
+        };
+        let mut loaded = slice.loaded.clone();
         // The object takes the place of its stored version, if the context has one, so that
         // the other objects keep their indices (and the slice's RBAC model stays valid).
         let stored = loaded.objects.iter().position(|o| {
             o.kind == req.kind.kind && o.name == name && o.namespace == req.namespace
         });
+        // The prepared facts hold while the policies are those of the slice: the object
+        // neither is one nor replaces one.
+        let keeps_policies = object.objects.len() == 1
+            && !object.objects.iter().any(Prepared::changed_by)
+            && stored.is_none_or(|k| !Prepared::changed_by(&loaded.objects[k]));
         // Where the object lands: only findings on it are wanted.
         let focus = match (stored, object.objects.len()) {
             (Some(k), 1) => {
@@ -412,7 +528,11 @@ impl Judge {
         } else {
             &slice.rbac
         };
-        let (report, _) = scan_with_rbac(&inv, rbac, &opts);
+        let report = if use_prepared && keeps_policies {
+            scan_prepared(&inv, rbac, &opts, Some(&slice.prepared))
+        } else {
+            scan_with_rbac(&inv, rbac, &opts).0
+        };
         let mut findings: Vec<Finding> = report
             .findings
             .into_iter()
@@ -555,4 +675,29 @@ pub fn respond(
         resp.warnings = Some(d.warnings.clone());
     }
     resp.into_review()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast decoder gives what the careful one gives, field for field.
+    #[test]
+    fn fast_decode_matches_careful_decode() {
+        let bodies = [
+            r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u1","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"name":"x","namespace":"team-a","operation":"CREATE","userInfo":{"username":"u","groups":["g"]},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","labels":{"a":"b"},"annotations":{"n":"1.50"}},"spec":{"containers":[{"name":"c","image":"i","resources":{"limits":{"cpu":1.5,"nvidia.com/gpu":8}}}]}},"oldObject":null,"dryRun":false,"options":{"apiVersion":"meta.k8s.io/v1","kind":"CreateOptions"}}}"#,
+            r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u2","kind":{"group":"kubeflow.org","version":"v1","kind":"PyTorchJob"},"resource":{"group":"kubeflow.org","version":"v1","resource":"pytorchjobs"},"subResource":"status","requestKind":{"group":"kubeflow.org","version":"v1","kind":"PyTorchJob"},"name":"j","operation":"UPDATE","userInfo":{"username":"u"},"object":{"metadata":{"generateName":"j-"},"spec":{"x":[1,2.0,"3",null,true]}},"oldObject":{"metadata":{"name":"j"}}}}"#,
+            r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u3","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"name":"x","operation":"DELETE","userInfo":{"username":"u"},"oldObject":{"metadata":{"name":"x"}}},"response":null}"#,
+        ];
+        for b in bodies {
+            let fast = decode(b.as_bytes()).expect("decodes");
+            let careful = decode_careful(b.as_bytes()).expect("decodes");
+            assert_eq!(
+                serde_json::to_value(&fast).expect("json"),
+                serde_json::to_value(&careful).expect("json"),
+                "{b}"
+            );
+            assert_eq!(fast.types, careful.types);
+        }
+    }
 }

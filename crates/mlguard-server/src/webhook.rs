@@ -3,7 +3,7 @@
 //! `GET /healthz`, `GET /readyz`, `GET /metrics`. Errors are uniform JSON,
 //! `{"error": {"code": N, "message": "..."}}`; a body that is not an AdmissionReview request
 //! (too large, not JSON, wrong type, no request) is a 400 with the reason. Judging runs on the
-//! blocking pool, off the async runtime.
+//! judging threads, off the async runtime (or inline with `MLGUARD_WEBHOOK_JUDGE=inline`).
 
 use crate::admission::{decode, respond, Decision, Judge, MAX_BODY};
 use axum::body::{Body, Bytes};
@@ -226,7 +226,7 @@ where
             s.metrics.invalid();
             r
         }
-        Ok(body) => match off_runtime(move || work(body)).await {
+        Ok(body) => match judge(move || work(body)).await {
             Ok(Ok(out)) => ([(header::CONTENT_TYPE, "application/json")], out).into_response(),
             Ok(Err(e)) => {
                 s.metrics.invalid();
@@ -287,6 +287,25 @@ fn judges() -> &'static std::sync::mpsc::Sender<Job> {
         }
         tx
     })
+}
+
+/// Where decisions run: on the judging threads (the default), or inline on the async
+/// runtime's worker that read the request when `MLGUARD_WEBHOOK_JUDGE=inline` (no hand-off
+/// between threads; a decision then holds its worker for its few tens of microseconds).
+fn inline() -> bool {
+    static INLINE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *INLINE.get_or_init(|| {
+        std::env::var("MLGUARD_WEBHOOK_JUDGE").is_ok_and(|v| v.eq_ignore_ascii_case("inline"))
+    })
+}
+
+/// Run `f` where decisions run (see [`inline`]). A panic is caught and reported as `Err`.
+async fn judge<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ()> {
+    if inline() {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|_| ())
+    } else {
+        off_runtime(f).await
+    }
 }
 
 /// Run `f` off the async runtime, on a judging thread. A panic is caught and reported as

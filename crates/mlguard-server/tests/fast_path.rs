@@ -131,3 +131,83 @@ fn fast_path_matches_full_scan() {
         all.join("\n")
     );
 }
+
+/// The facts prepared once per context (the namespace's network policies, parsed) change no
+/// decision: for every object of examples/ and of the shared corpus, judged against the whole
+/// folder and against only the kinds `--in-cluster` watches, `decide` and
+/// `decide_unprepared` (which computes everything per request, as before the facts were
+/// prepared) give the same decision: allowed, mode, findings, message and warnings.
+#[test]
+fn prepared_facts_change_no_decision() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let mut folders = vec![format!("{root}/examples")];
+    let corpus = format!("{root}/../shared/corpus/manifests");
+    if let Ok(entries) = std::fs::read_dir(&corpus) {
+        for e in entries.flatten() {
+            if e.path().is_dir() {
+                folders.push(e.path().display().to_string());
+            }
+        }
+    }
+    let mut judged = 0;
+    let mut differ = Vec::new();
+    for dir in &folders {
+        let loaded = mlguard_core::load(std::slice::from_ref(dir), &LoadOptions::default());
+        let mut watched = loaded.clone();
+        watched.objects.retain(|o| {
+            mlguard_server::cache::CONTEXT_KINDS
+                .iter()
+                .any(|k| k.3 == o.kind && k.0 == o.group())
+        });
+        let inv = Inventory::new(loaded.clone(), "default");
+        for context in [loaded.clone(), watched] {
+            let judge = Judge {
+                context: Context::new(context),
+                ..Judge::default()
+            };
+            for o in &inv.objects {
+                if o.kind == "Policy" && o.group() == "audit.k8s.io" {
+                    continue;
+                }
+                let (group, version) = o
+                    .api_version
+                    .rsplit_once('/')
+                    .unwrap_or(("", &o.api_version));
+                for operation in ["CREATE", "UPDATE"] {
+                    let body = serde_json::to_vec(&json!({
+                        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                        "request": {
+                            "uid": "0000", "kind": {"group": group, "version": version, "kind": o.kind},
+                            "resource": {"group": group, "version": version, "resource": "x"},
+                            "name": o.name, "namespace": o.namespace, "operation": operation,
+                            "userInfo": {"username": "test"}, "object": o.root.to_json(),
+                        }
+                    }))
+                    .expect("json");
+                    let req = decode(&body).expect("an AdmissionReview");
+                    let fast = judge.decide(&req);
+                    let full = judge.decide_unprepared(&req);
+                    judged += 1;
+                    if fast != full {
+                        differ.push(format!(
+                            "{dir}: {} {}/{}:\n  prepared:   {fast:?}\n  unprepared: {full:?}",
+                            o.kind,
+                            o.namespace.as_deref().unwrap_or("-"),
+                            o.name
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        judged > 400,
+        "only {judged} decisions: are the folders there?"
+    );
+    assert!(
+        differ.is_empty(),
+        "{} of {judged} decisions differ:\n{}",
+        differ.len(),
+        differ.join("\n")
+    );
+}

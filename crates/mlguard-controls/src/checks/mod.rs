@@ -43,6 +43,8 @@ pub struct Ctx<'a> {
     /// Only findings on this object are wanted (an admission decision): checks may skip
     /// work whose findings would land on other objects.
     pub focus: Option<usize>,
+    /// Facts of the inventory computed before the scan (an admission decision's context).
+    pub prepared: Option<&'a crate::engine::Prepared>,
 }
 
 impl std::fmt::Debug for Ctx<'_> {
@@ -66,6 +68,7 @@ impl<'a> Ctx<'a> {
             input_errors: Vec::new(),
             context: serde_json::Map::new(),
             focus: None,
+            prepared: None,
         }
     }
 
@@ -76,6 +79,10 @@ impl<'a> Ctx<'a> {
 
     /// Count one object looked at by `control`.
     pub fn eval(&mut self, control: &str) {
+        // The counts make the summary, which a focused scan leaves empty.
+        if self.focus.is_some() {
+            return;
+        }
         match self.evaluated.get_mut(control) {
             Some(n) => *n += 1,
             None => {
@@ -107,6 +114,7 @@ impl<'a> Ctx<'a> {
             input_errors: Vec::new(),
             context: serde_json::Map::new(),
             focus: self.focus,
+            prepared: self.prepared,
         }
     }
 

@@ -16,6 +16,7 @@ pub fn run(ctx: &mut Ctx<'_>) {
     default_deny(ctx);
     dead_policies(ctx, &pods);
     gpu_quota(ctx);
+    quota_context(ctx);
     classification_label(ctx);
     config_maps(ctx);
     storage_tls_settings(ctx);
@@ -131,6 +132,9 @@ fn dead_policies(ctx: &mut Ctx<'_>, pods: &BTreeMap<String, Vec<(Labels, Workloa
             o.api_version.starts_with("networking.k8s.io/") && ctx.in_scope(o.namespace.as_deref())
         })
         .map(|(i, _)| i)
+        // Findings land on the policy itself: with a focus, only the focus is worked on (the
+        // counts of a focused scan are not reported).
+        .filter(|&i| ctx.wants(i))
         .collect();
     for idx in policies {
         ctx.eval("MLG-NET-008");
@@ -248,6 +252,44 @@ fn gpu_quota_key(k: &str) -> bool {
         || k == "requests.amd.com/gpu"
         || k.starts_with("requests.gpu.intel.com/")
         || k.ends_with(".deviceclass.resource.k8s.io/devices")
+}
+
+/// The report's `quotas` section: `{namespace: {resource: quantity}}` from every ResourceQuota's
+/// `spec.hard`. Several quotas in one namespace each bind, so when two set the same resource
+/// to plain numbers (GPU counts) the smaller is kept; otherwise the first one read.
+fn quota_context(ctx: &mut Ctx<'_>) {
+    if ctx.focus.is_some() {
+        return;
+    }
+    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for (_, o) in ctx.inv.objects_of("ResourceQuota") {
+        let (Some(ns), Some(hard)) = (o.namespace.as_deref(), o.root.at("spec.hard")) else {
+            continue;
+        };
+        let m = out.entry(ns.to_owned()).or_default();
+        for e in hard.entries() {
+            let Some(v) = e.value.scalar_text() else {
+                continue;
+            };
+            let key = e.key.to_string();
+            let keep = match m.get(&key) {
+                None => true,
+                Some(old) => matches!(
+                    (v.parse::<f64>(), old.parse::<f64>()),
+                    (Ok(new), Ok(old)) if new < old
+                ),
+            };
+            if keep {
+                m.insert(key, v);
+            }
+        }
+    }
+    if !out.is_empty() {
+        ctx.context.insert(
+            "quotas".to_owned(),
+            serde_json::to_value(out).unwrap_or_default(),
+        );
+    }
 }
 
 fn gpu_quota(ctx: &mut Ctx<'_>) {

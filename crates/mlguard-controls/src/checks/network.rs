@@ -17,12 +17,17 @@ const NET_006: &str = "MLG-NET-006";
 /// Run the reachability controls. Policy errors the API server would reject are returned as
 /// input errors.
 pub fn run(ctx: &mut Ctx<'_>) -> Vec<InputError> {
-    let mut net = Network::from_templates(
-        ctx.inv,
-        &ctx.templates,
-        Level::Workload,
-        mlguard_netpol::HostNetwork::default(),
-    );
+    let host = mlguard_netpol::HostNetwork::default();
+    let mut net = match ctx.prepared {
+        Some(p) => Network::from_templates_with_policies(
+            ctx.inv,
+            &ctx.templates,
+            Level::Workload,
+            host,
+            &p.policies,
+        ),
+        None => Network::from_templates(ctx.inv, &ctx.templates, Level::Workload, host),
+    };
     let errors = std::mem::take(&mut net.errors);
     net.ensure_kube_dns();
     let cluster: Vec<String> = ctx
@@ -48,7 +53,34 @@ pub fn run(ctx: &mut Ctx<'_>) -> Vec<InputError> {
     dns(ctx, &reach);
     tenants(ctx, &reach);
     endpoints(ctx, &reach);
+    connectivity_context(ctx, &a);
     errors
+}
+
+/// Above this many workloads the report's network view is left out of a scan (it would be a
+/// quadratic list no one reads in a page); `mlguard netpol reach` gives it in full.
+const CONNECTIVITY_MAX_WORKLOADS: usize = 2_000;
+
+/// The report's `connectivity` section: every allowed connection from or to a workload in an
+/// ML namespace, as `mlguard netpol reach --format json` prints it.
+fn connectivity_context(ctx: &mut Ctx<'_>, a: &Analysis<'_>) {
+    if ctx.focus.is_some() || a.net.workloads.len() > CONNECTIVITY_MAX_WORKLOADS {
+        return;
+    }
+    use mlguard_netpol::connlist::{self, Node};
+    let ml = |n: &Node| match n {
+        Node::Workload(w) => ctx.inv.is_ml_namespace(&a.net.workloads[*w].ns),
+        Node::Range(_) => false,
+    };
+    let mut conns = connlist::connectivity(a);
+    conns.retain(|c| ml(&c.src) || ml(&c.dst));
+    if conns.is_empty() {
+        return;
+    }
+    let json = connlist::render(a, &conns, connlist::Format::Json);
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&json) {
+        ctx.context.insert("connectivity".to_owned(), v);
+    }
 }
 
 /// The object and YAML node to point a finding at for a pod class.
@@ -154,7 +186,8 @@ fn training(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>, s: &IsolationSettings) {
         // NET-002: the built-in "nothing else outside the cluster" intent of this job.
         ctx.eval(NET_002);
         if let Some(intent) = deny_of.get(key.as_str()) {
-            let res = r.check(intent);
+            // Only the violations are reported, not the explanation.
+            let res = r.check_with(intent, false);
             if !res.violations.is_empty() {
                 let mut by_dst: BTreeMap<String, Conns> = BTreeMap::new();
                 for v in &res.violations {
@@ -306,10 +339,23 @@ fn tenants(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
                 .cloned()
         })
         .collect();
+    let groups = by_workload(ctx, r, |c| tenant[c].is_some());
+    // The tenants of the destinations judged: a source of none of them or of every one of
+    // them is never considered below, so its egress verdicts are not needed (a focused scan
+    // judges one namespace, whose pods share a tenant).
+    let judged: BTreeSet<&str> = groups
+        .iter()
+        .filter_map(|g| tenant[g.classes[0]].as_deref())
+        .collect();
+    let needed = |c: usize| {
+        tenant[c]
+            .as_deref()
+            .is_some_and(|t| judged.iter().any(|td| *td != t))
+    };
     let eg: Vec<Option<mlguard_netpol::engine::Verdicts>> = (0..nc)
         .into_par_iter()
         .with_min_len(mlguard_core::PAR_MIN)
-        .map(|c| tenant[c].as_ref().map(|_| a.verdicts(c, Direction::Egress)))
+        .map(|c| needed(c).then(|| a.verdicts(c, Direction::Egress)))
         .collect();
     // Who names d in its egress entries.
     let mut rev: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
@@ -330,7 +376,7 @@ fn tenants(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
             .as_ref()
             .map_or_else(Conns::none, |v| v.get(d).clone())
     };
-    for g in by_workload(ctx, r, |c| tenant[c].is_some()) {
+    for g in groups {
         let td = tenant[g.classes[0]].clone().unwrap_or_default();
         ctx.eval(NET_005);
         let mut from: Vec<(Side, Conns)> = Vec::new();
