@@ -557,3 +557,57 @@ fn evidence_pack_verifies_and_any_change_fails() {
     assert_eq!(code(&o), 2);
     assert!(err(&o).contains(s(&public)), "{}", err(&o));
 }
+
+#[test]
+fn scan_findings_carry_the_quota_and_connectivity_sections_the_report_draws() {
+    let d = tmpdir("context");
+    let findings = example_findings(&d);
+    let j = read_json(&findings);
+    let ctx = &j["context"];
+    // team-a's ResourceQuota (examples/platform/team-a) and team-b's, whose GPU key is the
+    // ignored `limits.` one (MLG-QUOTA-001's finding).
+    assert_eq!(ctx["quotas"]["team-a"]["requests.nvidia.com/gpu"], "8");
+    assert_eq!(ctx["quotas"]["team-b"]["limits.nvidia.com/gpu"], "16");
+    let edges = ctx["connectivity"].as_array().expect("connectivity list");
+    assert!(!edges.is_empty());
+    for e in edges {
+        for k in ["src", "dst", "conn"] {
+            assert!(e[k].is_string(), "{e}");
+        }
+    }
+    // The same edges as `netpol reach` prints for those workloads.
+    let o = run(
+        &["netpol", "reach", "examples/platform", "--format", "json"],
+        None,
+    );
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let reach: Vec<Value> = serde_json::from_str(&out(&o)).expect("reach json");
+    // The scan adds the cluster DNS the inputs leave out (as the DNS control does); every
+    // other edge is one `netpol reach` prints.
+    const DNS: &str = "kube-system/kube-dns[Deployment]";
+    for e in edges {
+        if e["src"] != DNS && e["dst"] != DNS {
+            assert!(reach.contains(e), "{e} not in netpol reach");
+        }
+    }
+    // team-a's isolation lets its training pods reach DNS and nothing else there.
+    assert!(edges.iter().any(
+        |e| e["src"] == "team-a/claims-bert-finetune-worker[PyTorchJob]"
+            && e["dst"] == DNS
+            && e["conn"] == "TCP 53,UDP 53"
+    ));
+
+    let html = d.join("r.html");
+    let o = run(&["report", "render", s(&findings), "-o", s(&html)], None);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let page = std::fs::read_to_string(&html).unwrap();
+    let drawn = edges
+        .iter()
+        .filter(|e| e["conn"] != "No Connections")
+        .count();
+    assert!(
+        page.contains(&format!("data-edges=\"{drawn}\"")),
+        "network section with {drawn} edges"
+    );
+    assert!(page.contains("<section id=\"tenants\" data-count=\"2\""));
+}
