@@ -1,0 +1,11 @@
+//! Fuzz target `report_pack`: the body lives in ../common/report_pack_check.rs and is replayed over the saved
+//! corpus and seeds by crates/mlguard-report/tests/fuzz_corpus.rs as an ordinary test.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+include!("../common/report_pack_check.rs");
+
+fuzz_target!(|data: &[u8]| {
+    check_report_pack_input(data);
+});
