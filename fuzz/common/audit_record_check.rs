@@ -1,9 +1,10 @@
 // The body of the `audit_record` fuzz target, shared word for word with the normalization tests
 // (crates/mlguard-audit/tests/trail_normalize.rs) through `include!`. Arbitrary bytes are read
 // as every event the audit trail normalizes: a Kubernetes Event line, an `EventList` (item by
-// item and strictly), a MinIO audit entry, a KServe CloudEvent in structured mode and in HTTP
-// binary mode (the input split at its first blank line into `name: value` header lines and a
-// body, see `audit_record_split_http`); also as a canonical record and as an RFC 3339 time.
+// item and strictly), a MinIO audit entry (alone, and as a webhook body of one or more entries),
+// a KServe CloudEvent in structured mode and in HTTP binary mode (the input split at its first
+// blank line into `name: value` header lines and a body, see `audit_record_split_http`); also as
+// a canonical record and as an RFC 3339 time.
 // Nothing may panic, and:
 // - normalizing is deterministic: the same bytes give an equal record;
 // - every accepted record's canonical encoding decodes back to an equal record, and bytes that
@@ -101,7 +102,7 @@ fn audit_record_check_record(
 pub fn check_audit_record_input(data: &[u8]) {
     use mlguard_audit::trail::normalize::{
         is_secret_header, k8s_event, k8s_event_list, k8s_event_list_items, kserve,
-        kserve_structured, minio,
+        kserve_structured, minio, minio_entries,
     };
     use mlguard_audit::trail::record::{format_rfc3339, parse_rfc3339, Record};
 
@@ -159,8 +160,30 @@ pub fn check_audit_record_input(data: &[u8]) {
         }
     }
 
-    if let Ok(r) = minio(data) {
-        audit_record_check_record(&r, &mut map);
+    let single = minio(data);
+    if let Ok(r) = &single {
+        audit_record_check_record(r, &mut map);
+    }
+    // A webhook POST of one entry or several (JSON lines): one entry reads as `minio` does,
+    // item errors name their entry.
+    match minio_entries(data) {
+        Ok(items) => {
+            if let [only] = items.as_slice() {
+                if let (Ok(a), Ok(b)) = (only, &single) {
+                    assert_eq!(a, b, "one entry reads differently alone");
+                }
+            }
+            for (i, item) in items.iter().enumerate() {
+                match item {
+                    Ok(r) => audit_record_check_record(r, &mut map),
+                    Err(e) => assert_eq!(e.item(), Some(i), "entry error names entry {i}: {e}"),
+                }
+            }
+        }
+        Err(e) => {
+            assert_eq!(e.item(), None, "a body-level error names an entry: {e}");
+            assert!(single.is_err(), "minio accepts what minio_entries refuses");
+        }
     }
     if let Ok(r) = kserve_structured(data, &identity) {
         audit_record_check_record(&r, &mut map);

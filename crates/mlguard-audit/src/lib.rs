@@ -17,10 +17,13 @@
 //!
 //! - the audit trail's foundations ([`trail`]): normalized records of Kubernetes, object-storage
 //!   and inference access events with their canonical encoding, the RFC 6962 Merkle tree and
-//!   signed checkpoints (C2SP signed notes). The store, receiver and queries are not built yet.
+//!   signed checkpoints (C2SP signed notes);
+//! - the audit trail's store ([`store`]): SQLite and PostgreSQL backends with durable,
+//!   idempotent appends and signed checkpoints, verification, inclusion and consistency
+//!   proofs, retention, queries and model reports (docs/audit-store.md).
 //!
-//! Must not: do file I/O or print (the CLI does), or decide severities and exceptions
-//! (mlguard-controls does).
+//! Must not: do file I/O other than the audit store's database and witness file, or print (the
+//! CLI does), or decide severities and exceptions (mlguard-controls does).
 
 pub mod coverage;
 pub mod estimate;

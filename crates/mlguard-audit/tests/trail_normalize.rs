@@ -1041,12 +1041,12 @@ fn canonical_decoding_refuses_anything_else() {
     v.push(0);
     assert_eq!(Record::from_canonical(&v), Err(RecordError::Trailing(1)));
     let mut v = good.clone();
-    v[13] = 3; // source
+    v[13] = 4; // source (0-3 are k8s, storage, inference, audit)
     assert_eq!(
         Record::from_canonical(&v),
         Err(RecordError::Tag {
             field: "source",
-            tag: 3
+            tag: 4
         })
     );
     let mut v = good.clone();

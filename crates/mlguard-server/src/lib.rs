@@ -15,6 +15,7 @@
 //! kube watches of namespaces, quotas, policies and RBAC).
 
 pub mod admission;
+pub mod audit;
 pub mod cache;
 pub mod manifests;
 pub mod mutate;

@@ -12,10 +12,21 @@
 //! This file is the contract between the store and the receivers: the receivers use only
 //! [`Store::append`], [`Store::checkpoint_if_due`], [`StoreError::is_unavailable`] and [`open`].
 
-use crate::trail::record::Record;
 use crate::trail::note::Signer;
+use crate::trail::record::{Record, Source};
 use std::path::PathBuf;
 use std::time::Duration;
+
+pub mod postgres;
+pub mod proof;
+pub mod query;
+pub mod report;
+pub mod retain;
+pub mod schema;
+pub mod sqlite;
+pub mod verify;
+
+pub use schema::{StoredCheckpoint, StoredRow};
 
 /// What one append did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -89,4 +100,113 @@ pub trait Store: Send + Sync {
     /// Signs a checkpoint if the policy's time has passed with new records since the last one;
     /// receivers call this on a timer. `Ok(None)` when none was due (or no policy).
     fn checkpoint_if_due(&self) -> Result<Option<String>, StoreError>;
+}
+
+/// Which records a query returns: every filter given must match (by event time for
+/// `since`/`until`); records whose payload retention dropped are never returned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    pub model: Option<String>,
+    /// The actor (authenticated user).
+    pub actor: Option<String>,
+    pub namespace: Option<String>,
+    pub verb: Option<String>,
+    pub source: Option<Source>,
+    /// Event time at or after this (Unix nanoseconds).
+    pub since_ns: Option<i64>,
+    /// Event time before this (Unix nanoseconds).
+    pub until_ns: Option<i64>,
+    /// At most this many records (the earliest by event time).
+    pub limit: Option<u64>,
+    /// Only records after this (event time, seq) in the answer's order: the key of the last
+    /// record of the previous page ([`query::for_each`] pages with it).
+    pub after: Option<(i64, u64)>,
+}
+
+/// The store's reading side, and what the reading commands (verify, prove, query, report,
+/// retain) need. Both backends implement it; [`open_log`] opens one.
+pub trait Log: Store {
+    /// The number of records appended (the tree size saved with the frontier).
+    fn size(&self) -> Result<u64, StoreError>;
+    /// The number of rows in `audit_records` (differs from [`Log::size`] only when rows were
+    /// deleted or added behind the store's back).
+    fn row_count(&self) -> Result<u64, StoreError>;
+    /// Up to `limit` rows with `seq >= from`, by seq.
+    fn rows(&self, from: u64, limit: u64) -> Result<Vec<StoredRow>, StoreError>;
+    /// The leaf hashes of `from..to`, by seq (fails when a row is missing).
+    fn leaf_hashes(&self, from: u64, to: u64) -> Result<Vec<merkle::Hash>, StoreError>;
+    /// Every stored checkpoint, by size.
+    fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError>;
+    /// The rows a query selects, by event time then seq.
+    fn query(&self, q: &Query) -> Result<Vec<StoredRow>, StoreError>;
+    /// Drops the payload (canonical bytes and the query columns other than source, event id,
+    /// stage and time) of every record whose event time is before `cutoff_ns`; keeps the leaf
+    /// hashes. Returns how many records it expired now.
+    fn retain(&self, cutoff_ns: i64) -> Result<u64, StoreError>;
+    /// The durability settings in force on the store's own connection, as the backend names
+    /// them: SQLite `journal_mode=wal synchronous=2` (2 is FULL), PostgreSQL
+    /// `synchronous_commit=on fsync=on`.
+    fn durability(&self) -> Result<String, StoreError>;
+}
+
+use crate::trail::merkle;
+
+/// Opens the store at `url` for appending (receivers) or reading: `sqlite:PATH` (also
+/// `sqlite://PATH`) or `postgres://...` / `postgresql://...` (libpq URL; no TLS).
+///
+/// Blocks (it connects): call it from a blocking context, never from inside an async task
+/// (the PostgreSQL client runs its own runtime). With `opts.create` the schema is created when
+/// missing; without it an empty or missing store is a [`StoreError::Config`] error.
+pub fn open(url: &str, opts: OpenOptions) -> Result<Box<dyn Store>, StoreError> {
+    match backend(url)? {
+        Backend::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open(&path, opts)?)),
+        Backend::Postgres(url) => Ok(Box::new(postgres::PgStore::open(&url, opts)?)),
+    }
+}
+
+/// [`open`], returning the reading side too.
+pub fn open_log(url: &str, opts: OpenOptions) -> Result<Box<dyn Log>, StoreError> {
+    match backend(url)? {
+        Backend::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open(&path, opts)?)),
+        Backend::Postgres(url) => Ok(Box::new(postgres::PgStore::open(&url, opts)?)),
+    }
+}
+
+enum Backend {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+fn backend(url: &str) -> Result<Backend, StoreError> {
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let path = rest.strip_prefix("//").unwrap_or(rest);
+        if path.is_empty() {
+            return Err(StoreError::Config(format!(
+                "store URL {url:?} names no file: use sqlite:PATH"
+            )));
+        }
+        return Ok(Backend::Sqlite(PathBuf::from(path)));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Backend::Postgres(url.to_string()));
+    }
+    Err(StoreError::Config(format!(
+        "store URL {:?} is neither sqlite:PATH nor postgres://USER@HOST:PORT/DB",
+        redact_url(url)
+    )))
+}
+
+/// A URL with any password replaced by `***`, for messages.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (auth, host) = match rest.split_once('@') {
+        Some(p) => p,
+        None => return url.to_string(),
+    };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
 }

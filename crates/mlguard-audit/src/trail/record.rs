@@ -31,7 +31,7 @@
 //! | field | encoding |
 //! |---|---|
 //! | `time_ns` | 8 bytes, two's complement, big-endian |
-//! | `source` | 1 byte: `0` k8s, `1` storage, `2` inference |
+//! | `source` | 1 byte: `0` k8s, `1` storage, `2` inference, `3` audit |
 //! | `event_id` | str |
 //! | `stage` | opt str |
 //! | `actor` | str |
@@ -103,16 +103,31 @@ pub enum Source {
     Storage,
     /// A model server's inference log (KServe's inference logger CloudEvents).
     Inference,
+    /// A read of the audit trail itself (`mlguard audit query|report|prove|verify`): who
+    /// queried the audit log, recorded by the store's reading commands.
+    Audit,
 }
 
 impl Source {
-    /// The name used in JSON and text: `k8s`, `storage` or `inference`.
+    /// The name used in JSON and text: `k8s`, `storage`, `inference` or `audit`.
     pub fn as_str(self) -> &'static str {
         match self {
             Source::K8s => "k8s",
             Source::Storage => "storage",
             Source::Inference => "inference",
+            Source::Audit => "audit",
         }
+    }
+
+    /// The source named `name` ([`Source::as_str`]).
+    pub fn parse(name: &str) -> Option<Source> {
+        Some(match name {
+            "k8s" => Source::K8s,
+            "storage" => Source::Storage,
+            "inference" => Source::Inference,
+            "audit" => Source::Audit,
+            _ => return None,
+        })
     }
 
     fn byte(self) -> u8 {
@@ -120,6 +135,7 @@ impl Source {
             Source::K8s => 0,
             Source::Storage => 1,
             Source::Inference => 2,
+            Source::Audit => 3,
         }
     }
 
@@ -128,6 +144,7 @@ impl Source {
             0 => Source::K8s,
             1 => Source::Storage,
             2 => Source::Inference,
+            3 => Source::Audit,
             _ => return None,
         })
     }

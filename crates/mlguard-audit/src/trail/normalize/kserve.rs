@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::{
     is_secret_header, parse_object, redact_header_map, Fields, NormalizeError, Redactions,
 };
-use crate::trail::record::{compress_raw, Outcome, Record, Source};
+use crate::trail::record::{Outcome, Record, Source};
 
 const REQUEST: &str = "org.kubeflow.serving.inference.request";
 const RESPONSE: &str = "org.kubeflow.serving.inference.response";
@@ -86,7 +86,7 @@ pub fn kserve(
     }
     raw.extend_from_slice(b"\r\n");
     raw.extend_from_slice(body);
-    r.raw = compress_raw(&raw);
+    r.raw = super::compress(&raw);
     red.note(&mut r.detail);
     Ok(r)
 }
@@ -138,9 +138,9 @@ pub fn kserve_structured(
         m.insert("metadata".into(), v);
     }
     r.raw = if red.is_empty() {
-        compress_raw(body)
+        super::compress(body)
     } else {
-        compress_raw(&serde_json::to_vec(&m).expect("a JSON value serializes"))
+        super::compress(&serde_json::to_vec(&m).expect("a JSON value serializes"))
     };
     red.note(&mut r.detail);
     Ok(r)

@@ -9,9 +9,46 @@ use crate::trail::record::{Outcome, Record, Source};
 
 /// Normalizes one MinIO audit entry (surrounding whitespace is ignored).
 pub fn minio(bytes: &[u8]) -> Result<Record, NormalizeError> {
+    entry(bytes, None)
+}
+
+/// Normalizes the body of one MinIO audit webhook POST: one entry, or several separated by
+/// whitespace (MinIO's batches with `batch_size` above 1 are JSON lines), entry by entry. The
+/// outer error is about the body (malformed JSON between entries, or no entry at all); each
+/// entry has its own result, in order, whose error names the entry (`item`).
+pub fn minio_entries(bytes: &[u8]) -> Result<Vec<Result<Record, NormalizeError>>, NormalizeError> {
+    let mut out = Vec::new();
+    // As `minio` does, so that one entry reads the same either way.
     let bytes = bytes.trim_ascii();
-    let mut m = parse_object(bytes, None)?;
-    let f = Fields { item: None };
+    let stream =
+        serde_json::Deserializer::from_slice(bytes).into_iter::<&serde_json::value::RawValue>();
+    for (i, v) in stream.enumerate() {
+        match v {
+            Ok(raw) => out.push(entry(raw.get().as_bytes(), Some(i))),
+            Err(e) => {
+                return Err(NormalizeError::Json {
+                    item: None,
+                    line: e.line(),
+                    column: e.column(),
+                    message: format!("entry {i}: {e}"),
+                })
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(NormalizeError::Invalid {
+            item: None,
+            field: "body".into(),
+            message: "holds no MinIO audit entry".into(),
+        });
+    }
+    Ok(out)
+}
+
+fn entry(bytes: &[u8], item: Option<usize>) -> Result<Record, NormalizeError> {
+    let bytes = bytes.trim_ascii();
+    let mut m = parse_object(bytes, item)?;
+    let f = Fields { item };
     match f.str(&m, "version", "version")? {
         Some("1") => {}
         Some(v) => {
@@ -195,4 +232,34 @@ fn sigv4_access_key(auth: &str) -> Option<String> {
 fn strip_port(s: &str) -> String {
     s.parse::<std::net::SocketAddr>()
         .map_or_else(|_| s.to_owned(), |a| a.ip().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const E: &str = r#"{"version":"1","time":"2026-03-02T09:00:00Z","requestID":"R1","api":{"name":"GetObject","bucket":"b","object":"k","statusCode":200}}"#;
+
+    #[test]
+    fn minio_entries_one_or_several() {
+        let one = minio_entries(format!(" {E}\n").as_bytes()).unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].as_ref().unwrap(), &minio(E.as_bytes()).unwrap());
+        let bad = E.replace("R1", "");
+        let body = format!("{E}\n{bad}\n{}\n", E.replace("R1", "R2"));
+        let items = minio_entries(body.as_bytes()).unwrap();
+        assert_eq!(items.len(), 3);
+        assert!(items[0].is_ok() && items[2].is_ok());
+        let err = items[1].as_ref().unwrap_err();
+        assert_eq!(err.item(), Some(1));
+        assert!(
+            err.to_string().starts_with("item 1: field `requestID`"),
+            "{err}"
+        );
+        let err = minio_entries(format!("{E}\n{{\"version\":").as_bytes()).unwrap_err();
+        assert_eq!(err.item(), None);
+        assert!(err.to_string().contains("entry 1"), "{err}");
+        assert!(minio_entries(b"  \n").is_err());
+        assert!(minio_entries(b"[1]").unwrap()[0].is_err());
+    }
 }

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# mlguard audit serve, ingest throughput: the load generator
+# (crates/mlguard-server/benches/audit_load.rs) sends audit.k8s.io/v1 EventLists of 400
+# realistic events (about 600 bytes each, unique audit IDs) over HTTPS on loopback, from
+# CONNECTIONS connections for SECONDS seconds, to `mlguard audit serve` with each store backend
+# (SQLite, then PostgreSQL when it is installed: scripts/pg-test-server). A batch counts when it
+# got its 200, i.e. once it is durable. In the same run, the machine's limit: one writer
+# appending the same bytes to a file in the same folder with an fsync per batch. Prints a table:
+# events/s, batch latency p50/p99, and the ratio to the limit.
+#
+# Usage: bench/audit-ingest.sh [--seconds N] [--connections N] [--no-postgres]
+# Env:   TMPDIR (the stores, certificates and the fsync file go there; removed at the end).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+cd "$ROOT"
+SECONDS_RUN=10
+CONNECTIONS=8
+POSTGRES=1
+while [ $# -gt 0 ]; do
+    case $1 in
+        --seconds) SECONDS_RUN=$2; shift 2 ;;
+        --connections) CONNECTIONS=$2; shift 2 ;;
+        --no-postgres) POSTGRES=0; shift ;;
+        -h|--help) sed -n "2,13p" "$0"; exit 0 ;;
+        *) echo "unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+
+cargo build --release -q -p mlguard
+cargo bench -q -p mlguard-server --bench audit_load --no-run 2>/dev/null
+MLG=$ROOT/target/release/mlguard
+LOAD=$(ls -t "$ROOT"/target/release/deps/audit_load-* | grep -v '\.d$' | head -1)
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/mlguard-audit-ingest.XXXXXX")
+chmod 755 "$WORK"   # PostgreSQL runs as the postgres user when we are root (scripts/pg-test-server)
+PG_DIR=$WORK/pg
+SERVER_PID=
+cleanup() {
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+    [ -d "$PG_DIR" ] && "$ROOT/scripts/pg-test-server" stop "$PG_DIR" >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+"$MLG" webhook certs -o "$WORK/certs" --dns localhost >/dev/null 2>&1
+head -c 32 /dev/urandom | base64 > "$WORK/tokens.txt"
+SIGN=()
+if "$MLG" audit keygen --help >/dev/null 2>&1; then
+    if "$MLG" audit keygen --name bench.mlguard.invalid -o "$WORK/keys" >/dev/null 2>&1; then
+        KEY=$(ls "$WORK"/keys/*.key 2>/dev/null | head -1 || true)
+        [ -n "$KEY" ] && SIGN=(--signing-key "$KEY")
+    fi
+fi
+
+PORT=18443
+RESULTS=$WORK/results.jsonl
+: > "$RESULTS"
+
+run() { # label store-url
+    local label=$1 url=$2
+    "$MLG" audit serve --listen 127.0.0.1:$PORT --tls-cert "$WORK/certs/tls.crt" \
+        --tls-key "$WORK/certs/tls.key" --token-file "$WORK/tokens.txt" --store "$url" \
+        "${SIGN[@]}" 2>"$WORK/serve-$label.log" &
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        curl -sf --cacert "$WORK/certs/ca.crt" "https://localhost:$PORT/healthz" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    "$LOAD" --url "https://127.0.0.1:$PORT" --ca "$WORK/certs/ca.crt" \
+        --token-file "$WORK/tokens.txt" --seconds "$SECONDS_RUN" --connections "$CONNECTIONS" \
+        --fsync-dir "$WORK" --label "$label" --json >>"$RESULTS"
+    kill -TERM "$SERVER_PID"
+    wait "$SERVER_PID" || { echo "$label: the receiver did not exit cleanly:" >&2; cat "$WORK/serve-$label.log" >&2; }
+    SERVER_PID=
+}
+
+run sqlite "sqlite:$WORK/bench.db"
+if [ "$POSTGRES" = 1 ]; then
+    if PG_URL=$("$ROOT/scripts/pg-test-server" start "$PG_DIR" 55439 2>"$WORK/pg.log"); then
+        run postgres "$PG_URL"
+    else
+        echo "PostgreSQL not benchmarked: $(tail -1 "$WORK/pg.log")" >&2
+    fi
+fi
+
+echo
+echo "mlguard audit serve: $CONNECTIONS connections x batches of 400 events over HTTPS (loopback), ${SECONDS_RUN}s, $(nproc) cores"
+python3 - "$RESULTS" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print(f"| store | events/s | batch p50 ms | batch p99 ms | failed batches | machine limit events/s (write+fsync per batch) | ratio |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for r in rows:
+    lim = r.get("fsync_limit_events_per_s")
+    ratio = r.get("ratio")
+    print(f"| {r['label']} | {r['events_per_s']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | "
+          f"{lim:,.0f} | {ratio:.2f} |" if lim else
+          f"| {r['label']} | {r['events_per_s']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | n/a | n/a |")
+print(f"(about {rows[0]['event_bytes']:.0f} bytes per event)" if rows else "no results")
+EOF

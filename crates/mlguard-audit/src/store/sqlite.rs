@@ -1,0 +1,482 @@
+//! The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, so a commit is on
+//! disk before [`Store::append`] returns. Several processes may open the file; SQLite's write
+//! lock (`BEGIN IMMEDIATE`) serializes appends, so seq stays gapless.
+
+use super::schema::{self, Param, StoredCheckpoint, StoredRow, ROW_COLUMNS};
+use super::{AppendSummary, CheckpointPolicy, Log, OpenOptions, Query, Store, StoreError};
+use crate::trail::merkle::{CompactTree, Hash};
+use crate::trail::record::Record;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The tables and indexes (the same as PostgreSQL's, in SQLite types).
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS audit_records (
+    seq INTEGER PRIMARY KEY,
+    leaf_hash BLOB NOT NULL,
+    source TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    time_ns INTEGER NOT NULL,
+    actor TEXT,
+    verb TEXT,
+    resource TEXT,
+    namespace TEXT,
+    name TEXT,
+    model TEXT,
+    canonical BLOB,
+    UNIQUE (source, event_id, stage)
+);
+CREATE INDEX IF NOT EXISTS audit_records_model ON audit_records (model, time_ns);
+CREATE INDEX IF NOT EXISTS audit_records_actor ON audit_records (actor, time_ns);
+CREATE INDEX IF NOT EXISTS audit_records_namespace ON audit_records (namespace, time_ns);
+CREATE INDEX IF NOT EXISTS audit_records_time ON audit_records (time_ns);
+CREATE TABLE IF NOT EXISTS audit_checkpoints (
+    size INTEGER PRIMARY KEY,
+    root BLOB NOT NULL,
+    note TEXT NOT NULL,
+    signed_at_ns INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+";
+
+/// An audit store in one SQLite file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    policy: Option<CheckpointPolicy>,
+    path: PathBuf,
+}
+
+fn err(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::*;
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                DatabaseBusy
+                    | DatabaseLocked
+                    | SystemIoFailure
+                    | DiskFull
+                    | CannotOpen
+                    | ReadOnly
+                    | OutOfMemory
+            ) =>
+        {
+            StoreError::Unavailable(e.to_string())
+        }
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, NotADatabase | DatabaseCorrupt) =>
+        {
+            StoreError::Corrupt(e.to_string())
+        }
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+impl SqliteStore {
+    /// Opens (with `opts.create`, creates) the store in the file `path`.
+    pub fn open(path: &Path, opts: OpenOptions) -> Result<SqliteStore, StoreError> {
+        if !opts.create && !path.exists() {
+            return Err(StoreError::Config(format!(
+                "there is no audit store at {}: pass --store, or receive events first \
+                 (mlguard audit serve | ingest)",
+                path.display()
+            )));
+        }
+        if opts.create {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError::Config(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+        }
+        let flags = if opts.create {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+        };
+        let wrap = |e: rusqlite::Error| match err(e) {
+            StoreError::Backend(m) | StoreError::Unavailable(m) | StoreError::Corrupt(m) => {
+                StoreError::Unavailable(format!("{}: {m}", path.display()))
+            }
+            other => other,
+        };
+        let conn = Connection::open_with_flags(path, flags).map_err(wrap)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(wrap)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(wrap)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Backend(format!(
+                "{}: SQLite refused WAL mode (journal_mode is {mode})",
+                path.display()
+            )));
+        }
+        conn.execute_batch("PRAGMA synchronous=FULL;")
+            .map_err(wrap)?;
+        let has_meta: bool = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='audit_meta'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(wrap)?
+            > 0;
+        if !has_meta {
+            if !opts.create {
+                return Err(StoreError::Config(format!(
+                    "{} is not an mlguard audit store (it has no audit_meta table)",
+                    path.display()
+                )));
+            }
+            let mut conn = conn;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(wrap)?;
+            tx.execute_batch(SCHEMA).map_err(wrap)?;
+            for (k, v) in [
+                (schema::META_VERSION, schema::SCHEMA_VERSION),
+                (schema::META_SIZE, "0"),
+                (schema::META_FRONTIER, ""),
+            ] {
+                tx.execute(
+                    "INSERT OR IGNORE INTO audit_meta (key, value) VALUES (?1, ?2)",
+                    params![k, v],
+                )
+                .map_err(wrap)?;
+            }
+            tx.commit().map_err(wrap)?;
+            return Ok(SqliteStore {
+                conn: Mutex::new(conn),
+                policy: opts.checkpoints,
+                path: path.to_path_buf(),
+            });
+        }
+        let version: Option<String> = conn
+            .query_row(
+                "SELECT value FROM audit_meta WHERE key = ?1",
+                [schema::META_VERSION],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(wrap)?;
+        if version.as_deref() != Some(schema::SCHEMA_VERSION) {
+            return Err(StoreError::Corrupt(format!(
+                "{}: schema version {version:?}; this build reads version {}",
+                path.display(),
+                schema::SCHEMA_VERSION
+            )));
+        }
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            policy: opts.checkpoints,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn meta(c: &Connection, key: &str) -> Result<String, StoreError> {
+    c.query_row("SELECT value FROM audit_meta WHERE key = ?1", [key], |r| {
+        r.get(0)
+    })
+    .optional()
+    .map_err(err)?
+    .ok_or_else(|| StoreError::Corrupt(format!("audit_meta has no {key}")))
+}
+
+fn load_tree(c: &Connection) -> Result<CompactTree, StoreError> {
+    schema::tree_from_meta(
+        &meta(c, schema::META_SIZE)?,
+        &meta(c, schema::META_FRONTIER)?,
+    )
+}
+
+fn last_checkpoint(c: &Connection) -> Result<Option<(u64, i64)>, StoreError> {
+    c.query_row(
+        "SELECT size, signed_at_ns FROM audit_checkpoints ORDER BY size DESC LIMIT 1",
+        [],
+        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+    )
+    .optional()
+    .map_err(err)?
+    .map(|(s, t)| Ok((schema::to_u64(s, "checkpoint size")?, t)))
+    .transpose()
+}
+
+fn save(
+    c: &Connection,
+    tree: &CompactTree,
+    cp: Option<&StoredCheckpoint>,
+) -> Result<(), StoreError> {
+    let mut up = c
+        .prepare_cached("UPDATE audit_meta SET value = ?2 WHERE key = ?1")
+        .map_err(err)?;
+    up.execute(params![schema::META_SIZE, tree.size().to_string()])
+        .map_err(err)?;
+    up.execute(params![schema::META_FRONTIER, schema::frontier_text(tree)])
+        .map_err(err)?;
+    if let Some(cp) = cp {
+        c.execute(
+            "INSERT INTO audit_checkpoints (size, root, note, signed_at_ns) VALUES (?1, ?2, ?3, ?4)",
+            params![schema::to_i64(cp.size)?, cp.root, cp.note, cp.signed_at_ns],
+        )
+        .map_err(err)?;
+    }
+    Ok(())
+}
+
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, StoredRow)> {
+    let seq: i64 = r.get(0)?;
+    Ok((
+        seq,
+        StoredRow {
+            seq: 0,
+            leaf_hash: r.get(1)?,
+            source: r.get(2)?,
+            event_id: r.get(3)?,
+            stage: r.get(4)?,
+            time_ns: r.get(5)?,
+            actor: r.get(6)?,
+            verb: r.get(7)?,
+            resource: r.get(8)?,
+            namespace: r.get(9)?,
+            name: r.get(10)?,
+            model: r.get(11)?,
+            canonical: r.get(12)?,
+        },
+    ))
+}
+
+fn collect_rows(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: impl rusqlite::Params,
+) -> Result<Vec<StoredRow>, StoreError> {
+    let mut out = Vec::new();
+    let mut rows = stmt.query(params).map_err(err)?;
+    while let Some(r) = rows.next().map_err(err)? {
+        let (seq, mut row) = read_row(r).map_err(err)?;
+        row.seq = schema::to_u64(seq, "seq")?;
+        out.push(row);
+    }
+    Ok(out)
+}
+
+impl Store for SqliteStore {
+    fn append(&self, batch: &[Record]) -> Result<AppendSummary, StoreError> {
+        if batch.is_empty() {
+            return Ok(AppendSummary::default());
+        }
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let tree = load_tree(&tx)?;
+        let last = last_checkpoint(&tx)?.map_or(0, |l| l.0);
+        let plan = {
+            let mut exists = tx
+                .prepare_cached(
+                    "SELECT 1 FROM audit_records WHERE source = ?1 AND event_id = ?2 AND stage = ?3",
+                )
+                .map_err(err)?;
+            schema::plan_append(
+                batch,
+                tree,
+                |r| {
+                    exists
+                        .exists(params![
+                            r.source.as_str(),
+                            r.event_id,
+                            r.stage.as_deref().unwrap_or("")
+                        ])
+                        .map_err(err)
+                },
+                self.policy.as_ref(),
+                last,
+            )?
+        };
+        {
+            let mut ins = tx
+                .prepare_cached(
+                    "INSERT INTO audit_records (seq, leaf_hash, source, event_id, stage, time_ns, \
+                     actor, verb, resource, namespace, name, model, canonical) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                )
+                .map_err(err)?;
+            for row in &plan.rows {
+                ins.execute(params![
+                    schema::to_i64(row.seq)?,
+                    row.leaf_hash,
+                    row.source,
+                    row.event_id,
+                    row.stage,
+                    row.time_ns,
+                    row.actor,
+                    row.verb,
+                    row.resource,
+                    row.namespace,
+                    row.name,
+                    row.model,
+                    row.canonical,
+                ])
+                .map_err(err)?;
+            }
+        }
+        save(&tx, &plan.tree, plan.checkpoint.as_ref())?;
+        tx.commit().map_err(err)?;
+        drop(conn);
+        if let (Some(cp), Some(p)) = (&plan.checkpoint, &self.policy) {
+            schema::write_witness(p, &cp.note)?;
+        }
+        Ok(AppendSummary {
+            appended: plan.rows.len(),
+            duplicates: plan.duplicates,
+        })
+    }
+
+    fn checkpoint_if_due(&self) -> Result<Option<String>, StoreError> {
+        let Some(policy) = &self.policy else {
+            return Ok(None);
+        };
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let tree = load_tree(&tx)?;
+        if !schema::due_by_time(policy, tree.size(), last_checkpoint(&tx)?) {
+            return Ok(None);
+        }
+        let cp = schema::sign(policy, &tree)?;
+        save(&tx, &tree, Some(&cp))?;
+        tx.commit().map_err(err)?;
+        drop(conn);
+        schema::write_witness(policy, &cp.note)?;
+        Ok(Some(cp.note))
+    }
+}
+
+impl Log for SqliteStore {
+    fn size(&self) -> Result<u64, StoreError> {
+        Ok(load_tree(&self.conn())?.size())
+    }
+
+    fn row_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT count(*) FROM audit_records", [], |r| r.get(0))
+            .map_err(err)?;
+        schema::to_u64(n, "row count")
+    }
+
+    fn rows(&self, from: u64, limit: u64) -> Result<Vec<StoredRow>, StoreError> {
+        let c = self.conn();
+        let mut stmt = c
+            .prepare_cached(&format!(
+                "SELECT {ROW_COLUMNS} FROM audit_records WHERE seq >= ?1 ORDER BY seq LIMIT ?2"
+            ))
+            .map_err(err)?;
+        collect_rows(
+            &mut stmt,
+            params![schema::to_i64(from)?, schema::to_i64(limit)?],
+        )
+    }
+
+    fn leaf_hashes(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError> {
+        let c = self.conn();
+        let mut stmt = c
+            .prepare_cached(
+                "SELECT seq, leaf_hash FROM audit_records WHERE seq >= ?1 AND seq < ?2 ORDER BY seq",
+            )
+            .map_err(err)?;
+        let mut rows = stmt
+            .query(params![schema::to_i64(from)?, schema::to_i64(to)?])
+            .map_err(err)?;
+        let mut out = Vec::with_capacity(usize::try_from(to - from).unwrap_or(0));
+        while let Some(r) = rows.next().map_err(err)? {
+            let seq: i64 = r.get(0).map_err(err)?;
+            let h: Vec<u8> = r.get(1).map_err(err)?;
+            out.push(super::proof::check_leaf(seq, from + out.len() as u64, &h)?);
+        }
+        super::proof::check_leaf_count(from, to, out.len())?;
+        Ok(out)
+    }
+
+    fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        let c = self.conn();
+        let mut stmt = c
+            .prepare_cached(
+                "SELECT size, root, note, signed_at_ns FROM audit_checkpoints ORDER BY size",
+            )
+            .map_err(err)?;
+        let mut rows = stmt.query([]).map_err(err)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(err)? {
+            out.push(StoredCheckpoint {
+                size: schema::to_u64(r.get(0).map_err(err)?, "checkpoint size")?,
+                root: r.get(1).map_err(err)?,
+                note: r.get(2).map_err(err)?,
+                signed_at_ns: r.get(3).map_err(err)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn query(&self, q: &Query) -> Result<Vec<StoredRow>, StoreError> {
+        let (sql, params) = schema::query_sql(q, |n| format!("?{n}"));
+        let c = self.conn();
+        let mut stmt = c.prepare_cached(&sql).map_err(err)?;
+        let values: Vec<rusqlite::types::Value> = params
+            .into_iter()
+            .map(|p| match p {
+                Param::Text(s) => rusqlite::types::Value::Text(s),
+                Param::Int(i) => rusqlite::types::Value::Integer(i),
+            })
+            .collect();
+        collect_rows(&mut stmt, rusqlite::params_from_iter(values))
+    }
+
+    fn retain(&self, cutoff_ns: i64) -> Result<u64, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let n = tx
+            .execute(
+                "UPDATE audit_records SET canonical = NULL, actor = NULL, verb = NULL, \
+                 resource = NULL, namespace = NULL, name = NULL, model = NULL \
+                 WHERE time_ns < ?1 AND canonical IS NOT NULL",
+                [cutoff_ns],
+            )
+            .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(n as u64)
+    }
+
+    fn durability(&self) -> Result<String, StoreError> {
+        let c = self.conn();
+        let mode: String = c
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .map_err(err)?;
+        let sync: i64 = c
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .map_err(err)?;
+        Ok(format!(
+            "journal_mode={} synchronous={sync}",
+            mode.to_lowercase()
+        ))
+    }
+}

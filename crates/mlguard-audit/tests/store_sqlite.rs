@@ -1,0 +1,150 @@
+//! The SQLite store (the embedded default): the checks of store_support on a fresh file per
+//! test, plus what only SQLite has (WAL with synchronous=FULL on the store's connection; a
+//! missing file is refused to readers).
+
+mod store_support;
+
+use mlguard_audit::store::{self, OpenOptions, StoreError};
+use rusqlite::Connection;
+use std::path::PathBuf;
+use store_support::Backend;
+
+struct Sqlite {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Sqlite {
+    fn new() -> Sqlite {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.db");
+        Sqlite { _dir: dir, path }
+    }
+}
+
+impl Backend for Sqlite {
+    fn url(&self) -> String {
+        format!("sqlite:{}", self.path.display())
+    }
+    fn sql(&self, sql: &str) {
+        Connection::open(&self.path)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    fn int(&self, sql: &str) -> i64 {
+        Connection::open(&self.path)
+            .unwrap()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    }
+}
+
+#[test]
+fn ingest_query_verify() {
+    let b = Sqlite::new();
+    store_support::ingest_query_verify(&b, b._dir.path());
+}
+
+#[test]
+fn durability_is_wal_with_synchronous_full() {
+    let b = Sqlite::new();
+    let log = store_support::open(&b, store_support::policy(0, None));
+    // 2 is FULL (https://sqlite.org/pragma.html#pragma_synchronous).
+    assert_eq!(log.durability().unwrap(), "journal_mode=wal synchronous=2");
+    drop(log);
+    let reader = store_support::reader(&b);
+    assert_eq!(
+        reader.durability().unwrap(),
+        "journal_mode=wal synchronous=2"
+    );
+}
+
+#[test]
+fn duplicates() {
+    store_support::duplicates(&Sqlite::new());
+}
+
+#[test]
+fn clock_skew() {
+    store_support::clock_skew(&Sqlite::new());
+}
+
+#[test]
+fn retention() {
+    store_support::retention(&Sqlite::new());
+}
+
+#[test]
+fn proofs() {
+    store_support::proofs(&Sqlite::new());
+}
+
+#[test]
+fn tampering_is_detected_naming_the_first_bad_record() {
+    let dir = tempfile::tempdir().unwrap();
+    store_support::tampering(&|| Box::new(Sqlite::new()), dir.path());
+}
+
+#[test]
+fn concurrent_appends() {
+    store_support::concurrent_appends(&Sqlite::new());
+}
+
+#[test]
+fn empty_and_time_checkpoint() {
+    store_support::empty_and_time_checkpoint(&Sqlite::new());
+}
+
+#[test]
+fn readers_refuse_a_missing_or_foreign_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("none.db");
+    let e = store::open_log(
+        &format!("sqlite:{}", missing.display()),
+        OpenOptions::default(),
+    )
+    .err()
+    .unwrap();
+    assert!(matches!(e, StoreError::Config(_)), "{e}");
+    assert!(!missing.exists(), "a reader creates nothing");
+    let foreign = dir.path().join("other.db");
+    Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x)")
+        .unwrap();
+    let e = store::open_log(
+        &format!("sqlite:{}", foreign.display()),
+        OpenOptions::default(),
+    )
+    .err()
+    .unwrap();
+    assert!(e.to_string().contains("not an mlguard audit store"), "{e}");
+    let e = store::open("mysql://x", OpenOptions::default())
+        .err()
+        .unwrap();
+    assert!(matches!(e, StoreError::Config(_)));
+}
+
+#[test]
+fn a_locked_database_is_unavailable() {
+    let b = Sqlite::new();
+    let log = store_support::open(&b, store_support::policy(0, None));
+    log.append(&store_support::synthetic(1, "l", 1)).unwrap();
+    // Another process holds the write lock past the store's busy timeout (10 s): the append
+    // fails as unavailable (the receiver answers 503) and stores nothing.
+    let c = Connection::open(&b.path).unwrap();
+    c.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let e = log
+        .append(&store_support::synthetic(2, "m", 1))
+        .unwrap_err();
+    assert!(e.is_unavailable(), "{e}");
+    c.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(log.size().unwrap(), 1);
+    assert_eq!(
+        log.append(&store_support::synthetic(2, "m", 1))
+            .unwrap()
+            .appended,
+        2
+    );
+}
