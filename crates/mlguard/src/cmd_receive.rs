@@ -2,6 +2,7 @@
 
 use crate::cli_receive::{AppendArgs, ReceiveCommand};
 use crate::cmd_trail::store_url;
+use crate::cmd_webhook::{shutdown_signal, AbortOnDrop};
 use crate::exit;
 use anyhow::{bail, Context, Result};
 use mlguard_audit::store::{CheckpointPolicy, OpenOptions, Store};
@@ -239,31 +240,6 @@ fn serve(a: ServeArgs) -> Result<u8> {
         eprintln!("mlguard audit receiver stopped");
         Ok(exit::CLEAN)
     })
-}
-
-/// Stops a background task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// SIGTERM (the kubelet) or Ctrl-C.
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        () = term => {},
-    }
 }
 
 /// FNV-1a, 64 bits: a stable short name for a path.

@@ -21,6 +21,18 @@ struct Fixture {
 }
 
 impl Fixture {
+    /// `audit verify` with the key and the witness file.
+    fn verify_with_witness(&self) -> Output {
+        self.run(&[
+            "audit",
+            "verify",
+            "--key",
+            &self.pubkey(),
+            "--witness",
+            &self.witness(),
+        ])
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -157,14 +169,7 @@ fn sql(f: &Fixture, sql: &str) {
 #[test]
 fn verify_passes_then_fails_after_tampering() {
     let f = fixture();
-    let o = f.run(&[
-        "audit",
-        "verify",
-        "--key",
-        &f.pubkey(),
-        "--witness",
-        &f.witness(),
-    ]);
+    let o = f.verify_with_witness();
     assert_eq!(code(&o), 0, "{}{}", out(&o), err(&o));
     assert!(out(&o).starts_with("verified: 46 records"), "{}", out(&o));
     let o = f.run(&["audit", "verify", "--key", &f.pubkey(), "--format", "json"]);
@@ -179,14 +184,7 @@ fn verify_passes_then_fails_after_tampering() {
         &f,
         "UPDATE audit_records SET actor = 'mallory' WHERE seq = 12",
     );
-    let o = f.run(&[
-        "audit",
-        "verify",
-        "--key",
-        &f.pubkey(),
-        "--witness",
-        &f.witness(),
-    ]);
+    let o = f.verify_with_witness();
     assert_eq!(code(&o), 1, "{}{}", out(&o), err(&o));
     assert!(out(&o).contains("record 12 (event id "), "{}", out(&o));
     assert!(out(&o).contains("column `actor`"), "{}", out(&o));
@@ -482,14 +480,7 @@ fn retain_keeps_the_log_verifiable() {
     assert!(out(&o).starts_with("expired 37 records"), "{}", out(&o));
     let o = f.run(&["audit", "query", "--user", "system:admin"]);
     assert!(out(&o).contains("no records match"), "{}", out(&o));
-    let o = f.run(&[
-        "audit",
-        "verify",
-        "--key",
-        &f.pubkey(),
-        "--witness",
-        &f.witness(),
-    ]);
+    let o = f.verify_with_witness();
     assert_eq!(code(&o), 0, "{}{}", out(&o), err(&o));
     assert!(out(&o).contains("(37 expired)"), "{}", out(&o));
     let o = f.run(&["audit", "retain", "--retain", "6 years"]);
@@ -555,14 +546,7 @@ impl Drop for PgDb {
 fn postgres_store_verify_query_prove() {
     let Some(db) = PgDb::new() else { return };
     let f = fixture_at(Some(db.url.clone()));
-    let o = f.run(&[
-        "audit",
-        "verify",
-        "--key",
-        &f.pubkey(),
-        "--witness",
-        &f.witness(),
-    ]);
+    let o = f.verify_with_witness();
     assert_eq!(code(&o), 0, "{}{}", out(&o), err(&o));
     let o = f.run(&["audit", "query", "--model", "llama-7b", "--format", "json"]);
     assert_eq!(code(&o), 0, "{}", err(&o));
