@@ -18,7 +18,11 @@ include!("../../../fuzz/common/audit_proof_check.rs");
 #[test]
 fn audit_proof_corpus_and_seeds_replay() {
     // 8,536,280 executions in 61 s, no crash; 200 of 1,581 inputs kept (95.7% of edges).
-    replay_dir("corpus/audit_proof", MIN_CORPUS_FILES, check_audit_proof_input);
+    replay_dir(
+        "corpus/audit_proof",
+        MIN_CORPUS_FILES,
+        check_audit_proof_input,
+    );
     replay_dir("seeds-audit-proof", 12, check_audit_proof_input);
     // The seeds are what they say: the good ones check, the bad ones are refused.
     let key = fuzz_checkpoint_signer().verifier();

@@ -14,6 +14,10 @@ fn report_pack_corpus_and_seeds_replay() {
 
 #[test]
 fn report_render_corpus_and_seeds_replay() {
-    replay_dir("corpus/report_render", 60, check_report_render_input);
+    replay_dir(
+        "corpus/report_render",
+        MIN_CORPUS_FILES,
+        check_report_render_input,
+    );
     replay_dir("seeds-report-render", 4, check_report_render_input);
 }
