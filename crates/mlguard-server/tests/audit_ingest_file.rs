@@ -335,3 +335,37 @@ fn audit_ingest_follow_waits_out_an_unavailable_store() {
     let (r, _) = once(&log2, &s2, &o2);
     assert_eq!(r.appended, 3);
 }
+
+#[test]
+fn audit_ingest_follow_waits_for_a_log_not_yet_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    let store = Arc::new(MemStore::default());
+    let f = Follower::start(&log, store.clone(), opts(dir.path()));
+    std::thread::sleep(Duration::from_millis(100));
+    append(&log, ids("a", 0..30));
+    wait_for(&store, 30);
+    f.stop();
+    assert_exactly(&store, &ids("a", 0..30));
+
+    // Stopped while still waiting: returns, nothing stored, no error.
+    let absent = dir.path().join("never.log");
+    let other = Arc::new(MemStore::default());
+    let f = Follower::start(&absent, other.clone(), opts(dir.path()));
+    std::thread::sleep(Duration::from_millis(60));
+    f.stop();
+    assert!(other.ids().is_empty());
+
+    // Without --follow a missing log is an error naming it.
+    let stop = AtomicBool::new(false);
+    let e = ingest(
+        &absent,
+        &MemStore::default(),
+        &mut ModelMap::default(),
+        &opts(dir.path()),
+        &stop,
+        &mut |_, _, _| {},
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("never.log"), "{e}");
+}

@@ -254,6 +254,9 @@ pub fn ingest(
 
 impl Ingest<'_> {
     fn run(&mut self) -> Result<(), IngestError> {
+        if !self.wait_for_file() {
+            return Ok(());
+        }
         let mut reader = self.start()?;
         loop {
             let eof = self.read_some(&mut reader)?;
@@ -307,6 +310,29 @@ impl Ingest<'_> {
     }
 
     /// Opens the file at the saved position, finishing a file rotated away while stopped.
+    /// With `follow`, waits for a log that does not exist yet (the API server creates it on its
+    /// first event), like `tail -F`; false when stopped first. Without `follow` there is nothing
+    /// to wait for: `start` reports the missing file.
+    fn wait_for_file(&self) -> bool {
+        if !self.opts.follow {
+            return true;
+        }
+        let missing = || {
+            matches!(std::fs::metadata(self.path),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+        };
+        if missing() {
+            tracing::info!(file = %self.path.display(), "the log does not exist yet; waiting for it");
+        }
+        while missing() {
+            if self.stop.load(Ordering::Acquire) {
+                return false;
+            }
+            std::thread::sleep(self.opts.poll);
+        }
+        true
+    }
+
     fn start(&mut self) -> Result<Reader, IngestError> {
         let state = State::load(&self.opts.state)?;
         let meta = std::fs::metadata(self.path).map_err(|e| file_err(self.path, e))?;
