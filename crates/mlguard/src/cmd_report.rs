@@ -33,6 +33,11 @@ fn read_bytes(path: &str) -> Result<Vec<u8>> {
 
 /// A findings JSON (docs/findings.md); the error names the file, and serde names the field,
 /// line and column.
+/// A findings JSON file read and parsed, as `read_findings` names its errors.
+pub fn read_findings_file(path: &str) -> Result<Report> {
+    read_findings(path, &read_bytes(path)?)
+}
+
 pub fn read_findings(path: &str, bytes: &[u8]) -> Result<Report> {
     serde_json::from_slice(bytes).map_err(|e| {
         anyhow::anyhow!(

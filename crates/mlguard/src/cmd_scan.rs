@@ -221,10 +221,7 @@ impl ScanPlan {
             Some(_) if !wants_html => {
                 bail!("--previous only changes the HTML report: add --format html (or -o report.html)")
             }
-            Some(p) => {
-                let bytes = std::fs::read(p).with_context(|| format!("reading {p}"))?;
-                Some(crate::cmd_report::read_findings(p, &bytes)?)
-            }
+            Some(p) => Some(crate::cmd_report::read_findings_file(p)?),
             None => None,
         };
         Ok(ScanPlan {
