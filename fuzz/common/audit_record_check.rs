@@ -9,6 +9,8 @@
 // - normalizing is deterministic: the same bytes give an equal record;
 // - every accepted record's canonical encoding decodes back to an equal record, and bytes that
 //   decode as a canonical record re-encode to exactly themselves;
+// - any bytes gzip-compress (the raw-event encoder) and read back through flate2, the same each
+//   time;
 // - every accepted record's raw event decompresses; in binary mode its header lines hold no
 //   header a redaction rule removes;
 // - the strict `k8s_event_list` accepts exactly the lists whose items all normalize;
@@ -108,6 +110,18 @@ pub fn check_audit_record_input(data: &[u8]) {
 
     if data.len() > AUDIT_RECORD_FUZZ_MAX_INPUT {
         return;
+    }
+    // The raw-event gzip encoder: any bytes come back through a standard gzip reader, and the
+    // same bytes always compress the same.
+    {
+        use std::io::Read;
+        let z = mlguard_audit::trail::gzip::compress(data);
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(&z[..])
+            .read_to_end(&mut back)
+            .expect("our gzip reads back");
+        assert_eq!(back, data, "gzip round trip");
+        assert_eq!(mlguard_audit::trail::gzip::compress(data), z, "gzip is deterministic");
     }
     let mut map = audit_record_fuzz_model_map();
     let identity: Vec<String> = AUDIT_RECORD_FUZZ_IDENTITY

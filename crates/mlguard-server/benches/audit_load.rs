@@ -9,6 +9,10 @@
 //!     --ca certs/ca.crt --token-file tokens.txt --seconds 10 --connections 8 --fsync-dir /tmp
 //! ```
 //!
+//! With `--rate EVENTS_PER_S` the load is an open loop instead: a batch is due every
+//! batch/rate seconds whatever the answers, taken by the first free connection of the pool of
+//! `--connections`, and its latency counts from when it was due.
+//!
 //! Without `--url` it prints how to run it and exits 0 (so `cargo bench` passes by).
 
 use http_body_util::{BodyExt, Full};
@@ -34,6 +38,9 @@ struct Args {
     json: bool,
     /// Time normalizing and appending (to a SQLite store in this folder) in process.
     breakdown: Option<String>,
+    /// Open loop: offer this many events per second (batches at a fixed interval, whatever
+    /// the answers), instead of each connection sending its next batch once answered.
+    rate: Option<f64>,
 }
 
 fn args() -> Result<Option<Args>, String> {
@@ -48,6 +55,7 @@ fn args() -> Result<Option<Args>, String> {
         label: "serve".into(),
         json: false,
         breakdown: None,
+        rate: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -76,6 +84,20 @@ fn args() -> Result<Option<Args>, String> {
             "--label" => a.label = val("--label")?,
             "--json" => a.json = true,
             "--breakdown" => a.breakdown = Some(val("--breakdown")?),
+            "--rate" => {
+                a.rate = Some(
+                    val("--rate")?
+                        .parse()
+                        .map_err(|e| format!("--rate: {e}"))
+                        .and_then(|r: f64| {
+                            if r > 0.0 {
+                                Ok(r)
+                            } else {
+                                Err("--rate must be above 0".to_string())
+                            }
+                        })?,
+                )
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -166,6 +188,41 @@ async fn connect(
             tokio::spawn(conn);
             Ok(send)
         }
+    }
+}
+
+/// POSTs one EventList on `send` (reconnecting first if the connection was closed) and waits
+/// for a 2xx.
+async fn post(
+    send: &mut Sender,
+    host: &str,
+    addr: &str,
+    tls: &Option<Arc<rustls::ClientConfig>>,
+    token: Option<&str>,
+    body: Vec<u8>,
+) -> Result<(), String> {
+    let mut req = hyper::Request::post("/v1/k8s")
+        .header("host", host)
+        .header("content-type", "application/json");
+    if let Some(tok) = token {
+        req = req.header("authorization", format!("Bearer {tok}"));
+    }
+    let req = req.body(Full::new(Bytes::from(body))).expect("request");
+    if send.ready().await.is_err() {
+        *send = connect(host, addr, tls.clone()).await?;
+    }
+    let resp = send.send_request(req).await.map_err(|e| e.to_string())?;
+    let status = resp.status();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(format!("{status}: {}", String::from_utf8_lossy(&body)))
     }
 }
 
@@ -298,7 +355,9 @@ async fn run(a: Args) -> i32 {
     let next = Arc::new(std::sync::atomic::AtomicU64::new(1_000_000));
     let mut tasks = Vec::new();
     let start = Instant::now();
-    for _ in 0..a.connections {
+    // Closed loop (no --rate): each connection sends its next batch once the last is answered.
+    let closed_loop = if a.rate.is_some() { 0 } else { a.connections };
+    for _ in 0..closed_loop {
         let (tls, host, addr, token, run_id, next) = (
             tls.clone(),
             host.clone(),
@@ -322,33 +381,8 @@ async fn run(a: Args) -> i32 {
                 let first = next.fetch_add(batch as u64, std::sync::atomic::Ordering::Relaxed);
                 let body = event_list(&run_id, first, batch);
                 t.bytes += body.len() as u64;
-                let mut req = hyper::Request::post("/v1/k8s")
-                    .header("host", &host)
-                    .header("content-type", "application/json");
-                if let Some(tok) = &token {
-                    req = req.header("authorization", format!("Bearer {tok}"));
-                }
-                let req = req.body(Full::new(Bytes::from(body))).expect("request");
                 let t0 = Instant::now();
-                let res = async {
-                    if send.ready().await.is_err() {
-                        send = connect(&host, &addr, tls.clone()).await?;
-                    }
-                    let resp = send.send_request(req).await.map_err(|e| e.to_string())?;
-                    let status = resp.status();
-                    let body = resp
-                        .into_body()
-                        .collect()
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .to_bytes();
-                    if status.is_success() {
-                        Ok(())
-                    } else {
-                        Err(format!("{status}: {}", String::from_utf8_lossy(&body)))
-                    }
-                }
-                .await;
+                let res = post(&mut send, &host, &addr, &tls, token.as_deref(), body).await;
                 match res {
                     Ok(()) => {
                         t.latencies.push(t0.elapsed());
@@ -367,6 +401,69 @@ async fn run(a: Args) -> i32 {
             }
             t
         }));
+    }
+    if let Some(rate) = a.rate {
+        // Open loop: batch k is due at start + k * interval whatever happened to the others; it
+        // waits for a free connection of the pool, and its latency counts from when it was due
+        // (so a slow answer delays no measurement: no coordinated omission).
+        let mut pool = Vec::new();
+        for _ in 0..a.connections {
+            match connect(&host, &addr, tls.clone()).await {
+                Ok(s) => pool.push(s),
+                Err(e) => {
+                    eprintln!("audit_load: {e}");
+                    return 2;
+                }
+            }
+        }
+        let pool = Arc::new(std::sync::Mutex::new(pool));
+        let permits = Arc::new(tokio::sync::Semaphore::new(a.connections));
+        let interval = Duration::from_secs_f64(a.batch as f64 / rate);
+        for k in 0u32.. {
+            let due = start + interval * k;
+            if due >= deadline {
+                break;
+            }
+            tokio::time::sleep_until(due.into()).await;
+            let (tls, host, addr, token, run_id, pool, permits) = (
+                tls.clone(),
+                host.clone(),
+                addr.clone(),
+                token.clone(),
+                run_id.clone(),
+                pool.clone(),
+                permits.clone(),
+            );
+            let batch = a.batch;
+            tasks.push(tokio::spawn(async move {
+                let mut t = Tally::default();
+                let Ok(_permit) = permits.acquire_owned().await else {
+                    return t;
+                };
+                let mut send = pool
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .pop()
+                    .expect("a permit means a free connection");
+                let body = event_list(&run_id, 1_000_000 + u64::from(k) * batch as u64, batch);
+                t.bytes += body.len() as u64;
+                match post(&mut send, &host, &addr, &tls, token.as_deref(), body).await {
+                    Ok(()) => {
+                        t.latencies.push(due.elapsed());
+                        t.events += batch as u64;
+                    }
+                    Err(e) => {
+                        t.errors += 1;
+                        t.first_error = Some(e);
+                        if let Ok(s) = connect(&host, &addr, tls.clone()).await {
+                            send = s;
+                        }
+                    }
+                }
+                pool.lock().unwrap_or_else(|p| p.into_inner()).push(send);
+                t
+            }));
+        }
     }
     let mut all = Tally::default();
     for task in tasks {
@@ -405,6 +502,7 @@ async fn run(a: Args) -> i32 {
             "{}",
             serde_json::json!({
                 "label": a.label,
+                "offered_events_per_s": a.rate,
                 "events_per_s": rate.round(),
                 "batches": all.latencies.len(),
                 "errors": all.errors,
@@ -441,19 +539,37 @@ async fn run(a: Args) -> i32 {
     i32::from(all.errors > 0 && all.events == 0)
 }
 
-/// Where the time of one batch goes, in process: normalizing, and appending to SQLite.
+/// Where the time of one batch goes, in process, on one thread: normalizing a batch, encoding
+/// its records for the store, and (the receiver's single appending thread) appending groups
+/// of 8 batches, as the receiver's group commit does under 8 connections, onto a store that
+/// grows to `MLGUARD_BREAKDOWN_BATCHES` batches (default 400: 160,000 records), so the
+/// figure is the steady state rather than an empty database's.
 fn breakdown(dir: &str, batch: usize) {
-    use mlguard_audit::store::{open, OpenOptions};
-    let n = 50;
-    let bodies: Vec<Vec<u8>> = (0..n)
-        .map(|i| event_list("breakdown", (i * batch) as u64, batch))
-        .collect();
-    let t = Instant::now();
-    let mut all = Vec::new();
-    for b in &bodies {
-        all.push(mlguard_audit::trail::normalize::k8s_event_list(b).expect("normalizes"));
+    use mlguard_audit::store::{open, Encoded, OpenOptions};
+    let n: usize = std::env::var("MLGUARD_BREAKDOWN_BATCHES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
+    let group: usize = std::env::var("MLGUARD_BREAKDOWN_GROUP")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let mut norm = 0.0;
+    let mut enc = 0.0;
+    let mut groups: Vec<Vec<Encoded>> = Vec::new();
+    let mut cur = Vec::new();
+    for i in 0..n {
+        let body = event_list("breakdown", (i * batch) as u64, batch);
+        let t = Instant::now();
+        let records = mlguard_audit::trail::normalize::k8s_event_list(&body).expect("normalizes");
+        norm += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        cur.extend(records.iter().map(Encoded::new));
+        enc += t.elapsed().as_secs_f64();
+        if cur.len() >= group * batch {
+            groups.push(std::mem::take(&mut cur));
+        }
     }
-    let norm = t.elapsed().as_secs_f64() / n as f64;
     let path = std::path::Path::new(dir).join(format!("breakdown-{}.db", std::process::id()));
     let store = open(
         &format!("sqlite:{}", path.display()),
@@ -463,28 +579,40 @@ fn breakdown(dir: &str, batch: usize) {
         },
     )
     .expect("store");
-    let t = Instant::now();
-    for r in &all {
-        store.append(r).expect("append");
+    let records: usize = groups.iter().map(Vec::len).sum();
+    let half = groups.len() / 2;
+    let (mut wall, mut cpu) = (0.0, 0.0);
+    for (i, g) in groups.into_iter().enumerate() {
+        let (t, c) = (Instant::now(), thread_cpu());
+        store.append_encoded(g).expect("append");
+        if i >= half {
+            wall += t.elapsed().as_secs_f64();
+            cpu += thread_cpu() - c;
+        }
     }
-    let append = t.elapsed().as_secs_f64() / n as f64;
-    let big: Vec<_> = (0..n)
-        .map(|i| event_list("breakdown-big", (i * batch * 8) as u64, batch * 8))
-        .map(|b| mlguard_audit::trail::normalize::k8s_event_list(&b).expect("normalizes"))
-        .take(5)
-        .collect();
-    let t = Instant::now();
-    for r in &big {
-        store.append(r).expect("append");
-    }
-    let append8 = t.elapsed().as_secs_f64() / big.len() as f64;
+    let later = (records - half * group * batch) as f64;
     let _ = std::fs::remove_file(&path);
+    for ext in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+    }
     println!(
-        "per batch of {batch}: normalize {:.2} ms ({:.0} events/s on one core); sqlite append {:.2} ms; append of {} records {:.2} ms",
-        norm * 1e3,
-        batch as f64 / norm,
-        append * 1e3,
-        batch * 8,
-        append8 * 1e3
+        "per batch of {batch}: normalize {:.2} ms, encode {:.2} ms; sqlite append of groups of {} \
+         records (second half of {records}): {:.1} us/record wall, {:.1} us/record CPU, \
+         {:.0} records/s",
+        norm * 1e3 / n as f64,
+        enc * 1e3 / n as f64,
+        group * batch,
+        wall * 1e6 / later,
+        cpu * 1e6 / later,
+        later / wall,
     );
+}
+
+/// This thread's CPU time, seconds (the first field of /proc/thread-self/schedstat: time on
+/// a CPU, in nanoseconds; 0 where there is no such file).
+fn thread_cpu() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |ns| ns * 1e-9)
 }

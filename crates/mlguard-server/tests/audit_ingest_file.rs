@@ -2,7 +2,7 @@
 //! restarts, bad lines, incomplete lines, rotation (rename and truncation, while running and
 //! while stopped) and an unavailable store; every event exactly once.
 
-use mlguard_audit::store::{AppendSummary, Store, StoreError};
+use mlguard_audit::store::{AppendSummary, Encoded, Store, StoreError};
 use mlguard_audit::trail::normalize::ModelMap;
 use mlguard_audit::trail::record::{Record, Source};
 use mlguard_server::audit::ingest_file::{ingest, Options, Report, State};
@@ -44,6 +44,11 @@ impl Store for MemStore {
             }
         }
         Ok(s)
+    }
+
+    fn append_encoded(&self, batch: Vec<Encoded>) -> Result<AppendSummary, StoreError> {
+        let records: Vec<Record> = batch.iter().map(|e| e.record().unwrap()).collect();
+        self.append(&records)
     }
 
     fn checkpoint_if_due(&self) -> Result<Option<String>, StoreError> {

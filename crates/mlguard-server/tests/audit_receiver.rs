@@ -5,7 +5,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use mlguard_audit::store::{AppendSummary, Store, StoreError};
+use mlguard_audit::store::{AppendSummary, Encoded, Store, StoreError};
 use mlguard_audit::trail::normalize::ModelMap;
 use mlguard_audit::trail::record::{Record, Source};
 use mlguard_server::audit::auth::{Auth, Tokens};
@@ -29,7 +29,14 @@ struct MemStore {
 }
 
 impl Store for MemStore {
-    fn append(&self, batch: &[Record]) -> Result<AppendSummary, StoreError> {
+    fn append_encoded(&self, batch: Vec<Encoded>) -> Result<AppendSummary, StoreError> {
+        let batch: Vec<Record> = batch
+            .iter()
+            .map(|e| {
+                e.record()
+                    .expect("the receiver encodes records that decode")
+            })
+            .collect();
         if self.down.load(Ordering::SeqCst) {
             return Err(StoreError::Unavailable("test store is down".into()));
         }
@@ -39,7 +46,7 @@ impl Store for MemStore {
         self.appends.lock().unwrap().push(batch.len());
         let mut keys = self.keys.lock().unwrap();
         let mut s = AppendSummary::default();
-        for r in batch {
+        for r in &batch {
             let (src, id, stage) = r.idempotency_key();
             if keys.insert((src, id.to_owned(), stage.map(str::to_owned))) {
                 self.records.lock().unwrap().push(r.clone());

@@ -26,7 +26,7 @@ pub mod schema;
 pub mod sqlite;
 pub mod verify;
 
-pub use schema::{StoredCheckpoint, StoredRow};
+pub use schema::{Encoded, StoredCheckpoint, StoredRow};
 
 /// What one append did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -95,7 +95,13 @@ pub trait Store: Send + Sync {
     /// `synchronous=FULL` commit, PostgreSQL commit). Records whose idempotency key is already
     /// stored, in this batch or before, are skipped and counted as duplicates. Signs a
     /// checkpoint when one is due by record count.
-    fn append(&self, batch: &[Record]) -> Result<AppendSummary, StoreError>;
+    fn append(&self, batch: &[Record]) -> Result<AppendSummary, StoreError> {
+        self.append_encoded(batch.iter().map(Encoded::new).collect())
+    }
+
+    /// [`Store::append`] of records already encoded (on the caller's thread, so that the
+    /// store's single writer spends its time writing).
+    fn append_encoded(&self, batch: Vec<Encoded>) -> Result<AppendSummary, StoreError>;
 
     /// Signs a checkpoint if the policy's time has passed with new records since the last one;
     /// receivers call this on a timer. `Ok(None)` when none was due (or no policy).

@@ -7,10 +7,9 @@
 //! The connection is plain TCP or a Unix socket (no TLS in this build). A dropped connection
 //! is reopened on the next call; errors reaching the server are [`StoreError::Unavailable`].
 
-use super::schema::{self, Param, StoredCheckpoint, StoredRow, ROW_COLUMNS};
+use super::schema::{self, Encoded, Param, StoredCheckpoint, StoredRow, ROW_COLUMNS};
 use super::{AppendSummary, CheckpointPolicy, Log, OpenOptions, Query, Store, StoreError};
 use crate::trail::merkle::{CompactTree, Hash};
-use crate::trail::record::{Record, Source};
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls};
 use std::collections::{BTreeMap, HashSet};
@@ -244,23 +243,24 @@ fn save(
 /// The keys of `batch` already stored: one query per source.
 fn existing(
     c: &mut impl GenericClient,
-    batch: &[Record],
-) -> Result<HashSet<(Source, String, String)>, StoreError> {
-    let mut by_source: BTreeMap<Source, Vec<&str>> = BTreeMap::new();
-    for r in batch {
-        by_source.entry(r.source).or_default().push(&r.event_id);
+    batch: &[Encoded],
+) -> Result<HashSet<(String, String, String)>, StoreError> {
+    let mut by_source: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for e in batch {
+        let (source, id, _) = e.key();
+        by_source.entry(source).or_default().push(id);
     }
     let mut out = HashSet::new();
     for (source, ids) in by_source {
         let rows = c
             .query(
                 "SELECT event_id, stage FROM audit_records WHERE source = $1 AND event_id = ANY($2)",
-                &[&source.as_str(), &ids],
+                &[&source, &ids],
             )
             .map_err(err)?;
         for r in rows {
             out.insert((
-                source,
+                source.to_owned(),
                 r.try_get::<_, String>(0).map_err(err)?,
                 r.try_get::<_, String>(1).map_err(err)?,
             ));
@@ -368,7 +368,7 @@ fn read_row(r: &postgres::Row) -> Result<StoredRow, StoreError> {
 }
 
 impl Store for PgStore {
-    fn append(&self, batch: &[Record]) -> Result<AppendSummary, StoreError> {
+    fn append_encoded(&self, batch: Vec<Encoded>) -> Result<AppendSummary, StoreError> {
         if batch.is_empty() {
             return Ok(AppendSummary::default());
         }
@@ -378,16 +378,13 @@ impl Store for PgStore {
                 .map_err(err)?;
             let tree = load_tree(&mut tx)?;
             let last = last_checkpoint(&mut tx)?.map_or(0, |l| l.0);
-            let stored = existing(&mut tx, batch)?;
+            let stored = existing(&mut tx, &batch)?;
             let plan = schema::plan_append(
                 batch,
                 tree,
-                |r| {
-                    Ok(stored.contains(&(
-                        r.source,
-                        r.event_id.clone(),
-                        r.stage.clone().unwrap_or_default(),
-                    )))
+                |e| {
+                    let (source, id, stage) = e.key();
+                    Ok(stored.contains(&(source.to_owned(), id.to_owned(), stage.to_owned())))
                 },
                 self.policy.as_ref(),
                 last,

@@ -5,7 +5,7 @@
 use super::{CheckpointPolicy, StoreError};
 use crate::trail::checkpoint::{self, Checkpoint};
 use crate::trail::merkle::{self, CompactTree, Hash};
-use crate::trail::record::{Record, Source};
+use crate::trail::record::Record;
 use std::collections::HashSet;
 use std::io::Write;
 
@@ -155,6 +155,54 @@ pub(crate) fn to_i64(v: u64) -> Result<i64, StoreError> {
     i64::try_from(v).map_err(|_| StoreError::Backend(format!("{v} does not fit a BIGINT")))
 }
 
+/// A record encoded for the store: the row it becomes (every column but `seq`), with its
+/// canonical encoding and leaf hash computed. Encoding is most of an append's CPU and needs no
+/// lock, so a receiver encodes on its worker threads and the appending thread only numbers and
+/// writes rows.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    row: StoredRow,
+    leaf: Hash,
+}
+
+impl Encoded {
+    /// Encodes `record` (with its model already resolved: the model is part of the encoding).
+    pub fn new(record: &Record) -> Encoded {
+        let canonical = record.canonical();
+        let leaf = merkle::leaf_hash(&canonical);
+        Encoded {
+            row: StoredRow::new(0, record, canonical, leaf),
+            leaf,
+        }
+    }
+
+    /// The record back, decoded from the canonical encoding.
+    pub fn record(&self) -> Result<Record, crate::trail::record::RecordError> {
+        Record::from_canonical(self.row.canonical.as_deref().unwrap_or_default())
+    }
+
+    /// The idempotency key: (source, event id, stage).
+    pub(crate) fn key(&self) -> (&str, &str, &str) {
+        (&self.row.source, &self.row.event_id, &self.row.stage)
+    }
+
+    /// The row (its `seq` is not yet assigned).
+    pub(crate) fn row(&self) -> &StoredRow {
+        &self.row
+    }
+
+    pub(crate) fn leaf(&self) -> Hash {
+        self.leaf
+    }
+
+    /// The row numbered `seq`, and the leaf hash.
+    fn into_row(self, seq: u64) -> (StoredRow, Hash) {
+        let mut row = self.row;
+        row.seq = seq;
+        (row, self.leaf)
+    }
+}
+
 /// What an append will write: the new rows, the tree after them, and the checkpoint that
 /// became due.
 #[derive(Debug)]
@@ -169,46 +217,57 @@ pub(crate) struct Plan {
 /// repeats one earlier in the batch, numbers the rest from the tree size, and signs a
 /// checkpoint when `policy` makes one due by record count since `last_checkpoint` (its size).
 pub(crate) fn plan_append(
-    batch: &[Record],
+    batch: Vec<Encoded>,
     mut tree: CompactTree,
-    mut exists: impl FnMut(&Record) -> Result<bool, StoreError>,
+    mut exists: impl FnMut(&Encoded) -> Result<bool, StoreError>,
     policy: Option<&CheckpointPolicy>,
     last_checkpoint: u64,
 ) -> Result<Plan, StoreError> {
-    let mut seen: HashSet<(Source, &str, &str)> = HashSet::with_capacity(batch.len());
+    let mut keep = Vec::with_capacity(batch.len());
+    {
+        let mut seen: HashSet<(&str, &str, &str)> = HashSet::with_capacity(batch.len());
+        for e in &batch {
+            keep.push(seen.insert(e.key()) && !exists(e)?);
+        }
+    }
     let mut rows = Vec::with_capacity(batch.len());
     let mut duplicates = 0;
-    for r in batch {
-        let key = (
-            r.source,
-            r.event_id.as_str(),
-            r.stage.as_deref().unwrap_or(""),
-        );
-        if !seen.insert(key) || exists(r)? {
+    for (e, keep) in batch.into_iter().zip(keep) {
+        if !keep {
             duplicates += 1;
             continue;
         }
-        let canonical = r.canonical();
-        let leaf = merkle::leaf_hash(&canonical);
-        rows.push(StoredRow::new(tree.size(), r, canonical, leaf));
+        let (row, leaf) = e.into_row(tree.size());
+        rows.push(row);
         tree.push(leaf);
     }
-    let checkpoint = match policy {
-        Some(p)
-            if p.every_records > 0
-                && !rows.is_empty()
-                && tree.size() - last_checkpoint >= p.every_records =>
-        {
-            Some(sign(p, &tree)?)
-        }
-        _ => None,
-    };
+    let checkpoint = checkpoint_due(policy, &tree, !rows.is_empty(), last_checkpoint)?;
     Ok(Plan {
         rows,
         tree,
         duplicates,
         checkpoint,
     })
+}
+
+/// The checkpoint `policy` makes due by record count after an append that added rows (or
+/// `appended` false: none), signed, given the size of the last checkpoint.
+pub(crate) fn checkpoint_due(
+    policy: Option<&CheckpointPolicy>,
+    tree: &CompactTree,
+    appended: bool,
+    last_checkpoint: u64,
+) -> Result<Option<StoredCheckpoint>, StoreError> {
+    match policy {
+        Some(p)
+            if p.every_records > 0
+                && appended
+                && tree.size() - last_checkpoint >= p.every_records =>
+        {
+            Ok(Some(sign(p, tree)?))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Signs the checkpoint of `tree` now.

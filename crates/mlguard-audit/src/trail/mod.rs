@@ -19,6 +19,7 @@
 //! and proof intact.
 
 pub mod checkpoint;
+pub mod gzip;
 pub mod merkle;
 pub mod normalize;
 pub mod note;

@@ -499,49 +499,10 @@ fn redact_secret_object(m: &mut Map<String, Value>, path: &str, red: &mut Redact
 /// The raw bytes to keep: the original when nothing was removed, else the redacted JSON.
 fn raw_json(original: &[u8], value: &Map<String, Value>, red: &Redactions) -> Vec<u8> {
     if red.is_empty() {
-        compress(original)
+        super::gzip::compress(original)
     } else {
-        compress(&serde_json::to_vec(value).expect("a JSON value serializes"))
+        super::gzip::compress(&serde_json::to_vec(value).expect("a JSON value serializes"))
     }
-}
-
-/// Gzip-compresses a raw event for [`Record::raw`]: one gzip member (no name, no time, XFL 4,
-/// OS 255) holding one final deflate block stream at [`flate2::Compression::fast`], from a
-/// compressor kept per thread and reset between events (so the same bytes always compress the
-/// same). Creating a compressor per event allocated and zeroed its
-/// tables every time, which cost more than normalizing the event; level 1 also skips building
-/// Huffman trees for events of a few hundred bytes. Any gzip reader reads the result.
-pub(crate) fn compress(bytes: &[u8]) -> Vec<u8> {
-    use flate2::{Compress, Compression, Crc, FlushCompress};
-    use std::cell::RefCell;
-    thread_local! {
-        static DEFLATE: RefCell<Compress> = RefCell::new(Compress::new(Compression::fast(), false));
-    }
-    let mut out = Vec::with_capacity(bytes.len() / 2 + 64);
-    // ID1 ID2 CM FLG MTIME(4) XFL(4: fastest) OS(255: unknown).
-    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255]);
-    DEFLATE.with(|d| {
-        let mut d = d.borrow_mut();
-        d.reset();
-        loop {
-            if out.capacity() - out.len() < 64 {
-                out.reserve(out.capacity().max(256));
-            }
-            let consumed = usize::try_from(d.total_in()).unwrap_or(usize::MAX);
-            let input = bytes.get(consumed..).unwrap_or_default();
-            match d.compress_vec(input, &mut out, FlushCompress::Finish) {
-                Ok(flate2::Status::StreamEnd) => break,
-                Ok(_) => {}
-                Err(e) => unreachable!("deflate into a Vec cannot fail: {e}"),
-            }
-        }
-    });
-    let mut crc = Crc::new();
-    crc.update(bytes);
-    out.extend_from_slice(&crc.sum().to_le_bytes());
-    // ISIZE: the input size modulo 2^32.
-    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-    out
 }
 
 /// Model resolution settings: storage prefixes and InferenceService names mapped to models.
@@ -823,35 +784,4 @@ fn under_prefix(uri: &str, prefix: &str) -> bool {
     }
     uri.strip_prefix(p)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-}
-
-#[cfg(test)]
-mod compress_tests {
-    use super::compress;
-    use std::io::Read;
-
-    #[test]
-    fn compress_is_gzip_deterministic_and_reads_back() {
-        let big: Vec<u8> = (0..300_000u32)
-            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-            .collect();
-        let inputs: Vec<Vec<u8>> = vec![
-            Vec::new(),
-            b"x".to_vec(),
-            br#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a"}"#.repeat(10),
-            big,
-        ];
-        let first: Vec<Vec<u8>> = inputs.iter().map(|i| compress(i)).collect();
-        // Again, on a reset compressor: the same bytes.
-        for (input, earlier) in inputs.iter().zip(&first) {
-            let ours = compress(input);
-            assert_eq!(&ours, earlier, "{} bytes", input.len());
-            assert_eq!(ours[..10], [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255]);
-            let mut back = Vec::new();
-            flate2::read::GzDecoder::new(&ours[..])
-                .read_to_end(&mut back)
-                .unwrap();
-            assert_eq!(&back, input);
-        }
-    }
 }

@@ -80,7 +80,7 @@
 //! computed from the stored record, never recomputed from the original event.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Read;
 
 use mlguard_core::text::{civil_from_days, days_from_civil};
 use serde::{Deserialize, Serialize};
@@ -448,15 +448,9 @@ pub enum RecordError {
     Raw(String),
 }
 
-/// Gzip-compresses a raw event (default level, no file name, modification time 0).
+/// Gzip-compresses a raw event (no file name, modification time 0; see [`super::gzip`]).
 pub fn compress_raw(bytes: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(bytes.len() / 3 + 32),
-        flate2::Compression::default(),
-    );
-    enc.write_all(bytes)
-        .expect("writing into a Vec cannot fail");
-    enc.finish().expect("writing into a Vec cannot fail")
+    super::gzip::compress(bytes)
 }
 
 fn put_len(w: &mut Vec<u8>, n: usize) {

@@ -8,8 +8,7 @@
 //! a batch are exact when it was alone, or when its group had no duplicate; otherwise only the
 //! group's counts are known.
 
-use mlguard_audit::store::{AppendSummary, Store, StoreError};
-use mlguard_audit::trail::record::Record;
+use mlguard_audit::store::{AppendSummary, Encoded, Store, StoreError};
 use std::sync::mpsc;
 use std::sync::Arc;
 
@@ -46,7 +45,7 @@ impl From<&StoreError> for Failed {
 type Reply = tokio::sync::oneshot::Sender<Result<Committed, Failed>>;
 
 struct Job {
-    records: Vec<Record>,
+    records: Vec<Encoded>,
     reply: Reply,
 }
 
@@ -76,7 +75,7 @@ impl Committer {
     }
 
     /// Appends `records` (with whatever else is waiting) and waits until durable.
-    pub async fn append(&self, records: Vec<Record>) -> Result<Committed, Failed> {
+    pub async fn append(&self, records: Vec<Encoded>) -> Result<Committed, Failed> {
         let (reply, rx) = tokio::sync::oneshot::channel();
         let lost = || Failed {
             unavailable: false,
@@ -107,7 +106,7 @@ fn run(store: &dyn Store, rx: &mpsc::Receiver<Job>, counters: &Counters) {
 fn commit(store: &dyn Store, mut jobs: Vec<Job>, counters: &Counters) {
     let batches = jobs.len();
     let lens: Vec<usize> = jobs.iter().map(|j| j.records.len()).collect();
-    let all: Vec<Record> = if batches == 1 {
+    let all: Vec<Encoded> = if batches == 1 {
         std::mem::take(&mut jobs[0].records)
     } else {
         let mut v = Vec::with_capacity(lens.iter().sum());
@@ -116,7 +115,7 @@ fn commit(store: &dyn Store, mut jobs: Vec<Job>, counters: &Counters) {
         }
         v
     };
-    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.append(&all)));
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.append_encoded(all)));
     if let Ok(Ok(s)) = &res {
         counters.appended.inc_by(s.appended as u64);
         counters.duplicates.inc_by(s.duplicates as u64);

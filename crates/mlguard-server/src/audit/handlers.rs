@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use http_body_util::BodyExt;
+use mlguard_audit::store::Encoded;
 use mlguard_audit::trail::normalize::{self, NormalizeError};
 use mlguard_audit::trail::record::Record;
 use std::sync::Arc;
@@ -212,15 +213,26 @@ where
     };
     let headers = parts.headers;
     let st = s.clone();
+    // Decoding, model resolution and the store encoding (canonical bytes, leaf hash) run on a
+    // blocking worker, in parallel across requests; the appending thread only writes.
     let work = tokio::task::spawn_blocking(move || {
         let mut d = decode(&st, &headers, body)?;
         if d.records.is_empty() && !d.rejected.is_empty() {
             return Err(reject_all(&d));
         }
         st.resolve_models(&mut d.records);
-        Ok(d)
+        let now_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        let skewed = d
+            .records
+            .iter()
+            .filter(|r| r.time_ns > now_ns.saturating_add(SKEW_NS))
+            .count();
+        let encoded: Vec<Encoded> = d.records.iter().map(Encoded::new).collect();
+        Ok((encoded, d.rejected, skewed))
     });
-    let mut d = match work.await {
+    let (encoded, rejected, skewed) = match work.await {
         Ok(Ok(d)) => d,
         Ok(Err(m)) => {
             tracing::warn!(source = source.as_str(), error = %m, "batch refused, nothing written");
@@ -231,23 +243,12 @@ where
             return error(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
         }
     };
-    let count = d.records.len();
-    let now_ns = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
-    let skewed = d
-        .records
-        .iter()
-        .filter(|r| r.time_ns > now_ns.saturating_add(SKEW_NS))
-        .count();
+    let count = encoded.len();
     let start = Instant::now();
     let committed = if count == 0 {
         Ok(None)
     } else {
-        s.committer
-            .append(std::mem::take(&mut d.records))
-            .await
-            .map(Some)
+        s.committer.append(encoded).await.map(Some)
     };
     let committed = match committed {
         Ok(c) => c,
@@ -271,18 +272,17 @@ where
             .observe(start.elapsed().as_secs_f64());
     }
     s.metrics.events(source, "stored", count);
-    s.metrics.events(source, "rejected", d.rejected.len());
+    s.metrics.events(source, "rejected", rejected.len());
     if skewed > 0 {
         s.metrics
             .skewed
             .get_or_create(&vec![("source".to_owned(), source.as_str().to_owned())])
             .inc_by(skewed as u64);
     }
-    for (i, e) in &d.rejected {
+    for (i, e) in &rejected {
         tracing::warn!(source = source.as_str(), item = i, error = %e, "event rejected, not stored");
     }
-    let rejected: Vec<serde_json::Value> = d
-        .rejected
+    let rejected: Vec<serde_json::Value> = rejected
         .iter()
         .map(|(i, e)| serde_json::json!({"item": i, "error": e}))
         .collect();

@@ -86,7 +86,7 @@ pub fn kserve(
     }
     raw.extend_from_slice(b"\r\n");
     raw.extend_from_slice(body);
-    r.raw = super::compress(&raw);
+    r.raw = crate::trail::gzip::compress(&raw);
     red.note(&mut r.detail);
     Ok(r)
 }
@@ -138,9 +138,9 @@ pub fn kserve_structured(
         m.insert("metadata".into(), v);
     }
     r.raw = if red.is_empty() {
-        super::compress(body)
+        crate::trail::gzip::compress(body)
     } else {
-        super::compress(&serde_json::to_vec(&m).expect("a JSON value serializes"))
+        crate::trail::gzip::compress(&serde_json::to_vec(&m).expect("a JSON value serializes"))
     };
     red.note(&mut r.detail);
     Ok(r)
