@@ -133,7 +133,12 @@ pub struct Query {
 /// retain) need. Both backends implement it; [`open_log`] opens one.
 pub trait Log: Store {
     /// The number of records appended (the tree size saved with the frontier).
-    fn size(&self) -> Result<u64, StoreError>;
+    fn size(&self) -> Result<u64, StoreError> {
+        Ok(self.stored_tree()?.size())
+    }
+    /// The tree the store saved after its last append (size and frontier, from `audit_meta`):
+    /// what the next append extends and signs.
+    fn stored_tree(&self) -> Result<merkle::CompactTree, StoreError>;
     /// The number of rows in `audit_records` (differs from [`Log::size`] only when rows were
     /// deleted or added behind the store's back).
     fn row_count(&self) -> Result<u64, StoreError>;

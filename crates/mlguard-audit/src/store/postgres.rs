@@ -428,8 +428,8 @@ impl Store for PgStore {
 }
 
 impl Log for PgStore {
-    fn size(&self) -> Result<u64, StoreError> {
-        self.with(|c| Ok(load_tree(c)?.size()))
+    fn stored_tree(&self) -> Result<CompactTree, StoreError> {
+        self.with(load_tree)
     }
 
     fn row_count(&self) -> Result<u64, StoreError> {

@@ -425,8 +425,8 @@ impl Store for SqliteStore {
 }
 
 impl Log for SqliteStore {
-    fn size(&self) -> Result<u64, StoreError> {
-        Ok(load_tree(&self.conn())?.size())
+    fn stored_tree(&self) -> Result<CompactTree, StoreError> {
+        load_tree(&self.conn())
     }
 
     fn row_count(&self) -> Result<u64, StoreError> {

@@ -105,7 +105,8 @@ pub fn verify(
     verifier: &Verifier,
     witness: Option<&Path>,
 ) -> Result<Verification, StoreError> {
-    let size = log.size()?;
+    let stored_tree = log.stored_tree()?;
+    let size = stored_tree.size();
     if size == 0 && log.row_count()? == 0 {
         return Err(StoreError::Config(
             "the audit store is empty: there is nothing to verify".into(),
@@ -362,6 +363,17 @@ pub fn verify(
             format!(
                 "the store holds {n} records but appended only {size}: records from {size} on \
                  were inserted behind its back"
+            ),
+        ));
+        return Ok(v);
+    }
+    if tree != stored_tree {
+        v.problem = Some(problem(
+            None,
+            None,
+            format!(
+                "the tree the store saved (audit_meta frontier, size {size}) does not match its \
+                 {n} records: it was edited, and the next append would sign a wrong root"
             ),
         ));
         return Ok(v);

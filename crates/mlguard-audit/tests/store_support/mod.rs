@@ -551,6 +551,14 @@ pub fn tampering(fresh: &dyn Fn() -> Box<dyn Backend>, dir: &Path) {
             contains: "rows numbered outside 0..39",
         },
         Case {
+            name: "edit the saved tree frontier",
+            sql: "UPDATE audit_meta SET value = CASE WHEN substr(value, 1, 1) = '0' THEN '1' \
+                  ELSE '0' END || substr(value, 2) WHERE key = 'frontier'",
+            seq: None,
+            event_id: None,
+            contains: "audit_meta frontier",
+        },
+        Case {
             name: "rewrite a checkpoint",
             sql: "UPDATE audit_checkpoints SET size = 36 WHERE size = 35",
             seq: None,
