@@ -19,39 +19,6 @@ use std::sync::{Mutex, MutexGuard};
 /// The advisory lock key every append and checkpoint takes ("mlgaud" in ASCII).
 const LOCK_KEY: i64 = 0x6d6c_6761_7564;
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS audit_records (
-    seq BIGINT PRIMARY KEY,
-    leaf_hash BYTEA NOT NULL,
-    source TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    stage TEXT NOT NULL,
-    time_ns BIGINT NOT NULL,
-    actor TEXT,
-    verb TEXT,
-    resource TEXT,
-    namespace TEXT,
-    name TEXT,
-    model TEXT,
-    canonical BYTEA,
-    UNIQUE (source, event_id, stage)
-);
-CREATE INDEX IF NOT EXISTS audit_records_model ON audit_records (model, time_ns);
-CREATE INDEX IF NOT EXISTS audit_records_actor ON audit_records (actor, time_ns);
-CREATE INDEX IF NOT EXISTS audit_records_namespace ON audit_records (namespace, time_ns);
-CREATE INDEX IF NOT EXISTS audit_records_time ON audit_records (time_ns);
-CREATE TABLE IF NOT EXISTS audit_checkpoints (
-    size BIGINT PRIMARY KEY,
-    root BYTEA NOT NULL,
-    note TEXT NOT NULL,
-    signed_at_ns BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audit_meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-";
-
 /// An audit store in a PostgreSQL database (the tables live in the connection's search
 /// path).
 pub struct PgStore {
@@ -134,7 +101,8 @@ impl PgStore {
                     super::redact_url(url)
                 )));
             }
-            tx.batch_execute(SCHEMA).map_err(err)?;
+            tx.batch_execute(&schema::ddl("BIGINT", "BYTEA"))
+                .map_err(err)?;
             for (k, v) in [
                 (schema::META_VERSION, schema::SCHEMA_VERSION),
                 (schema::META_SIZE, "0"),

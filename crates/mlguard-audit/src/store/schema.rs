@@ -12,6 +12,45 @@ use std::io::Write;
 /// The schema version in `audit_meta` (key `schema_version`).
 pub const SCHEMA_VERSION: &str = "1";
 
+/// The tables and indexes, the same for both backends but for the names of the 64-bit integer
+/// type (`int`) and the byte string type (`bytes`).
+pub(crate) fn ddl(int: &str, bytes: &str) -> String {
+    format!(
+        "
+CREATE TABLE IF NOT EXISTS audit_records (
+    seq {int} PRIMARY KEY,
+    leaf_hash {bytes} NOT NULL,
+    source TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    time_ns {int} NOT NULL,
+    actor TEXT,
+    verb TEXT,
+    resource TEXT,
+    namespace TEXT,
+    name TEXT,
+    model TEXT,
+    canonical {bytes},
+    UNIQUE (source, event_id, stage)
+);
+CREATE INDEX IF NOT EXISTS audit_records_model ON audit_records (model, time_ns);
+CREATE INDEX IF NOT EXISTS audit_records_actor ON audit_records (actor, time_ns);
+CREATE INDEX IF NOT EXISTS audit_records_namespace ON audit_records (namespace, time_ns);
+CREATE INDEX IF NOT EXISTS audit_records_time ON audit_records (time_ns);
+CREATE TABLE IF NOT EXISTS audit_checkpoints (
+    size {int} PRIMARY KEY,
+    root {bytes} NOT NULL,
+    note TEXT NOT NULL,
+    signed_at_ns {int} NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"
+    )
+}
+
 /// The `audit_meta` key of the tree size.
 pub(crate) const META_SIZE: &str = "tree_size";
 /// The `audit_meta` key of the compact tree's frontier (hex hashes, largest subtree first).

@@ -10,40 +10,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// The tables and indexes (the same as PostgreSQL's, in SQLite types).
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS audit_records (
-    seq INTEGER PRIMARY KEY,
-    leaf_hash BLOB NOT NULL,
-    source TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    stage TEXT NOT NULL,
-    time_ns INTEGER NOT NULL,
-    actor TEXT,
-    verb TEXT,
-    resource TEXT,
-    namespace TEXT,
-    name TEXT,
-    model TEXT,
-    canonical BLOB,
-    UNIQUE (source, event_id, stage)
-);
-CREATE INDEX IF NOT EXISTS audit_records_model ON audit_records (model, time_ns);
-CREATE INDEX IF NOT EXISTS audit_records_actor ON audit_records (actor, time_ns);
-CREATE INDEX IF NOT EXISTS audit_records_namespace ON audit_records (namespace, time_ns);
-CREATE INDEX IF NOT EXISTS audit_records_time ON audit_records (time_ns);
-CREATE TABLE IF NOT EXISTS audit_checkpoints (
-    size INTEGER PRIMARY KEY,
-    root BLOB NOT NULL,
-    note TEXT NOT NULL,
-    signed_at_ns INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audit_meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-";
-
 /// An audit store in one SQLite file.
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -198,7 +164,9 @@ impl SqliteStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(wrap)?;
-            tx.execute_batch(SCHEMA).map_err(wrap)?;
+            // INTEGER: `seq INTEGER PRIMARY KEY` is SQLite's rowid.
+            tx.execute_batch(&schema::ddl("INTEGER", "BLOB"))
+                .map_err(wrap)?;
             for (k, v) in [
                 (schema::META_VERSION, schema::SCHEMA_VERSION),
                 (schema::META_SIZE, "0"),
