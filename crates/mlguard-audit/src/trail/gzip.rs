@@ -222,13 +222,13 @@ const LENGTH: [(u16, u8, u16); 259] = {
     let mut k = 0;
     while k < 29 {
         let (base, extra) = LENGTH_BASE[k];
+        // Each symbol runs up to the next one's base; length 258 has its own symbol (285), so
+        // 284 stops at 257.
         let top = if k == 28 {
             258
         } else {
             LENGTH_BASE[k + 1].0 - 1
         };
-        // Length 258 has its own symbol (285), not 284 with extra bits 31.
-        let top = if k == 27 { 257 } else { top };
         let mut l = base;
         while l <= top {
             t[l as usize] = (257 + k as u16, extra, base);
