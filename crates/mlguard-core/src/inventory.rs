@@ -3,7 +3,7 @@
 
 use crate::load::{InputError, Loaded, Note, Object, SourceFile};
 use crate::node::{At, Node};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub const LABEL_TENANT: &str = "mlguard.io/tenant";
 pub const LABEL_CLASSIFICATION: &str = "mlguard.io/data-classification";
@@ -154,7 +154,7 @@ impl PodTemplate<'_> {
 }
 
 /// Everything read, indexed.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Inventory {
     pub files: Vec<SourceFile>,
     pub objects: Vec<Object>,
@@ -165,6 +165,9 @@ pub struct Inventory {
     by_name: HashMap<(String, String, String), usize>,
     by_kind_ns: HashMap<(String, String), Vec<usize>>,
     ml_namespaces: BTreeMap<String, ()>,
+    /// Namespaces an object makes ML (an ML kind, a GPU request): with the tenant label,
+    /// what `ml_namespaces` is made of.
+    ml_by_object: BTreeSet<String>,
 }
 
 /// Kinds that are not namespaced (an object of these kinds has no namespace).
@@ -255,106 +258,121 @@ impl Inventory {
     /// Build from loaded inputs. Objects without a namespace that are namespaced get
     /// `default_namespace` (as `kubectl apply` would).
     pub fn new(loaded: Loaded, default_namespace: &str) -> Self {
+        let mut inv = Inventory::default();
+        inv.extend(loaded, default_namespace);
+        inv
+    }
+
+    /// Add more loaded inputs, as if they had come after the ones already here: the result is
+    /// the Inventory [`Inventory::new`] builds from both (its errors in another order), but
+    /// only the new objects are indexed and type-checked (the admission webhook adds the
+    /// object under review to its prepared context this way). Objects without a namespace
+    /// that are namespaced get `default_namespace`.
+    pub fn extend(&mut self, loaded: Loaded, default_namespace: &str) {
         let Loaded {
             files,
             mut objects,
             errors,
             notes,
         } = loaded;
+        let start = self.objects.len();
+        let file_base = self.files.len();
         for o in &mut objects {
+            o.file += file_base;
             if o.namespace.is_none() && !is_cluster_scoped(&o.kind) {
                 o.namespace = Some(default_namespace.to_owned());
             }
         }
-        let mut inv = Inventory {
-            files,
-            objects,
-            errors,
-            notes,
-            ..Default::default()
-        };
-        for (i, o) in inv.objects.iter().enumerate() {
-            inv.by_kind.entry(o.kind.clone()).or_default().push(i);
-            if let Some(ns) = &o.namespace {
-                inv.by_kind_ns
-                    .entry((o.kind.clone(), ns.clone()))
-                    .or_default()
-                    .push(i);
-            }
-            inv.by_name.insert(
-                (
-                    o.kind.clone(),
-                    o.namespace.clone().unwrap_or_default(),
-                    o.name.clone(),
-                ),
-                i,
-            );
-            if o.kind == "Namespace" && o.api_version == "v1" {
-                let mut labels = o.labels();
-                labels.insert(LABEL_NS_NAME.to_owned(), o.name.clone());
-                inv.namespaces.insert(
-                    o.name.clone(),
-                    Namespace {
-                        name: o.name.clone(),
-                        object: Some(i),
-                        labels,
-                    },
-                );
+        self.files.extend(files);
+        self.objects.extend(objects);
+        self.errors.extend(errors);
+        self.notes.extend(notes);
+        for i in start..self.objects.len() {
+            self.index(i);
+        }
+        // Namespaces only implied by their objects (a later Namespace object replaces one).
+        for i in start..self.objects.len() {
+            if let Some(ns) = self.objects[i].namespace.clone() {
+                self.namespaces
+                    .entry(ns.clone())
+                    .or_insert_with(|| Namespace {
+                        labels: BTreeMap::from([(LABEL_NS_NAME.to_owned(), ns.clone())]),
+                        name: ns,
+                        object: None,
+                    });
             }
         }
-        let implied: Vec<String> = inv
-            .objects
-            .iter()
-            .filter_map(|o| o.namespace.clone())
-            .collect();
-        for ns in implied {
-            inv.namespaces
-                .entry(ns.clone())
-                .or_insert_with(|| Namespace {
-                    labels: BTreeMap::from([(LABEL_NS_NAME.to_owned(), ns.clone())]),
-                    name: ns,
-                    object: None,
-                });
-        }
-        // ML namespaces: an ML kind, a GPU request, or the tenant label.
-        let mut ml = BTreeMap::new();
-        for (name, ns) in &inv.namespaces {
-            if ns.tenant().is_some() {
-                ml.insert(name.clone(), ());
-            }
-        }
-        // One pass over every pod template: GPU use marks ML namespaces, and the fields the
-        // checks rely on are type-checked.
+        // One pass over every new pod template: GPU use marks ML namespaces, and the fields
+        // the checks rely on are type-checked.
         use rayon::prelude::*;
-        let per_object: Vec<(Vec<InputError>, Option<String>)> = (0..inv.objects.len())
+        let per_object: Vec<(Vec<InputError>, Option<String>)> = (start..self.objects.len())
             .into_par_iter()
             .with_min_len(crate::PAR_MIN)
-            .map(|i| {
-                let o = &inv.objects[i];
-                let templates = inv.pod_templates(i);
-                let mut errs = Vec::new();
-                for t in &templates {
-                    validate_template(t, inv.file_of(o), &mut errs);
-                }
-                let ml_ns = o.namespace.clone().filter(|_| {
-                    is_ml_kind(o.group(), &o.kind)
-                        || templates.iter().any(|t| {
-                            t.containers.iter().any(|c| requests_gpu(c)) || has_resource_claims(t)
-                        })
-                });
-                (errs, ml_ns)
-            })
+            .map(|i| self.check_object(i))
             .collect();
-        let mut type_errors = Vec::new();
         for (errs, ml_ns) in per_object {
-            type_errors.extend(errs);
+            self.errors.extend(errs);
             if let Some(ns) = ml_ns {
-                ml.insert(ns, ());
+                self.ml_by_object.insert(ns);
             }
         }
-        inv.ml_namespaces = ml;
-        inv.errors.extend(type_errors);
-        inv
+        // ML namespaces: an ML kind or a GPU request in it (above), or the tenant label.
+        self.ml_namespaces = self
+            .namespaces
+            .iter()
+            .filter(|(name, ns)| ns.tenant().is_some() || self.ml_by_object.contains(*name))
+            .map(|(name, _)| (name.clone(), ()))
+            .collect();
+    }
+
+    /// Enter object `i` in the lookup indexes (and, for a Namespace, the namespaces).
+    fn index(&mut self, i: usize) {
+        let o = &self.objects[i];
+        self.by_kind.entry(o.kind.clone()).or_default().push(i);
+        if let Some(ns) = &o.namespace {
+            self.by_kind_ns
+                .entry((o.kind.clone(), ns.clone()))
+                .or_default()
+                .push(i);
+        }
+        self.by_name.insert(
+            (
+                o.kind.clone(),
+                o.namespace.clone().unwrap_or_default(),
+                o.name.clone(),
+            ),
+            i,
+        );
+        if o.kind == "Namespace" && o.api_version == "v1" {
+            let mut labels = o.labels();
+            labels.insert(LABEL_NS_NAME.to_owned(), o.name.clone());
+            self.namespaces.insert(
+                o.name.clone(),
+                Namespace {
+                    name: o.name.clone(),
+                    object: Some(i),
+                    labels,
+                },
+            );
+        }
+    }
+
+    /// The type errors of object `i`'s pod templates, and its namespace when the object makes
+    /// it an ML namespace (an ML kind, a GPU request or a resource claim).
+    fn check_object(&self, i: usize) -> (Vec<InputError>, Option<String>) {
+        let o = &self.objects[i];
+        let templates = self.pod_templates(i);
+        let mut errs = Vec::new();
+        for t in &templates {
+            validate_template(t, self.file_of(o), &mut errs);
+        }
+        let ml_ns = o.namespace.clone().filter(|_| {
+            is_ml_kind(o.group(), &o.kind)
+                || templates
+                    .iter()
+                    .any(|t| t.containers.iter().any(|c| requests_gpu(c)) || has_resource_claims(t))
+        });
+        (errs, ml_ns)
     }
 
     /// An Inventory of one in-memory manifest stream named `name` (tests, fuzzing, stdin-like
@@ -1011,6 +1029,74 @@ fn has_resource_claims(t: &PodTemplate<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What an Inventory says about its objects, comparable across two builds (files by
+    /// path, errors unordered).
+    fn summary(i: &Inventory) -> String {
+        let mut out = Vec::new();
+        for (k, o) in i.objects.iter().enumerate() {
+            out.push(format!(
+                "object {k}: {} {}/{} {:?} in {}",
+                o.api_version,
+                o.kind,
+                o.name,
+                o.namespace,
+                i.file_of(o)
+            ));
+            out.push(format!(
+                "  find: {:?}, same kind: {:?}",
+                i.find(&o.kind, o.namespace.as_deref(), &o.name)
+                    .map(|f| f.0),
+                i.objects_of(&o.kind).map(|f| f.0).collect::<Vec<_>>()
+            ));
+            if let Some(ns) = &o.namespace {
+                let in_ns: Vec<usize> = i.objects_in(&o.kind, ns).map(|f| f.0).collect();
+                out.push(format!("  in its namespace: {in_ns:?}"));
+            }
+        }
+        for ns in i.namespaces.values() {
+            out.push(format!(
+                "namespace {} {:?} {:?}",
+                ns.name, ns.object, ns.labels
+            ));
+        }
+        let ml: Vec<&str> = i.ml_namespaces().map(|n| n.name.as_str()).collect();
+        out.push(format!("ml namespaces: {ml:?}"));
+        let mut errors: Vec<String> = i.errors.iter().map(|e| format!("{e:?}")).collect();
+        errors.sort();
+        out.extend(errors);
+        out.join("\n")
+    }
+
+    #[test]
+    fn extend_gives_the_inventory_new_builds_from_both() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+        let loaded = crate::load::load(&[root.to_owned()], &crate::load::LoadOptions::default());
+        let n = loaded.objects.len();
+        assert!(n > 40, "{n} objects in examples/");
+        let whole = summary(&Inventory::new(loaded.clone(), "team-x"));
+        // Namespaces declared, implied, tenant-labelled and made ML by their objects all occur.
+        assert!(whole.contains("ml namespaces: [\""), "{whole}");
+        for cut in [0, 1, n / 3, n / 2, n - 1, n] {
+            let mut first = loaded.clone();
+            let mut rest = first.objects.split_off(cut);
+            // The second part lists its files in another order, as its own input would.
+            let nf = loaded.files.len();
+            for o in &mut rest {
+                o.file = nf - 1 - o.file;
+            }
+            let second = Loaded {
+                files: loaded.files.iter().rev().cloned().collect(),
+                objects: rest,
+                errors: Vec::new(),
+                notes: Vec::new(),
+            };
+            let mut inv = Inventory::new(first, "team-x");
+            inv.extend(second, "team-x");
+            assert_eq!(summary(&inv), whole, "split after {cut} objects");
+        }
+    }
+
     fn inv(text: &str) -> Inventory {
         let i = Inventory::from_text("t.yaml", text, "default");
         assert!(i.errors.is_empty(), "{:?}", i.errors);

@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf as FsPath};
+use std::sync::Arc;
 
 /// Options for [`load`].
 #[derive(Debug, Clone)]
@@ -47,7 +48,9 @@ pub struct Object {
     pub doc: usize,
     /// Path of the object within its document: root, or `items[i]` inside a List.
     pub base: PathBuf,
-    pub root: Node,
+    /// The document's tree, shared: cloning an object (the admission webhook copies its
+    /// context objects for every request) does not copy the tree.
+    pub root: Arc<Node>,
     pub api_version: String,
     pub kind: String,
     pub name: String,
@@ -635,7 +638,7 @@ fn collect_objects(
         file: 0,
         doc,
         base,
-        root,
+        root: Arc::new(root),
         api_version,
         kind,
         name: nm,

@@ -4,7 +4,7 @@
 //! read the folder), and only the kinds `--in-cluster` watches (what a deployed webhook
 //! holds). Prints the mean and p99 per decision.
 //!
-//! `cargo bench -p mlguard-server --bench decide [-- --iterations N]`
+//! `cargo bench -p mlguard-server --bench decide [-- --iterations N] [--only all|watched]`
 
 // The allocator of the mlguard binary, so the figures are the server's.
 #[global_allocator]
@@ -31,6 +31,12 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000);
+    // `--only all` or `--only watched`: one context (e.g. to profile it alone).
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/platform");
     let context = mlguard_core::load(&[root.to_owned()], &mlguard_core::LoadOptions::default());
     let mut in_cluster = context.clone();
@@ -93,16 +99,20 @@ fn main() {
         ),
     ];
     // As the webhook's judging threads call it: from a thread outside rayon's pool.
-    println!(
-        "context: every manifest of examples/platform ({} objects)",
-        judge.context.len()
-    );
-    run(&judge, &bodies, iterations);
-    println!(
-        "context: the kinds --in-cluster watches ({} objects)",
-        watched.context.len()
-    );
-    run(&watched, &bodies, iterations);
+    if only.as_deref().is_none_or(|o| o == "all") {
+        println!(
+            "context: every manifest of examples/platform ({} objects)",
+            judge.context.len()
+        );
+        run(&judge, &bodies, iterations);
+    }
+    if only.as_deref().is_none_or(|o| o == "watched") {
+        println!(
+            "context: the kinds --in-cluster watches ({} objects)",
+            watched.context.len()
+        );
+        run(&watched, &bodies, iterations);
+    }
 }
 
 fn run(judge: &Judge, bodies: &[(&str, Vec<u8>)], iterations: usize) {

@@ -174,7 +174,9 @@ pub struct Context {
 /// of them that the object under review does not change (its network policies, parsed).
 #[derive(Debug)]
 struct Slice {
-    loaded: Loaded,
+    /// Indexed with the default namespace `default` (a context object written without a
+    /// namespace is in `default`).
+    inv: Inventory,
     rbac: Rbac,
     prepared: Prepared,
     /// The same without RBAC objects, for an object that is not one (see [`lean`]).
@@ -216,12 +218,7 @@ fn lean(key: &str, inv: &Inventory) -> Option<Box<Slice>> {
     Some(Box::new(Slice {
         rbac: Rbac::new(&inv),
         prepared: Prepared::new(&inv),
-        loaded: Loaded {
-            files: inv.files,
-            objects: inv.objects,
-            errors: Vec::new(),
-            notes: Vec::new(),
-        },
+        inv,
         lean: None,
     }))
 }
@@ -324,12 +321,7 @@ impl Context {
         let lean = lean(key, &inv);
         let slice = Arc::new(Slice {
             prepared,
-            loaded: Loaded {
-                files: inv.files,
-                objects: inv.objects,
-                errors: Vec::new(),
-                notes: Vec::new(),
-            },
+            inv,
             rbac,
             lean,
         });
@@ -477,20 +469,28 @@ impl Judge {
             }
             _ => &full,
         };
-        let mut loaded = slice.loaded.clone();
+        let base = &slice.inv;
         // The object takes the place of its stored version, if the context has one, so that
         // the other objects keep their indices (and the slice's RBAC model stays valid).
-        let stored = loaded.objects.iter().position(|o| {
+        let stored = base.objects.iter().position(|o| {
             o.kind == req.kind.kind && o.name == name && o.namespace == req.namespace
         });
         // The prepared facts hold while the policies are those of the slice: the object
         // neither is one nor replaces one.
         let keeps_policies = object.objects.len() == 1
             && !object.objects.iter().any(Prepared::changed_by)
-            && stored.is_none_or(|k| !Prepared::changed_by(&loaded.objects[k]));
-        // Where the object lands: only findings on it are wanted.
-        let focus = match (stored, object.objects.len()) {
+            && stored.is_none_or(|k| !Prepared::changed_by(&base.objects[k]));
+        let default_ns = req.namespace.as_deref().unwrap_or("default");
+        // Where the object lands (only findings on it are wanted), in an Inventory of the
+        // slice and the object.
+        let (inv, focus) = match (stored, object.objects.len()) {
             (Some(k), 1) => {
+                let mut loaded = Loaded {
+                    files: base.files.clone(),
+                    objects: base.objects.clone(),
+                    errors: Vec::new(),
+                    notes: Vec::new(),
+                };
                 let file = loaded.files.len();
                 loaded.files.extend(object.files);
                 let mut o = object.objects.into_iter().next().expect("one object");
@@ -498,19 +498,16 @@ impl Judge {
                 loaded.objects[k] = o;
                 loaded.errors.extend(object.errors);
                 loaded.notes.extend(object.notes);
-                Some(k)
+                (Inventory::new(loaded, default_ns), Some(k))
             }
-            (None, 1) => {
-                let at = loaded.objects.len();
-                loaded.append(object);
-                Some(at)
-            }
-            _ => {
-                loaded.append(object);
-                None
+            // Added after the slice's objects: only the object is indexed and checked.
+            (_, n) => {
+                let at = base.objects.len();
+                let mut inv = base.clone();
+                inv.extend(object, default_ns);
+                (inv, (n == 1 && stored.is_none()).then_some(at))
             }
         };
-        let inv = Inventory::new(loaded, req.namespace.as_deref().unwrap_or("default"));
         let opts = ScanOptions {
             config: &self.config,
             exceptions: &self.exceptions,
