@@ -167,15 +167,16 @@ fn problem(
 pub struct Prepared {
     /// `mlguard_netpol::policy::read_policies` of the inventory.
     pub policies: (
-        Vec<mlguard_netpol::policy::Policy>,
+        std::sync::Arc<Vec<mlguard_netpol::policy::Policy>>,
         Vec<mlguard_core::InputError>,
     ),
 }
 
 impl Prepared {
     pub fn new(inv: &Inventory) -> Prepared {
+        let (policies, errors) = mlguard_netpol::policy::read_policies(inv);
         Prepared {
-            policies: mlguard_netpol::policy::read_policies(inv),
+            policies: (std::sync::Arc::new(policies), errors),
         }
     }
 

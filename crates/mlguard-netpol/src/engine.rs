@@ -142,7 +142,7 @@ impl<'n> Analysis<'n> {
         // destinations (for IP-based class keys, both).
         let mut in_sets: Vec<&IpSet> = Vec::new();
         let mut out_sets: Vec<&IpSet> = Vec::new();
-        for p in &net.policies {
+        for p in net.policies.iter() {
             for d in [Direction::Ingress, Direction::Egress] {
                 for r in p.rules(d).unwrap_or_default() {
                     for peer in r.peers.iter().flatten() {

@@ -8,6 +8,7 @@ use mlguard_core::selector::Selector;
 use mlguard_core::{At, InputError, Inventory, Object, PodTemplate, Pos, WorkloadClass};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// A named container port (`name`, protocol, number).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -151,7 +152,9 @@ pub struct Network {
     pub workloads: Vec<Workload>,
     pub pods: Vec<Pod>,
     pub services: Vec<Service>,
-    pub policies: Vec<Policy>,
+    /// Shared: a Network built from prepared policies (an admission decision) does not copy
+    /// them.
+    pub policies: Arc<Vec<Policy>>,
     pub errors: Vec<InputError>,
     pub warnings: Vec<Warning>,
 }
@@ -246,7 +249,7 @@ impl Network {
         templates: &[PodTemplate<'_>],
         level: Level,
         host: HostNetwork,
-        policies: &(Vec<Policy>, Vec<InputError>),
+        policies: &(Arc<Vec<Policy>>, Vec<InputError>),
     ) -> Network {
         Self::build(inv, level, host, Some(templates), Some(policies))
     }
@@ -256,11 +259,14 @@ impl Network {
         level: Level,
         host: HostNetwork,
         known: Option<&[PodTemplate<'_>]>,
-        read: Option<&(Vec<Policy>, Vec<InputError>)>,
+        read: Option<&(Arc<Vec<Policy>>, Vec<InputError>)>,
     ) -> Network {
         let (policies, errors) = match read {
             Some((p, e)) => (p.clone(), e.clone()),
-            None => read_policies(inv),
+            None => {
+                let (p, e) = read_policies(inv);
+                (Arc::new(p), e)
+            }
         };
         let mut net = Network {
             host_network: host,
@@ -450,7 +456,7 @@ impl Network {
 fn policy_warnings(net: &mut Network) {
     use crate::policy::{Direction, Peer, Tier};
     let mut out = Vec::new();
-    for p in &net.policies {
+    for p in net.policies.iter() {
         for d in [Direction::Ingress, Direction::Egress] {
             for r in p.rules(d).unwrap_or_default() {
                 if r.peers
