@@ -255,38 +255,64 @@ async fn readyz(State(s): State<Arc<AppState>>) -> Response {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// The judging threads' queue: a job is pushed and exactly one idle thread is woken for it.
+/// (A shared `mpsc::Receiver` behind a mutex woke two: the thread waiting in `recv`, and,
+/// when it let go of the mutex, the next one, only to wait in `recv` in its turn.)
+struct Judges {
+    jobs: std::sync::Mutex<std::collections::VecDeque<Job>>,
+    ready: std::sync::Condvar,
+}
+
+impl Judges {
+    fn submit(&self, job: Job) {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(job);
+        self.ready.notify_one();
+    }
+
+    fn next(&self) -> Job {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(job) = jobs.pop_front() {
+                return job;
+            }
+            jobs = self.ready.wait(jobs).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
 /// The judging threads: one per core, taking decisions from one queue. A decision is CPU
 /// work of a few hundred microseconds; a fixed set of threads parked on the queue when idle
 /// beats both tokio's blocking pool (which grows a thread per request in flight, and the
 /// switches between them cost more than the decisions) and rayon's pool (whose idle
 /// threads spin). The scan's parallel steps run inline for an admission-sized inventory
-/// (`mlguard_core::PAR_MIN`), so a decision stays on its thread.
-fn judges() -> &'static std::sync::mpsc::Sender<Job> {
-    static QUEUE: std::sync::OnceLock<std::sync::mpsc::Sender<Job>> = std::sync::OnceLock::new();
-    QUEUE.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<Job>();
-        let rx = Arc::new(std::sync::Mutex::new(rx));
+/// (`mlguard_core::PAR_MIN`), so a decision stays on its thread. A job runs outside the
+/// queue's lock and catches its own panic, so the threads live as long as the process.
+fn judges() -> Option<&'static Judges> {
+    static QUEUE: Judges = Judges {
+        jobs: std::sync::Mutex::new(std::collections::VecDeque::new()),
+        ready: std::sync::Condvar::new(),
+    };
+    static STARTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let started = *STARTED.get_or_init(|| {
         let n = std::thread::available_parallelism().map_or(2, usize::from);
+        let mut started = 0;
         for i in 0..n {
-            let rx = rx.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("mlguard-judge-{i}"))
-                .spawn(move || loop {
-                    let job = match rx.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => return,
-                    };
-                    match job {
-                        Ok(job) => job(),
-                        Err(_) => return,
-                    }
+                .spawn(|| loop {
+                    (QUEUE.next())()
                 });
-            if let Err(e) = spawned {
-                tracing::error!(error = %e, "cannot start a judging thread");
+            match spawned {
+                Ok(_) => started += 1,
+                Err(e) => tracing::error!(error = %e, "cannot start a judging thread"),
             }
         }
-        tx
-    })
+        started > 0
+    });
+    started.then_some(&QUEUE)
 }
 
 /// Where decisions run: on the judging threads (the default), or inline on the async
@@ -316,8 +342,9 @@ async fn off_runtime<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) 
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
         let _ = tx.send(out);
     });
-    if judges().send(job).is_err() {
-        return Err(());
+    match judges() {
+        Some(judges) => judges.submit(job),
+        None => return Err(()),
     }
     match rx.await {
         Ok(Ok(v)) => Ok(v),
