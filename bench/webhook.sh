@@ -136,9 +136,11 @@ def pooled(body, server):
     lat = sorted(r[0] for r in db.execute(f"SELECT end - {due} FROM oha WHERE {due} >= ?", (settle,)))
     codes = dict(db.execute(f"SELECT status, COUNT(*) FROM oha WHERE {due} >= ? GROUP BY status",
                             (settle,)).fetchall())
+    # The CPU time covers every request of the rounds, the first seconds' too.
+    (sent,) = db.execute("SELECT COUNT(*) FROM oha").fetchone()
     ticks = sum(int(l) for l in open(f"{work}/{body}-{server}.cpu"))
     pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000
-    return pct(0.50), pct(0.99), len(lat), codes, ticks / hz / max(1, len(lat)) * 1e6
+    return pct(0.50), pct(0.99), len(lat), codes, ticks / hz / max(1, sent) * 1e6
 
 print(f"{rounds} rounds of {duration} per body and server, alternating; latencies pooled, "
       f"each round's first {settle:g} s not counted")
