@@ -500,12 +500,13 @@ impl Judge {
                 loaded.notes.extend(object.notes);
                 (Inventory::new(loaded, default_ns), Some(k))
             }
-            // Added after the slice's objects: only the object is indexed and checked.
+            // Added after the slice's objects (a single object that replaces one is matched
+            // above): only the new objects are indexed and checked.
             (_, n) => {
                 let at = base.objects.len();
                 let mut inv = base.clone();
                 inv.extend(object, default_ns);
-                (inv, (n == 1 && stored.is_none()).then_some(at))
+                (inv, (n == 1).then_some(at))
             }
         };
         let opts = ScanOptions {
