@@ -57,10 +57,79 @@ struct Review {
     #[serde(rename = "apiVersion")]
     api_version: String,
     kind: String,
-    request: Option<AdmissionRequest<DynamicObject>>,
+    request: Option<Request>,
     #[serde(default)]
     #[allow(dead_code)]
     response: Option<AdmissionResponse>,
+}
+
+/// kube's `AdmissionRequest` field for field (the same names and defaults), with the objects
+/// read by [`Obj`].
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Request {
+    uid: String,
+    kind: kube::core::GroupVersionKind,
+    resource: kube::core::GroupVersionResource,
+    #[serde(default)]
+    sub_resource: Option<String>,
+    #[serde(default)]
+    request_kind: Option<kube::core::GroupVersionKind>,
+    #[serde(default)]
+    request_resource: Option<kube::core::GroupVersionResource>,
+    #[serde(default)]
+    request_sub_resource: Option<String>,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    namespace: Option<String>,
+    operation: Operation,
+    user_info: k8s_openapi::api::authentication::v1::UserInfo,
+    object: Option<Obj>,
+    old_object: Option<Obj>,
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    options: Option<k8s_openapi::apimachinery::pkg::runtime::RawExtension>,
+}
+
+/// An object of a review, read as one JSON map and then split into a `DynamicObject`.
+/// `DynamicObject`'s own derive (two flattened fields) makes serde buffer the object in a
+/// tree of its own first, and then copy it out again. An object whose type fields are not
+/// both strings takes that derive, whose reading of odd type fields is kube's.
+struct Obj(DynamicObject);
+
+impl<'de> serde::Deserialize<'de> for Obj {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut map = serde_json::Map::<String, Value>::deserialize(d)?;
+        let typed = matches!(
+            (map.get("apiVersion"), map.get("kind")),
+            (Some(Value::String(_)), Some(Value::String(_)))
+        );
+        if !typed {
+            return serde_json::from_value(Value::Object(map))
+                .map(Obj)
+                .map_err(D::Error::custom);
+        }
+        let mut take = |k: &str| match map.remove(k) {
+            Some(Value::String(s)) => s,
+            _ => String::new(),
+        };
+        let types = kube::core::TypeMeta {
+            api_version: take("apiVersion"),
+            kind: take("kind"),
+        };
+        let metadata = match map.remove("metadata") {
+            Some(m) => serde_json::from_value(m).map_err(D::Error::custom)?,
+            None => Default::default(),
+        };
+        Ok(Obj(DynamicObject {
+            types: Some(types),
+            metadata,
+            data: Value::Object(map),
+        }))
+    }
 }
 
 /// Decode an AdmissionReview request body.
@@ -68,22 +137,46 @@ pub fn decode(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, DecodeErro
     if body.len() > MAX_BODY {
         return Err(DecodeError::TooLarge(body.len()));
     }
-    // The fast path, for a well-formed review: one typed pass over the bytes. Anything else
-    // takes the careful path below, which names the problem.
+    // The fast path, for a well-formed review. Anything else takes the careful path, which
+    // names the problem.
+    match decode_fast(body) {
+        Some(req) => Ok(req),
+        None => decode_careful(body),
+    }
+}
+
+/// One typed pass over the bytes of a well-formed review; None for anything else.
+fn decode_fast(body: &[u8]) -> Option<AdmissionRequest<DynamicObject>> {
     if let Ok(Review {
         api_version,
         kind,
-        request: Some(mut req),
+        request: Some(r),
         ..
     }) = serde_json::from_slice::<Review>(body)
     {
-        if api_version == "admission.k8s.io/v1" && kind == "AdmissionReview" && !req.uid.is_empty()
+        if api_version == "admission.k8s.io/v1" && kind == "AdmissionReview" && !r.uid.is_empty()
         {
-            req.types = kube::core::TypeMeta { api_version, kind };
-            return Ok(req);
+            return Some(AdmissionRequest {
+                types: kube::core::TypeMeta { api_version, kind },
+                uid: r.uid,
+                kind: r.kind,
+                resource: r.resource,
+                sub_resource: r.sub_resource,
+                request_kind: r.request_kind,
+                request_resource: r.request_resource,
+                request_sub_resource: r.request_sub_resource,
+                name: r.name,
+                namespace: r.namespace,
+                operation: r.operation,
+                user_info: r.user_info,
+                object: r.object.map(|o| o.0),
+                old_object: r.old_object.map(|o| o.0),
+                dry_run: r.dry_run,
+                options: r.options,
+            });
         }
     }
-    decode_careful(body)
+    None
 }
 
 /// Decode with an error that says what is wrong.
@@ -685,10 +778,17 @@ mod tests {
         let bodies = [
             r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u1","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"name":"x","namespace":"team-a","operation":"CREATE","userInfo":{"username":"u","groups":["g"]},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","labels":{"a":"b"},"annotations":{"n":"1.50"}},"spec":{"containers":[{"name":"c","image":"i","resources":{"limits":{"cpu":1.5,"nvidia.com/gpu":8}}}]}},"oldObject":null,"dryRun":false,"options":{"apiVersion":"meta.k8s.io/v1","kind":"CreateOptions"}}}"#,
             r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u2","kind":{"group":"kubeflow.org","version":"v1","kind":"PyTorchJob"},"resource":{"group":"kubeflow.org","version":"v1","resource":"pytorchjobs"},"subResource":"status","requestKind":{"group":"kubeflow.org","version":"v1","kind":"PyTorchJob"},"name":"j","operation":"UPDATE","userInfo":{"username":"u"},"object":{"metadata":{"generateName":"j-"},"spec":{"x":[1,2.0,"3",null,true]}},"oldObject":{"metadata":{"name":"j"}}}}"#,
+            // Objects whose type fields are missing, partial or not strings; an empty one; one
+            // with only metadata; null objects.
+            r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u4","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"operation":"UPDATE","userInfo":{},"object":{"apiVersion":"v1","spec":{"a":1}},"oldObject":{"kind":"Pod","apiVersion":7,"metadata":{"name":"o","uid":"x","labels":{}}}}}"#,
+            r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u5","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"operation":"CREATE","userInfo":{"username":"u","extra":{"k":["v"]}},"object":{},"oldObject":null,"options":{"apiVersion":"meta.k8s.io/v1","kind":"CreateOptions","fieldManager":"kubectl"}}}"#,
+            r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u6","kind":{"group":"","version":"v1","kind":"ConfigMap"},"resource":{"group":"","version":"v1","resource":"configmaps"},"operation":"CREATE","userInfo":{},"object":{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"c","creationTimestamp":"2026-01-02T03:04:05Z","ownerReferences":[{"apiVersion":"v1","kind":"Pod","name":"p","uid":"u"}]},"data":{"k":"v"},"binaryData":{}}}}"#,
+            r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u7","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"operation":"CREATE","userInfo":{},"object":{"metadata":{"name":"m"}}}}"#,
             r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u3","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"name":"x","operation":"DELETE","userInfo":{"username":"u"},"oldObject":{"metadata":{"name":"x"}}},"response":null}"#,
         ];
         for b in bodies {
-            let fast = decode(b.as_bytes()).expect("decodes");
+            // Every one of these takes the fast path.
+            let fast = decode_fast(b.as_bytes()).expect("decodes on the fast path");
             let careful = decode_careful(b.as_bytes()).expect("decodes");
             assert_eq!(
                 serde_json::to_value(&fast).expect("json"),
