@@ -33,6 +33,6 @@ pub fn check_loader_input(data: &[u8]) {
         assert_eq!(n.file, "fuzz.yaml");
     }
     for o in &objects {
-        let _ = (o.group(), o.labels(), o.metadata(), o.at().path.to_string());
+        let _ = (o.group(), o.labels(), o.metadata(), o.at().path().to_string());
     }
 }

@@ -119,7 +119,7 @@ fn image_findings(
                     file: inv.file_of(o).to_owned(),
                     line: pos.line,
                     column: pos.column,
-                    path: at.path.to_string(),
+                    path: at.path().to_string(),
                 };
                 x.message = format!("container `{}` runs {}: {}", c.name, s, x.message);
                 out.push((x, Some(t.object)));

@@ -753,7 +753,7 @@ fn check_fields(at: &At<'_>, fields: &[(&str, Ty)], file: &str, out: &mut Vec<In
                 out.push(InputError {
                     file: file.to_owned(),
                     pos: Some(v.pos()),
-                    field: Some(v.path.to_string()),
+                    field: Some(v.path().to_string()),
                     message: format!("expected {}, found {}", ty.name(), v.node.type_name()),
                 });
             }
@@ -768,7 +768,7 @@ fn validate_template(t: &PodTemplate<'_>, file: &str, out: &mut Vec<InputError>)
         out.push(InputError {
             file: file.to_owned(),
             pos: Some(t.spec.pos()),
-            field: Some(t.spec.path.to_string()),
+            field: Some(t.spec.path().to_string()),
             message: format!(
                 "expected a mapping (a pod spec), found {}",
                 t.spec.node.type_name()
@@ -809,7 +809,7 @@ fn validate_template(t: &PodTemplate<'_>, file: &str, out: &mut Vec<InputError>)
                     out.push(InputError {
                         file: file.to_owned(),
                         pos: Some(c.pos()),
-                        field: Some(c.path.to_string()),
+                        field: Some(c.path().to_string()),
                         message: format!(
                             "expected a mapping (a container), found {}",
                             c.node.type_name()
@@ -1132,7 +1132,7 @@ spec:
         assert_eq!(js.len(), 1);
         assert_eq!(js[0].role.as_deref(), Some("workers"));
         assert_eq!(
-            js[0].containers[0].at.path.to_string(),
+            js[0].containers[0].at.path().to_string(),
             "spec.replicatedJobs[0].template.spec.template.spec.containers[0]"
         );
         let lws = i.pod_templates(1);
@@ -1186,14 +1186,14 @@ spec:
         let t = i.pod_templates(0);
         assert_eq!(t.len(), 2);
         assert_eq!(
-            t[1].containers[0].at.path.to_string(),
+            t[1].containers[0].at.path().to_string(),
             "spec.pytorchReplicaSpecs.Worker.template.spec.containers[0]"
         );
         let s = i.pod_templates(1);
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].containers.len(), 2);
         assert_eq!(
-            s[0].containers[1].at.path.to_string(),
+            s[0].containers[1].at.path().to_string(),
             "spec.predictor.model"
         );
         let r = i.pod_templates(2);

@@ -68,10 +68,7 @@ impl Object {
     }
 
     pub fn at(&self) -> At<'_> {
-        At {
-            node: &self.root,
-            path: self.base.clone(),
-        }
+        At::within(&self.root, &self.base)
     }
 
     pub fn metadata(&self) -> Option<&Node> {
@@ -122,7 +119,7 @@ impl InputError {
         InputError {
             file: file.to_owned(),
             pos: Some(at.pos()),
-            field: Some(at.path.to_string()),
+            field: Some(at.path().to_string()),
             message: message.into(),
         }
     }
@@ -142,7 +139,7 @@ impl Origin {
         Origin {
             file: file.to_owned(),
             pos: at.pos(),
-            path: at.path.to_string(),
+            path: at.path().to_string(),
         }
     }
 }

@@ -345,32 +345,91 @@ impl fmt::Display for PathBuf {
     }
 }
 
-/// An owned cursor: a path plus a node reference. Checks build these while walking.
+/// A cursor: a node and the tree it is in. Checks make these for every field they visit, so
+/// walking allocates nothing; the node's path is found from the tree when asked for
+/// ([`At::path`], for a finding or an error), by looking for the node in the tree.
 #[derive(Clone)]
 pub struct At<'a> {
     pub node: &'a Node,
-    pub path: PathBuf,
+    /// The tree `node` is in, and that tree's own path (root, or `items[i]` in a List).
+    root: &'a Node,
+    base: &'a PathBuf,
+}
+
+/// The path of a tree's root.
+static ROOT: PathBuf = PathBuf(None);
+
+/// A step of a path while it is looked for.
+enum Step<'n> {
+    Key(&'n str),
+    Index(usize),
+}
+
+/// Push onto `steps` the way from `at` down to the node at `target`; false when `target` is
+/// not in the tree under `at`.
+fn find<'n>(at: &'n Node, target: *const Node, steps: &mut Vec<Step<'n>>) -> bool {
+    if std::ptr::eq(at, target) {
+        return true;
+    }
+    match &at.value {
+        Value::Map(entries) => {
+            for e in entries.iter() {
+                steps.push(Step::Key(&e.key));
+                if find(&e.value, target, steps) {
+                    return true;
+                }
+                steps.pop();
+            }
+        }
+        Value::Seq(items) => {
+            for (i, n) in items.iter().enumerate() {
+                steps.push(Step::Index(i));
+                if find(n, target, steps) {
+                    return true;
+                }
+                steps.pop();
+            }
+        }
+        _ => {}
+    }
+    false
 }
 
 impl fmt::Debug for At<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "At({} @ {})", self.path, self.node.pos)
+        write!(f, "At({} @ {})", self.path(), self.node.pos)
     }
 }
 
 impl<'a> At<'a> {
+    /// The root of a tree, whose path is the empty path.
     pub fn root(node: &'a Node) -> Self {
+        Self::within(node, &ROOT)
+    }
+
+    /// The root of a tree whose own path is `base` (an item of a List).
+    pub fn within(node: &'a Node, base: &'a PathBuf) -> Self {
         Self {
             node,
-            path: PathBuf::root(),
+            root: node,
+            base,
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<At<'a>> {
-        self.node.get(key).map(|n| At {
-            node: n,
-            path: self.path.key(key),
+    /// The node's path: the tree's path, then the keys and indices down to the node.
+    pub fn path(&self) -> PathBuf {
+        let mut steps = Vec::new();
+        // Always found: an `At` is only ever made from its tree's root, by `get`, `items`
+        // and `entries`.
+        find(self.root, self.node, &mut steps);
+        steps.iter().fold(self.base.clone(), |p, s| match s {
+            Step::Key(k) => p.key(k),
+            Step::Index(i) => p.index(*i),
         })
+    }
+
+    pub fn get(&self, key: &str) -> Option<At<'a>> {
+        self.node.get(key).map(|n| At { node: n, ..*self })
     }
 
     /// Follow several keys.
@@ -383,22 +442,17 @@ impl<'a> At<'a> {
     }
 
     pub fn items(&self) -> impl Iterator<Item = At<'a>> + '_ {
-        self.node.items().iter().enumerate().map(|(i, n)| At {
-            node: n,
-            path: self.path.index(i),
-        })
+        self.node
+            .items()
+            .iter()
+            .map(|n| At { node: n, ..*self })
     }
 
     pub fn entries(&self) -> impl Iterator<Item = (&'a str, At<'a>)> + '_ {
-        self.node.entries().iter().map(|e| {
-            (
-                e.key.as_str(),
-                At {
-                    node: &e.value,
-                    path: self.path.key(&e.key),
-                },
-            )
-        })
+        self.node
+            .entries()
+            .iter()
+            .map(|e| (e.key.as_str(), At { node: &e.value, ..*self }))
     }
 
     pub fn pos(&self) -> Pos {
@@ -422,6 +476,42 @@ mod tests {
     fn nodes_stay_small() {
         assert_eq!(std::mem::size_of::<Value>(), 24);
         assert_eq!(std::mem::size_of::<Node>(), 32);
+    }
+
+    /// Every node's path, found from its tree, is the one made step by step while walking
+    /// to it; equal values at different places keep their own paths; a tree with a base path
+    /// (an item of a List) prefixes it.
+    #[test]
+    fn found_paths_are_walked_paths() {
+        let v = serde_json::json!({
+            "spec": {"containers": [
+                {"name": "a", "args": ["a", "a", {"a": "a"}], "env": []},
+                {"name": "a", "args": ["a"], "x.y": {"[0]": null}}
+            ]},
+            "metadata": {"labels": {"mlguard.io/tenant": "a"}},
+            "a": "a"
+        });
+        let root = Node::from_json(&v, Pos::default());
+        fn walk(at: &At<'_>, expect: PathBuf, n: &mut usize) {
+            assert_eq!(at.path(), expect, "{}", expect);
+            *n += 1;
+            for (k, child) in at.entries() {
+                walk(&child, expect.key(k), n);
+            }
+            for (i, child) in at.items().enumerate() {
+                walk(&child, expect.index(i), n);
+            }
+        }
+        let mut n = 0;
+        walk(&At::root(&root), PathBuf::root(), &mut n);
+        assert_eq!(n, 21);
+        let base = PathBuf::root().key("items").index(3);
+        let mut m = 0;
+        walk(&At::within(&root, &base), base.clone(), &mut m);
+        assert_eq!(m, n);
+        let got = At::root(&root).at(&["spec", "containers"]).expect("there");
+        let second = got.items().nth(1).and_then(|c| c.get("name")).expect("there");
+        assert_eq!(second.path().to_string(), "spec.containers[1].name");
     }
 
     #[test]

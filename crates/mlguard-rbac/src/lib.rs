@@ -381,7 +381,7 @@ impl Rbac {
     fn problem(&mut self, object: usize, at: &At<'_>, message: String) {
         self.problems.push((
             object,
-            at.path.to_string(),
+            at.path().to_string(),
             at.pos().line,
             at.pos().column,
             message,
@@ -424,7 +424,7 @@ impl Rbac {
             .items()
             .map(|s| {
                 Selector::read(&s, &mut |at, m| {
-                    bad.push((at.path.to_string(), at.pos(), m));
+                    bad.push((at.path().to_string(), at.pos(), m));
                 })
             })
             .collect();
@@ -489,7 +489,7 @@ impl Rbac {
                 resource_names: self.strings(idx, &item, "resourceNames"),
                 non_resource_urls: self.strings(idx, &item, "nonResourceURLs"),
                 object: Some(idx),
-                path: item.path.to_string(),
+                path: item.path().to_string(),
                 line: item.pos().line,
                 column: item.pos().column,
                 source: source.clone(),
@@ -640,7 +640,7 @@ impl Rbac {
         let mut out = Vec::new();
         for item in list.items() {
             match read_subject(&item, namespace) {
-                Ok(s) => out.push((s, item.path.to_string(), item.pos().line, item.pos().column)),
+                Ok(s) => out.push((s, item.path().to_string(), item.pos().line, item.pos().column)),
                 Err(m) => self.problem(idx, &item, format!("{m}; this subject is skipped")),
             }
         }

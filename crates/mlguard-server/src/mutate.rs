@@ -63,10 +63,10 @@ impl Mutations {
 /// them in its own `labels`.
 fn labels_pointer(t: &PodTemplate<'_>) -> (String, String) {
     if let Some(m) = &t.meta {
-        let meta = m.path.json_pointer();
+        let meta = m.path().json_pointer();
         return (format!("{meta}/labels"), meta);
     }
-    let spec = t.spec.path.json_pointer();
+    let spec = t.spec.path().json_pointer();
     match spec.strip_suffix("/spec") {
         Some(parent) => (
             format!("{parent}/metadata/labels"),
@@ -128,7 +128,7 @@ pub fn patch(inv: &Inventory, idx: usize, m: &Mutations) -> Vec<Value> {
             WorkloadClass::Notebook => Some("notebook"),
             _ => None,
         };
-        let spec_ptr = t.spec.path.json_pointer();
+        let spec_ptr = t.spec.path().json_pointer();
         let spec = t.spec.node.to_json();
         if m.labels {
             if let Some(class) = class {

@@ -95,7 +95,7 @@ impl<'a> Ctx<'a> {
         self.raw.push(RawFinding {
             control: control.to_owned(),
             object,
-            path: at.path.clone(),
+            path: at.path(),
             pos: at.pos(),
             message: message.into(),
         });

@@ -66,7 +66,7 @@ fn grant_site(ctx: &Ctx<'_>, g: &Grant<'_>) -> (usize, PathBuf, Pos) {
     let b = &ctx.inv.objects[g.binding.object];
     let at = b.at();
     let rr = at.get("roleRef").unwrap_or(at);
-    (g.binding.object, rr.path, rr.node.pos)
+    (g.binding.object, rr.path(), rr.node.pos)
 }
 
 fn via(g: &Grant<'_>) -> String {
