@@ -89,16 +89,21 @@ cpu_ticks() { # pid -> utime+stime in clock ticks
     awk '{print $14+$15}' "/proc/$1/stat"
 }
 
+drive() { # body port duration [oha options...]: RATE requests/s of the body over CONNS connections
+    local body=$1 port=$2 duration=$3
+    shift 3
+    oha -q "$RATE" -z "$duration" -c "$CONNS" --no-tui --output-format quiet "$@" \
+        --cacert "$WORK/certs/ca.crt" -m POST -H 'content-type: application/json' \
+        -D "$WORK/$body.json" "https://localhost:$port/validate" >/dev/null 2>&1
+}
+
 # One measured round of one body on one server: oha's every request (its start as scheduled,
 # i.e. with latency correction, and its end) goes to a SQLite file per (body, server); the
 # server's CPU time over the round is added to a file beside it.
 round() { # body server port pid
     local before after
     before=$(cpu_ticks "$4")
-    oha -q "$RATE" -z "$DURATION" -c "$CONNS" --latency-correction --no-tui --output-format quiet \
-        --db-url "$WORK/$1-$2.db" --cacert "$WORK/certs/ca.crt" -m POST \
-        -H 'content-type: application/json' -D "$WORK/$1.json" "https://localhost:$3/validate" \
-        >/dev/null 2>&1
+    drive "$1" "$3" "$DURATION" --latency-correction --db-url "$WORK/$1-$2.db"
     after=$(cpu_ticks "$4")
     echo "$((after - before))" >> "$WORK/$1-$2.cpu"
 }
@@ -107,9 +112,7 @@ round() { # body server port pid
 # catalog and each namespace's context index are built on first use).
 for body in pod pytorchjob isvc; do
     for port in 18443 18444; do
-        oha -q "$RATE" -z 1s -c "$CONNS" --no-tui --output-format quiet --cacert "$WORK/certs/ca.crt" \
-            -m POST -H 'content-type: application/json' -D "$WORK/$body.json" \
-            "https://localhost:$port/validate" > /dev/null 2>&1
+        drive "$body" "$port" 1s
     done
 done
 # Rounds alternate webhook and baseline (the order swapped every round), so a slow spell of
