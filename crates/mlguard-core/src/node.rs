@@ -442,17 +442,19 @@ impl<'a> At<'a> {
     }
 
     pub fn items(&self) -> impl Iterator<Item = At<'a>> + '_ {
-        self.node
-            .items()
-            .iter()
-            .map(|n| At { node: n, ..*self })
+        self.node.items().iter().map(|n| At { node: n, ..*self })
     }
 
     pub fn entries(&self) -> impl Iterator<Item = (&'a str, At<'a>)> + '_ {
-        self.node
-            .entries()
-            .iter()
-            .map(|e| (e.key.as_str(), At { node: &e.value, ..*self }))
+        self.node.entries().iter().map(|e| {
+            (
+                e.key.as_str(),
+                At {
+                    node: &e.value,
+                    ..*self
+                },
+            )
+        })
     }
 
     pub fn pos(&self) -> Pos {
@@ -510,7 +512,11 @@ mod tests {
         walk(&At::within(&root, &base), base.clone(), &mut m);
         assert_eq!(m, n);
         let got = At::root(&root).at(&["spec", "containers"]).expect("there");
-        let second = got.items().nth(1).and_then(|c| c.get("name")).expect("there");
+        let second = got
+            .items()
+            .nth(1)
+            .and_then(|c| c.get("name"))
+            .expect("there");
         assert_eq!(second.path().to_string(), "spec.containers[1].name");
     }
 

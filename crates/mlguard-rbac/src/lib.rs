@@ -640,7 +640,12 @@ impl Rbac {
         let mut out = Vec::new();
         for item in list.items() {
             match read_subject(&item, namespace) {
-                Ok(s) => out.push((s, item.path().to_string(), item.pos().line, item.pos().column)),
+                Ok(s) => out.push((
+                    s,
+                    item.path().to_string(),
+                    item.pos().line,
+                    item.pos().column,
+                )),
                 Err(m) => self.problem(idx, &item, format!("{m}; this subject is skipped")),
             }
         }

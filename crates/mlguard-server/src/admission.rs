@@ -154,8 +154,7 @@ fn decode_fast(body: &[u8]) -> Option<AdmissionRequest<DynamicObject>> {
         ..
     }) = serde_json::from_slice::<Review>(body)
     {
-        if api_version == "admission.k8s.io/v1" && kind == "AdmissionReview" && !r.uid.is_empty()
-        {
+        if api_version == "admission.k8s.io/v1" && kind == "AdmissionReview" && !r.uid.is_empty() {
             return Some(AdmissionRequest {
                 types: kube::core::TypeMeta { api_version, kind },
                 uid: r.uid,
