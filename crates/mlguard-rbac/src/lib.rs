@@ -470,7 +470,9 @@ impl Rbac {
             return Vec::new();
         };
         let mut rules = Vec::new();
-        for item in list.items() {
+        // Each rule's path is the list's and its index: the list's path is found once.
+        let at = list.path();
+        for (i, item) in list.items().enumerate() {
             if !item.node.is_map() {
                 self.problem(
                     idx,
@@ -489,7 +491,7 @@ impl Rbac {
                 resource_names: self.strings(idx, &item, "resourceNames"),
                 non_resource_urls: self.strings(idx, &item, "nonResourceURLs"),
                 object: Some(idx),
-                path: item.path().to_string(),
+                path: at.index(i).to_string(),
                 line: item.pos().line,
                 column: item.pos().column,
                 source: source.clone(),
@@ -638,11 +640,13 @@ impl Rbac {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for item in list.items() {
+        // As for rules: the list's path is found once.
+        let at = list.path();
+        for (i, item) in list.items().enumerate() {
             match read_subject(&item, namespace) {
                 Ok(s) => out.push((
                     s,
-                    item.path().to_string(),
+                    at.index(i).to_string(),
                     item.pos().line,
                     item.pos().column,
                 )),
