@@ -325,8 +325,15 @@ impl Loaded {
 /// document `name`, as `load_documents` reads its text, without printing and parsing it
 /// again. Positions are all 1:1, and the file has no digest (no bytes were read).
 pub fn load_json(name: &str, value: &serde_json::Value) -> Loaded {
+    load_node(
+        name,
+        Node::from_json(value, crate::node::Pos { line: 1, column: 1 }),
+    )
+}
+
+/// As [`load_json`], from a tree already built (positions 1:1, as `Node::from_json` gives).
+pub fn load_node(name: &str, root: Node) -> Loaded {
     let mut r = FileResult::default();
-    let root = Node::from_json(value, crate::node::Pos { line: 1, column: 1 });
     collect_objects(name, 0, PathBuf::root(), root, &mut r, 0, None);
     let mut out = Loaded::default();
     out.files.push(SourceFile {

@@ -543,11 +543,11 @@ impl Judge {
         if matches!(req.operation, Operation::Delete | Operation::Connect) {
             return allow(Vec::new(), Vec::new());
         }
-        let (doc, value, name) = object_document(req, obj);
+        let (doc, tree, name) = object_document(req, obj);
         let full = self
             .context
             .slice(&req.kind.kind, req.namespace.as_deref(), &name);
-        let object = mlguard_core::load::load_json(&doc, &value);
+        let object = mlguard_core::load::load_node(&doc, tree);
         // An object of an RBAC kind (of any group: the RBAC checks go by kind) needs the
         // RBAC objects; one other object is judged without them when the slice allows it.
         let slice: &Slice = match &full.lean {
@@ -669,32 +669,63 @@ impl Judge {
     }
 }
 
-/// The object of `req` as a document for the loader: (document name, JSON, name), with
+/// The object of `req` as a document for the loader: (document name, tree, name), with
 /// apiVersion and kind from the request, the namespace from the request, and for a CREATE
 /// with `generateName` that prefix as its name.
+///
+/// The tree is the one `Node::from_json` builds from the object's JSON (keys in JSON order,
+/// i.e. sorted; every position 1:1), built from the object's parts: the fields besides the
+/// metadata are read in place rather than written out as JSON once more (the test
+/// `object_tree_is_the_json_tree` compares the two).
 fn object_document(
     req: &AdmissionRequest<DynamicObject>,
     obj: &DynamicObject,
-) -> (String, Value, String) {
-    let mut value = serde_json::to_value(obj).unwrap_or(Value::Null);
+) -> (String, mlguard_core::Node, String) {
+    use mlguard_core::node::{Entry, Node, Pos, Value as N};
+    let pos = Pos { line: 1, column: 1 };
+    let text = |s: &str| Node::new(N::Str(s.into()), pos);
     let group_version = if req.kind.group.is_empty() {
         req.kind.version.clone()
     } else {
         format!("{}/{}", req.kind.group, req.kind.version)
     };
-    value["apiVersion"] = Value::String(group_version);
-    value["kind"] = Value::String(req.kind.kind.clone());
     let name = obj
         .metadata
         .name
         .clone()
         .or_else(|| obj.metadata.generate_name.clone())
         .unwrap_or_else(|| req.name.clone());
-    value["metadata"]["name"] = Value::String(name.clone());
+    let mut metadata = serde_json::to_value(&obj.metadata).unwrap_or(Value::Null);
+    metadata["name"] = Value::String(name.clone());
     if let Some(ns) = &req.namespace {
-        value["metadata"]["namespace"] = Value::String(ns.clone());
+        metadata["namespace"] = Value::String(ns.clone());
     }
-    (format!("admission:{}", req.uid), value, name)
+    let mut fields: Vec<(&str, Node)> = vec![
+        ("apiVersion", text(&group_version)),
+        ("kind", text(&req.kind.kind)),
+        ("metadata", Node::from_json(&metadata, pos)),
+    ];
+    if let Value::Object(data) = &obj.data {
+        for (k, v) in data {
+            if !matches!(k.as_str(), "apiVersion" | "kind" | "metadata") {
+                fields.push((k, Node::from_json(v, pos)));
+            }
+        }
+    }
+    fields.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let entries = fields
+        .into_iter()
+        .map(|(k, value)| Entry {
+            key: k.into(),
+            key_pos: pos,
+            value,
+        })
+        .collect();
+    (
+        format!("admission:{}", req.uid),
+        Node::new(N::Map(entries), pos),
+        name,
+    )
 }
 
 /// The JSON patch operations the enabled `mutations` make to the object of `req` (none for
@@ -709,8 +740,8 @@ pub fn mutations(
     if !m.any() || matches!(req.operation, Operation::Delete | Operation::Connect) {
         return Vec::new();
     }
-    let (doc, value, _) = object_document(req, obj);
-    let loaded = mlguard_core::load::load_json(&doc, &value);
+    let (doc, tree, _) = object_document(req, obj);
+    let loaded = mlguard_core::load::load_node(&doc, tree);
     let inv = Inventory::new(loaded, req.namespace.as_deref().unwrap_or("default"));
     if inv.objects.is_empty() {
         return Vec::new();
@@ -796,5 +827,67 @@ mod tests {
             );
             assert_eq!(fast.types, careful.types);
         }
+    }
+    /// The tree `object_document` builds from an object's parts is the tree of the object's
+    /// JSON (as written before: the whole object to JSON, type fields, name and namespace
+    /// set), for every object of examples/ and the shared corpus, as CREATE (named, and
+    /// with only `generateName`) in the request's namespace and without one.
+    #[test]
+    fn object_tree_is_the_json_tree() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        let mut paths = vec![format!("{root}/examples")];
+        let corpus = format!("{root}/../shared/corpus/manifests");
+        if std::path::Path::new(&corpus).is_dir() {
+            paths.push(corpus);
+        }
+        let all = mlguard_core::load(&paths, &mlguard_core::LoadOptions::default());
+        assert!(all.objects.len() > 100, "{} objects", all.objects.len());
+        let mut checked = 0;
+        for o in &all.objects {
+            let mut object = o.root.to_json();
+            for (generate, namespace) in [(false, Some("team-a")), (true, None)] {
+                if generate {
+                    if let Some(m) = object["metadata"].as_object_mut() {
+                        m.remove("name");
+                        m.insert("generateName".into(), "g-".into());
+                    }
+                }
+                let (group, version) = match o.api_version.split_once('/') {
+                    Some((g, v)) => (g, v),
+                    None => ("", o.api_version.as_str()),
+                };
+                let review = serde_json::json!({
+                    "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                    "request": {
+                        "uid": "u", "kind": {"group": group, "version": version, "kind": o.kind},
+                        "resource": {"group": group, "version": version, "resource": "r"},
+                        "name": "from-request", "namespace": namespace, "operation": "CREATE",
+                        "userInfo": {}, "object": object,
+                    }
+                });
+                let Ok(req) = decode(review.to_string().as_bytes()) else {
+                    continue; // metadata kube's types refuse: a 400 before any tree is built
+                };
+                let obj = req.object.as_ref().expect("object");
+                let (doc, tree, name) = object_document(&req, obj);
+                // As written before: the object to JSON, then the request's facts set.
+                let mut want = serde_json::to_value(obj).expect("json");
+                want["apiVersion"] = Value::String(o.api_version.clone());
+                want["kind"] = Value::String(o.kind.clone());
+                want["metadata"]["name"] = Value::String(name.clone());
+                if let Some(ns) = namespace {
+                    want["metadata"]["namespace"] = Value::String(ns.to_owned());
+                }
+                let want =
+                    mlguard_core::Node::from_json(&want, mlguard_core::Pos { line: 1, column: 1 });
+                assert_eq!(tree, want, "{} {}", o.kind, o.name);
+                assert_eq!(doc, "admission:u");
+                if generate && o.root.at("metadata").is_some() {
+                    assert_eq!(name, "g-");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 200, "{checked} objects checked");
     }
 }
