@@ -4,6 +4,7 @@
 use crate::load::{InputError, Loaded, Note, Object, SourceFile};
 use crate::node::{At, Node};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 pub const LABEL_TENANT: &str = "mlguard.io/tenant";
 pub const LABEL_CLASSIFICATION: &str = "mlguard.io/data-classification";
@@ -154,21 +155,70 @@ impl PodTemplate<'_> {
 }
 
 /// Everything read, indexed.
+///
+/// A copy shares the namespaces and the lookup indexes with its original (behind `Arc`s),
+/// and a few objects added to a copy (the admission webhook adds the object under review to
+/// a copy of its context, for every request) are found by a scan of those objects instead of
+/// being entered in the shared indexes, so neither is copied. The test
+/// `extended_copies_answer_as_rebuilt_ones` compares such a copy with an Inventory built
+/// afresh from the same objects.
 #[derive(Debug, Default, Clone)]
 pub struct Inventory {
     pub files: Vec<SourceFile>,
     pub objects: Vec<Object>,
     pub errors: Vec<InputError>,
     pub notes: Vec<Note>,
-    pub namespaces: BTreeMap<String, Namespace>,
+    pub namespaces: Arc<BTreeMap<String, Namespace>>,
+    index: Arc<Index>,
+    /// The objects `index` holds: `objects[..indexed]`. Later ones are looked up by a scan.
+    indexed: usize,
+    ml: Arc<MlNamespaces>,
+    /// Namespaces objects added to a copy made ML, kept apart from the shared `ml` (see
+    /// [`Inventory::extend`]): ML namespaces are `ml.names` and these.
+    ml_added: BTreeSet<String>,
+}
+
+/// Lookup indexes of an Inventory's objects.
+#[derive(Debug, Default, Clone)]
+struct Index {
     by_kind: HashMap<String, Vec<usize>>,
     by_name: HashMap<(String, String, String), usize>,
     by_kind_ns: HashMap<(String, String), Vec<usize>>,
-    ml_namespaces: BTreeMap<String, ()>,
-    /// Namespaces an object makes ML (an ML kind, a GPU request): with the tenant label,
-    /// what `ml_namespaces` is made of.
-    ml_by_object: BTreeSet<String>,
 }
+
+impl Index {
+    /// Enter object `o`, at index `i`.
+    fn enter(&mut self, o: &Object, i: usize) {
+        self.by_kind.entry(o.kind.clone()).or_default().push(i);
+        if let Some(ns) = &o.namespace {
+            self.by_kind_ns
+                .entry((o.kind.clone(), ns.clone()))
+                .or_default()
+                .push(i);
+        }
+        self.by_name.insert(
+            (
+                o.kind.clone(),
+                o.namespace.clone().unwrap_or_default(),
+                o.name.clone(),
+            ),
+            i,
+        );
+    }
+}
+
+/// The ML namespaces and what makes them.
+#[derive(Debug, Default, Clone)]
+struct MlNamespaces {
+    names: BTreeSet<String>,
+    /// Namespaces an object makes ML (an ML kind, a GPU request): with the tenant label,
+    /// what `names` is made of.
+    by_object: BTreeSet<String>,
+}
+
+/// At most this many objects added to a copy of an Inventory are looked up by a scan rather
+/// than entered in its (then copied) indexes.
+const SCANNED_MAX: usize = 16;
 
 /// Kinds that are not namespaced (an object of these kinds has no namespace).
 pub fn is_cluster_scoped(kind: &str) -> bool {
@@ -287,19 +337,46 @@ impl Inventory {
         self.objects.extend(objects);
         self.errors.extend(errors);
         self.notes.extend(notes);
-        for i in start..self.objects.len() {
-            self.index(i);
+        // Indexes shared with another copy stay as they are for a few new objects (they are
+        // then found by a scan); otherwise every object not yet indexed is entered.
+        let shared = Arc::strong_count(&self.index) > 1;
+        if !shared || self.objects.len() - self.indexed > SCANNED_MAX {
+            let index = Arc::make_mut(&mut self.index);
+            for i in self.indexed..self.objects.len() {
+                index.enter(&self.objects[i], i);
+            }
+            self.indexed = self.objects.len();
         }
-        // Namespaces only implied by their objects (a later Namespace object replaces one).
+        // Namespace objects, and namespaces only implied by their objects (a later Namespace
+        // object replaces one).
+        let mut namespaces_changed = false;
         for i in start..self.objects.len() {
-            if let Some(ns) = self.objects[i].namespace.clone() {
-                self.namespaces
-                    .entry(ns.clone())
-                    .or_insert_with(|| Namespace {
-                        labels: BTreeMap::from([(LABEL_NS_NAME.to_owned(), ns.clone())]),
-                        name: ns,
-                        object: None,
-                    });
+            let o = &self.objects[i];
+            if o.kind == "Namespace" && o.api_version == "v1" {
+                let mut labels = o.labels();
+                labels.insert(LABEL_NS_NAME.to_owned(), o.name.clone());
+                let ns = Namespace {
+                    name: o.name.clone(),
+                    object: Some(i),
+                    labels,
+                };
+                Arc::make_mut(&mut self.namespaces).insert(o.name.clone(), ns);
+                namespaces_changed = true;
+            }
+        }
+        for i in start..self.objects.len() {
+            if let Some(ns) = &self.objects[i].namespace {
+                if !self.namespaces.contains_key(ns) {
+                    Arc::make_mut(&mut self.namespaces).insert(
+                        ns.clone(),
+                        Namespace {
+                            labels: BTreeMap::from([(LABEL_NS_NAME.to_owned(), ns.clone())]),
+                            name: ns.clone(),
+                            object: None,
+                        },
+                    );
+                    namespaces_changed = true;
+                }
             }
         }
         // One pass over every new pod template: GPU use marks ML namespaces, and the fields
@@ -310,51 +387,46 @@ impl Inventory {
             .with_min_len(crate::PAR_MIN)
             .map(|i| self.check_object(i))
             .collect();
+        let mut marked = BTreeSet::new();
         for (errs, ml_ns) in per_object {
             self.errors.extend(errs);
             if let Some(ns) = ml_ns {
-                self.ml_by_object.insert(ns);
+                if !self.ml.by_object.contains(&ns) && !self.ml_added.contains(&ns) {
+                    marked.insert(ns);
+                }
             }
         }
         // ML namespaces: an ML kind or a GPU request in it (above), or the tenant label.
-        self.ml_namespaces = self
-            .namespaces
-            .iter()
-            .filter(|(name, ns)| ns.tenant().is_some() || self.ml_by_object.contains(*name))
-            .map(|(name, _)| (name.clone(), ()))
-            .collect();
+        // Every namespace an object marks is in `namespaces` (added above if need be), so
+        // while the namespaces stay as they are, the marked ones are simply added: apart
+        // from the shared set in a copy, so that it is not copied.
+        if namespaces_changed {
+            let ml = Arc::make_mut(&mut self.ml);
+            ml.by_object.append(&mut self.ml_added);
+            ml.by_object.append(&mut marked);
+            ml.names = self
+                .namespaces
+                .iter()
+                .filter(|(name, ns)| ns.tenant().is_some() || ml.by_object.contains(*name))
+                .map(|(name, _)| name.clone())
+                .collect();
+        } else if !marked.is_empty() {
+            if Arc::strong_count(&self.ml) > 1 {
+                self.ml_added.append(&mut marked);
+            } else {
+                let ml = Arc::make_mut(&mut self.ml);
+                ml.names.extend(marked.iter().cloned());
+                ml.by_object.append(&mut marked);
+            }
+        }
     }
 
-    /// Enter object `i` in the lookup indexes (and, for a Namespace, the namespaces).
-    fn index(&mut self, i: usize) {
-        let o = &self.objects[i];
-        self.by_kind.entry(o.kind.clone()).or_default().push(i);
-        if let Some(ns) = &o.namespace {
-            self.by_kind_ns
-                .entry((o.kind.clone(), ns.clone()))
-                .or_default()
-                .push(i);
-        }
-        self.by_name.insert(
-            (
-                o.kind.clone(),
-                o.namespace.clone().unwrap_or_default(),
-                o.name.clone(),
-            ),
-            i,
-        );
-        if o.kind == "Namespace" && o.api_version == "v1" {
-            let mut labels = o.labels();
-            labels.insert(LABEL_NS_NAME.to_owned(), o.name.clone());
-            self.namespaces.insert(
-                o.name.clone(),
-                Namespace {
-                    name: o.name.clone(),
-                    object: Some(i),
-                    labels,
-                },
-            );
-        }
+    /// The objects added to a copy and not entered in its shared indexes, with their indices.
+    fn scanned(&self) -> impl DoubleEndedIterator<Item = (usize, &Object)> + '_ {
+        self.objects[self.indexed..]
+            .iter()
+            .enumerate()
+            .map(|(k, o)| (self.indexed + k, o))
     }
 
     /// The type errors of object `i`'s pod templates, and its namespace when the object makes
@@ -397,12 +469,15 @@ impl Inventory {
     }
 
     pub fn objects_of<'a>(&'a self, kind: &str) -> impl Iterator<Item = (usize, &'a Object)> + 'a {
-        self.by_kind
-            .get(kind)
+        let kind = kind.to_owned();
+        self.index
+            .by_kind
+            .get(&kind)
             .map(Vec::as_slice)
             .unwrap_or_default()
             .iter()
             .map(move |i| (*i, &self.objects[*i]))
+            .chain(self.scanned().filter(move |(_, o)| o.kind == kind))
     }
 
     /// Objects of `kind` in namespace `ns`.
@@ -411,23 +486,35 @@ impl Inventory {
         kind: &str,
         ns: &str,
     ) -> impl Iterator<Item = (usize, &'a Object)> + 'a {
-        self.by_kind_ns
-            .get(&(kind.to_owned(), ns.to_owned()))
+        let key = (kind.to_owned(), ns.to_owned());
+        self.index
+            .by_kind_ns
+            .get(&key)
             .map(Vec::as_slice)
             .unwrap_or_default()
             .iter()
             .map(move |i| (*i, &self.objects[*i]))
+            .chain(
+                self.scanned()
+                    .filter(move |(_, o)| o.kind == key.0 && o.namespace.as_ref() == Some(&key.1)),
+            )
     }
 
     /// The object of `kind` named `name` in namespace `ns` (None for cluster-scoped). When the
     /// inputs define it twice, the later definition (as `kubectl apply` would leave it).
     pub fn find(&self, kind: &str, ns: Option<&str>, name: &str) -> Option<(usize, &Object)> {
-        let key = (
-            kind.to_owned(),
-            ns.unwrap_or_default().to_owned(),
-            name.to_owned(),
-        );
-        self.by_name.get(&key).map(|i| (*i, &self.objects[*i]))
+        let ns = ns.unwrap_or_default();
+        let scanned = self.scanned().rev().find(|(_, o)| {
+            o.kind == kind && o.namespace.as_deref().unwrap_or_default() == ns && o.name == name
+        });
+        if scanned.is_some() {
+            return scanned;
+        }
+        let key = (kind.to_owned(), ns.to_owned(), name.to_owned());
+        self.index
+            .by_name
+            .get(&key)
+            .map(|i| (*i, &self.objects[*i]))
     }
 
     pub fn namespace(&self, name: &str) -> Option<&Namespace> {
@@ -435,13 +522,17 @@ impl Inventory {
     }
 
     pub fn is_ml_namespace(&self, name: &str) -> bool {
-        self.ml_namespaces.contains_key(name)
+        self.ml.names.contains(name) || self.ml_added.contains(name)
     }
 
+    /// The ML namespaces, by name.
     pub fn ml_namespaces(&self) -> impl Iterator<Item = &Namespace> {
-        self.ml_namespaces
-            .keys()
-            .filter_map(|n| self.namespaces.get(n))
+        let mut names: Vec<&String> = self.ml.names.iter().chain(&self.ml_added).collect();
+        if !self.ml_added.is_empty() {
+            names.sort_unstable();
+            names.dedup();
+        }
+        names.into_iter().filter_map(|n| self.namespaces.get(n))
     }
 
     pub fn classification(&self, ns: &str) -> Classification {
@@ -1095,6 +1186,73 @@ mod tests {
             inv.extend(second, "team-x");
             assert_eq!(summary(&inv), whole, "split after {cut} objects");
         }
+    }
+
+    /// A copy extended with a few objects (found by a scan, the shared indexes untouched) and
+    /// with more (indexes copied and entered) answers as an Inventory built afresh from all
+    /// of them, the original is unchanged, and a redefinition added to a copy is the one
+    /// `find` gives.
+    #[test]
+    fn extended_copies_answer_as_rebuilt_ones() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+        let loaded = crate::load::load(&[root.to_owned()], &crate::load::LoadOptions::default());
+        let n = loaded.objects.len();
+        assert!(n > SCANNED_MAX + 1, "{n} objects in examples/");
+        let part = |objects: Vec<Object>| Loaded {
+            files: loaded.files.clone(),
+            objects,
+            errors: Vec::new(),
+            notes: Vec::new(),
+        };
+        let whole = summary(&Inventory::new(loaded.clone(), "team-x"));
+        for k in [1, 2, 5, SCANNED_MAX, SCANNED_MAX + 1, n / 2] {
+            let mut first = loaded.objects.clone();
+            let rest = first.split_off(n - k);
+            let base = Inventory::new(part(first), "team-x");
+            let before = summary(&base);
+            let mut copy = base.clone();
+            copy.extend(part(rest), "team-x");
+            assert_eq!(
+                summary(&copy),
+                whole,
+                "the last {k} objects added to a copy"
+            );
+            assert_eq!(
+                summary(&base),
+                before,
+                "the original, {k} added to its copy"
+            );
+            assert_eq!(copy.indexed < copy.objects.len(), k <= SCANNED_MAX, "{k}");
+        }
+        // Every object redefined, one at a time, in a copy: `find` gives the redefinition.
+        let base = Inventory::new(loaded.clone(), "team-x");
+        for (i, o) in loaded.objects.iter().enumerate() {
+            let mut copy = base.clone();
+            copy.extend(part(vec![o.clone()]), "team-x");
+            let mut all = loaded.clone();
+            all.objects.push(o.clone());
+            let rebuilt = Inventory::new(all, "team-x");
+            assert_eq!(summary(&copy), summary(&rebuilt), "object {i} redefined");
+            let ns = copy.objects[n].namespace.as_deref();
+            assert_eq!(copy.find(&o.kind, ns, &o.name).map(|f| f.0), Some(n));
+        }
+        // A GPU pod added to a copy makes its namespace ML there, not in the original.
+        let ns = "apiVersion: v1\nkind: Namespace\nmetadata: {name: quiet}\n";
+        let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: quiet}\nspec: {containers: [{name: c, image: i, resources: {limits: {nvidia.com/gpu: 1}}}]}\n";
+        let docs = |texts: &[&str]| {
+            let docs: Vec<(String, String)> = texts
+                .iter()
+                .map(|t| (format!("{}.yaml", t.len()), (*t).to_owned()))
+                .collect();
+            crate::load::load_documents(&docs, &crate::load::LoadOptions::default())
+        };
+        let base = Inventory::new(docs(&[ns]), "default");
+        let mut copy = base.clone();
+        copy.extend(docs(&[pod]), "default");
+        assert!(!copy.ml_added.is_empty());
+        assert!(copy.is_ml_namespace("quiet") && !base.is_ml_namespace("quiet"));
+        let rebuilt = Inventory::new(docs(&[ns, pod]), "default");
+        assert_eq!(summary(&copy), summary(&rebuilt));
     }
 
     fn inv(text: &str) -> Inventory {

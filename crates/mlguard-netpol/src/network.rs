@@ -274,7 +274,7 @@ impl Network {
             errors,
             ..Default::default()
         };
-        for (name, ns) in &inv.namespaces {
+        for (name, ns) in inv.namespaces.iter() {
             net.namespaces.insert(name.clone(), ns.labels.clone());
         }
         let mut wl_index: HashMap<(String, String, String), usize> = HashMap::new();
