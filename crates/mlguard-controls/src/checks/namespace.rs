@@ -44,8 +44,24 @@ fn pod_labels_by_ns(ctx: &Ctx<'_>) -> BTreeMap<String, Vec<(Labels, WorkloadClas
     out
 }
 
+/// The ML namespaces whose namespace-level findings are wanted. With a focus (an admission
+/// decision), only the focus object's own namespace (its name, for a Namespace): another
+/// namespace's findings land on its Namespace object or on one of its objects, never on the
+/// focus, and a cluster's namespaces are many.
 fn ml_namespaces(ctx: &Ctx<'_>) -> Vec<String> {
-    ctx.inv.ml_namespaces().map(|n| n.name.clone()).collect()
+    let focus = ctx.focus.map(|f| {
+        let o = &ctx.inv.objects[f];
+        if o.kind == "Namespace" {
+            Some(o.name.as_str())
+        } else {
+            o.namespace.as_deref()
+        }
+    });
+    ctx.inv
+        .ml_namespaces()
+        .filter(|n| focus.is_none_or(|f| f == Some(n.name.as_str())))
+        .map(|n| n.name.clone())
+        .collect()
 }
 
 /// Effective policyTypes as the API server defaults them.
