@@ -382,7 +382,7 @@ impl Context {
         if let Some(s) = slices.get(key) {
             return s.clone();
         }
-        let objects = if key == "*" {
+        let mut objects: Vec<mlguard_core::Object> = if key == "*" {
             let mut all: Vec<usize> = self.shared.clone();
             all.extend(self.by_namespace.values().flatten());
             all.sort_unstable();
@@ -401,8 +401,15 @@ impl Context {
                 .map(|&i| self.loaded.objects[i].clone())
                 .collect()
         };
+        // Only the files its objects come from, in their order: a decision copies them.
+        let mut used: Vec<usize> = objects.iter().map(|o| o.file).collect();
+        used.sort_unstable();
+        used.dedup();
+        for o in &mut objects {
+            o.file = used.partition_point(|&f| f < o.file);
+        }
         let loaded = Loaded {
-            files: self.loaded.files.clone(),
+            files: used.iter().map(|&f| self.loaded.files[f].clone()).collect(),
             objects,
             errors: Vec::new(),
             notes: Vec::new(),
@@ -889,5 +896,57 @@ mod tests {
             }
         }
         assert!(checked > 200, "{checked} objects checked");
+    }
+    /// A slice keeps only the files its objects come from, and each object still names its
+    /// own file (as its finding locations do): for every namespace's slice, the cluster-wide
+    /// one and the lean ones, of examples/.
+    #[test]
+    fn slices_keep_their_objects_files() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+        let loaded = mlguard_core::load(&[root.to_owned()], &mlguard_core::LoadOptions::default());
+        let path = |o: &mlguard_core::Object| loaded.files[o.file].path.clone();
+        let want: HashMap<(String, Option<String>, String), String> = loaded
+            .objects
+            .iter()
+            .map(|o| {
+                (
+                    (o.kind.clone(), o.namespace.clone(), o.name.clone()),
+                    path(o),
+                )
+            })
+            .collect();
+        let context = Context::new(loaded.clone());
+        let mut keys: Vec<Option<&str>> = context
+            .by_namespace
+            .keys()
+            .map(|k| Some(k.as_str()))
+            .collect();
+        keys.push(None);
+        let mut checked = 0;
+        for ns in keys {
+            let slice = context.slice("ConfigMap", ns, "x");
+            for inv in std::iter::once(&slice.inv).chain(slice.lean.as_ref().map(|l| &l.inv)) {
+                assert!(inv.files.len() < loaded.files.len() || ns.is_none());
+                for o in &inv.objects {
+                    // A namespaced object read without a namespace is in `default` here.
+                    let key = (o.kind.clone(), o.namespace.clone(), o.name.clone());
+                    let unset = (o.kind.clone(), None, o.name.clone());
+                    let file = want
+                        .get(&key)
+                        .or_else(|| want.get(&unset))
+                        .expect("known object");
+                    assert_eq!(
+                        inv.file_of(o),
+                        file,
+                        "{} {:?} {}",
+                        o.kind,
+                        o.namespace,
+                        o.name
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 100, "{checked}");
     }
 }
