@@ -525,14 +525,22 @@ impl Inventory {
         self.ml.names.contains(name) || self.ml_added.contains(name)
     }
 
-    /// The ML namespaces, by name.
+    /// The ML namespaces, by name: the shared set and those added to this copy, merged.
     pub fn ml_namespaces(&self) -> impl Iterator<Item = &Namespace> {
-        let mut names: Vec<&String> = self.ml.names.iter().chain(&self.ml_added).collect();
-        if !self.ml_added.is_empty() {
-            names.sort_unstable();
-            names.dedup();
-        }
-        names.into_iter().filter_map(|n| self.namespaces.get(n))
+        let mut shared = self.ml.names.iter().peekable();
+        let mut added = self.ml_added.iter().peekable();
+        let names = std::iter::from_fn(move || match (shared.peek(), added.peek()) {
+            (Some(a), Some(b)) if a < b => shared.next(),
+            (Some(a), Some(b)) if b < a => added.next(),
+            // In both (a tenant-labelled namespace an object also marks): once.
+            (Some(_), Some(_)) => {
+                added.next();
+                shared.next()
+            }
+            (Some(_), None) => shared.next(),
+            (None, _) => added.next(),
+        });
+        names.filter_map(|n| self.namespaces.get(n))
     }
 
     pub fn classification(&self, ns: &str) -> Classification {
@@ -1252,6 +1260,17 @@ mod tests {
         assert!(!copy.ml_added.is_empty());
         assert!(copy.is_ml_namespace("quiet") && !base.is_ml_namespace("quiet"));
         let rebuilt = Inventory::new(docs(&[ns, pod]), "default");
+        assert_eq!(summary(&copy), summary(&rebuilt));
+        // Marked in a copy: a tenant's namespace (ML already) and one that sorts between two.
+        let namespaces = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a, labels: {mlguard.io/tenant: t}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: c, labels: {mlguard.io/tenant: t}}\n";
+        let pods = pod.replace("quiet", "a") + "---\n" + &pod.replace("quiet", "b");
+        let base = Inventory::new(docs(&[namespaces]), "default");
+        let mut copy = base.clone();
+        copy.extend(docs(&[&pods]), "default");
+        assert!(!copy.ml_added.is_empty());
+        let names: Vec<&str> = copy.ml_namespaces().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        let rebuilt = Inventory::new(docs(&[namespaces, &pods]), "default");
         assert_eq!(summary(&copy), summary(&rebuilt));
     }
 

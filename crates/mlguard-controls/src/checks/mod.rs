@@ -192,7 +192,9 @@ pub fn run_all(ctx: &mut Ctx<'_>) {
         let errs = network::run(r);
         r.input_errors.extend(errs);
     };
-    if ctx.inv.objects.len() < mlguard_core::PAR_MIN {
+    // With a focus (an admission decision) the work is small whatever the context's size,
+    // and a join would hand it to rayon's pool and wait for it there.
+    if ctx.focus.is_some() || ctx.inv.objects.len() < mlguard_core::PAR_MIN {
         workload::run(&mut w);
         namespace::run(&mut n);
         network(&mut r);
