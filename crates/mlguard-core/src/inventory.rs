@@ -469,15 +469,20 @@ impl Inventory {
     }
 
     pub fn objects_of<'a>(&'a self, kind: &str) -> impl Iterator<Item = (usize, &'a Object)> + 'a {
-        let kind = kind.to_owned();
+        // The kind is copied for the scan only when there are objects to scan (a scan calls
+        // this often, and its objects are all indexed).
+        let scanned_kind = (self.indexed < self.objects.len()).then(|| kind.to_owned());
         self.index
             .by_kind
-            .get(&kind)
+            .get(kind)
             .map(Vec::as_slice)
             .unwrap_or_default()
             .iter()
             .map(move |i| (*i, &self.objects[*i]))
-            .chain(self.scanned().filter(move |(_, o)| o.kind == kind))
+            .chain(
+                self.scanned()
+                    .filter(move |(_, o)| scanned_kind.as_deref() == Some(o.kind.as_str())),
+            )
     }
 
     /// Objects of `kind` in namespace `ns`.

@@ -287,8 +287,9 @@ impl Judges {
 /// work of a few hundred microseconds; a fixed set of threads parked on the queue when idle
 /// beats both tokio's blocking pool (which grows a thread per request in flight, and the
 /// switches between them cost more than the decisions) and rayon's pool (whose idle
-/// threads spin). The scan's parallel steps run inline for an admission-sized inventory
-/// (`mlguard_core::PAR_MIN`), so a decision stays on its thread. A job runs outside the
+/// threads spin). A decision's checks run inline (a focused scan does not join them on
+/// rayon's pool), and its parallel steps over fewer than `mlguard_core::PAR_MIN` items run
+/// inline too, so a decision stays on its thread. A job runs outside the
 /// queue's lock and catches its own panic, so the threads live as long as the process.
 fn judges() -> Option<&'static Judges> {
     static QUEUE: Judges = Judges {
