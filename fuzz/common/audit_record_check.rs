@@ -88,13 +88,13 @@ fn audit_record_check_record(
         let mut again = record.clone();
         let _ = map.resolve(&mut again);
     }
-    let (source, id, stage) = resolved.idempotency_key();
     assert_eq!(
-        (source, id, stage),
+        resolved.idempotency_key(),
         (
             record.source,
             record.event_id.as_str(),
-            record.stage.as_deref()
+            record.stage.as_deref(),
+            record.time_ns
         ),
         "resolving changed the idempotency key"
     );

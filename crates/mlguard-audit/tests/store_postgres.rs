@@ -159,3 +159,27 @@ fn unreachable_server_is_unavailable_and_missing_schema_refused() {
         .unwrap();
     assert!(matches!(e, StoreError::Config(_)), "{e}");
 }
+
+/// Version 1's key and index, as that version created them (the constraint unnamed, as its
+/// CREATE TABLE left it).
+const DOWNGRADE_TO_V1: &str = "
+DROP INDEX audit_records_key;
+ALTER TABLE audit_records ADD UNIQUE (source, event_id, stage);
+CREATE INDEX audit_records_time ON audit_records (time_ns);
+UPDATE audit_meta SET value = '1' WHERE key = 'schema_version';
+";
+
+#[test]
+fn upgrades_a_version_1_store() {
+    let Some(b) = Pg::new() else { return };
+    store_support::upgrades_a_version_1_store(&b, DOWNGRADE_TO_V1);
+    assert_eq!(
+        b.int("SELECT count(*) FROM pg_constraint WHERE conrelid = 'audit_records'::regclass AND contype = 'u'"),
+        0,
+        "the old key's constraint is gone"
+    );
+    assert_eq!(
+        b.int("SELECT count(*) FROM pg_indexes WHERE tablename = 'audit_records' AND indexname IN ('audit_records_key', 'audit_records_time')"),
+        1
+    );
+}

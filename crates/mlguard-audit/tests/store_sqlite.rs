@@ -184,3 +184,51 @@ fn a_writers_wal_is_copied_into_the_database_in_the_background() {
     drop(log);
     assert_eq!(store_support::reader(&b).row_count().unwrap(), 4000);
 }
+
+/// Version 1's table and indexes, as that version created them.
+const DOWNGRADE_TO_V1: &str = "
+ALTER TABLE audit_records RENAME TO current;
+DROP INDEX audit_records_key;
+DROP INDEX audit_records_model;
+DROP INDEX audit_records_actor;
+DROP INDEX audit_records_namespace;
+CREATE TABLE audit_records (
+    seq INTEGER PRIMARY KEY,
+    leaf_hash BLOB NOT NULL,
+    source TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    time_ns INTEGER NOT NULL,
+    actor TEXT,
+    verb TEXT,
+    resource TEXT,
+    namespace TEXT,
+    name TEXT,
+    model TEXT,
+    canonical BLOB,
+    UNIQUE (source, event_id, stage)
+);
+CREATE INDEX audit_records_model ON audit_records (model, time_ns);
+CREATE INDEX audit_records_actor ON audit_records (actor, time_ns);
+CREATE INDEX audit_records_namespace ON audit_records (namespace, time_ns);
+CREATE INDEX audit_records_time ON audit_records (time_ns);
+INSERT INTO audit_records SELECT * FROM current;
+DROP TABLE current;
+UPDATE audit_meta SET value = '1' WHERE key = 'schema_version';
+";
+
+#[test]
+fn upgrades_a_version_1_store() {
+    let b = Sqlite::new();
+    store_support::upgrades_a_version_1_store(&b, DOWNGRADE_TO_V1);
+    let indexes = b.int(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_records' \
+         AND name IN ('audit_records_key', 'audit_records_model', 'audit_records_actor', \
+         'audit_records_namespace')",
+    );
+    assert_eq!(indexes, 4);
+    assert_eq!(
+        b.int("SELECT count(*) FROM sqlite_master WHERE name LIKE '%_v1' OR name = 'audit_records_time'"),
+        0
+    );
+}

@@ -1106,9 +1106,19 @@ fn the_same_event_twice_has_the_same_key_and_record() {
         (
             Source::K8s,
             "d7cd2b04-940b-42cb-ad2a-b4b8f937aa0e",
-            Some("ResponseComplete")
+            Some("ResponseComplete"),
+            a.time_ns
         )
     );
+    // The same audit ID and stage at another time (a client may set the Audit-ID header):
+    // another key, so the later event is not taken for a duplicate.
+    let reused = String::from_utf8(line.to_vec())
+        .unwrap()
+        .replace(&a.time_rfc3339()[..19], "2031-01-01T00:00:00");
+    let later = k8s_event(reused.as_bytes()).unwrap();
+    assert_eq!(later.event_id, a.event_id);
+    assert_ne!(later.time_ns, a.time_ns);
+    assert_ne!(later.idempotency_key(), a.idempotency_key());
     // Delivered again in a webhook batch: the same key.
     let mut list = br#"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":["#.to_vec();
     list.extend_from_slice(line);
@@ -1122,7 +1132,12 @@ fn the_same_event_twice_has_the_same_key_and_record() {
     assert_eq!(minio(&m).unwrap(), minio(&m).unwrap());
     assert_eq!(
         minio(&m).unwrap().idempotency_key(),
-        (Source::Storage, "17F8A2C3D4E5B6A7", None)
+        (
+            Source::Storage,
+            "17F8A2C3D4E5B6A7",
+            None,
+            minio(&m).unwrap().time_ns
+        )
     );
     let (h, body) = http("kserve-binary-request.http");
     assert_eq!(

@@ -107,20 +107,46 @@ fn args() -> Result<Option<Args>, String> {
     Ok(Some(a))
 }
 
-/// One realistic event (a service account reading an InferenceService, Metadata level).
+/// One realistic event (a service account reading an InferenceService, Metadata level). As the
+/// API server makes them: a random (version 4) UUID as the audit ID, here drawn from `run` and
+/// `n`, so that the store's key index sees keys all over its range; and times that advance, 20 µs
+/// apart (50,000 events/s), from a start that depends on `run`.
 fn event(out: &mut String, run: &str, n: u64) {
     use std::fmt::Write as _;
     let ns = ["team-a", "team-b", "ml-platform", "research"][(n % 4) as usize];
     let verb = ["get", "list", "watch", "update", "create"][(n % 5) as usize];
-    let sec = n % 60;
-    let micros = n % 1_000_000;
+    let seed = run.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let (hi, lo) = (mix(seed ^ n), mix(seed.rotate_left(17) ^ n));
+    let micros = (seed % 3_600) * 1_000_000 + n * 20;
+    let (s, us) = (micros / 1_000_000, micros % 1_000_000);
+    let time = format!(
+        "2026-03-02T{:02}:{:02}:{:02}.{us:06}Z",
+        (s / 3600) % 24,
+        (s / 60) % 60,
+        s % 60
+    );
     let _ = write!(
         out,
-        r#"{{"level":"Metadata","auditID":"{run}-{n:012}","stage":"ResponseComplete","requestURI":"/apis/serving.kserve.io/v1beta1/namespaces/{ns}/inferenceservices/llama-{m}","verb":"{verb}","user":{{"username":"system:serviceaccount:{ns}:pipeline-runner","groups":["system:serviceaccounts","system:authenticated"]}},"sourceIPs":["10.12.{a}.{b}"],"userAgent":"kfp-driver/2.3.0","objectRef":{{"resource":"inferenceservices","namespace":"{ns}","name":"llama-{m}","apiGroup":"serving.kserve.io","apiVersion":"v1beta1"}},"responseStatus":{{"metadata":{{}},"code":200}},"requestReceivedTimestamp":"2026-03-02T09:00:{sec:02}.{micros:06}Z","stageTimestamp":"2026-03-02T09:00:{sec:02}.{micros:06}Z"}}"#,
+        r#"{{"level":"Metadata","auditID":"{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}","stage":"ResponseComplete","requestURI":"/apis/serving.kserve.io/v1beta1/namespaces/{ns}/inferenceservices/llama-{m}","verb":"{verb}","user":{{"username":"system:serviceaccount:{ns}:pipeline-runner","groups":["system:serviceaccounts","system:authenticated"]}},"sourceIPs":["10.12.{a}.{b}"],"userAgent":"kfp-driver/2.3.0","objectRef":{{"resource":"inferenceservices","namespace":"{ns}","name":"llama-{m}","apiGroup":"serving.kserve.io","apiVersion":"v1beta1"}},"responseStatus":{{"metadata":{{}},"code":200}},"requestReceivedTimestamp":"{time}","stageTimestamp":"{time}"}}"#,
+        hi >> 32,
+        (hi >> 16) & 0xffff,
+        hi & 0xfff,
+        0x8000 | (lo >> 48) & 0x3fff,
+        lo & 0xffff_ffff_ffff,
         m = n % 17,
         a = n % 250,
         b = (n / 250) % 250,
     );
+}
+
+/// SplitMix64's finalizer: a well-spread 64-bit value from a counter.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 fn event_list(run: &str, first: u64, batch: usize) -> Vec<u8> {

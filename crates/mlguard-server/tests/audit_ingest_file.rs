@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 #[derive(Default)]
 struct MemStore {
     ids: Mutex<Vec<String>>,
-    keys: Mutex<HashSet<(Source, String, Option<String>)>>,
+    keys: Mutex<HashSet<(Source, String, Option<String>, i64)>>,
     appends: Mutex<Vec<usize>>,
     /// Fail this many appends as unavailable.
     fail: AtomicUsize,
@@ -35,8 +35,8 @@ impl Store for MemStore {
         let mut keys = self.keys.lock().unwrap();
         let mut s = AppendSummary::default();
         for r in batch {
-            let (src, id, stage) = r.idempotency_key();
-            if keys.insert((src, id.to_owned(), stage.map(str::to_owned))) {
+            let (src, id, stage, time) = r.idempotency_key();
+            if keys.insert((src, id.to_owned(), stage.map(str::to_owned), time)) {
                 self.ids.lock().unwrap().push(r.event_id.clone());
                 s.appended += 1;
             } else {

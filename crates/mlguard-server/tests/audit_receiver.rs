@@ -21,7 +21,7 @@ use tower::ServiceExt;
 #[derive(Default)]
 struct MemStore {
     records: Mutex<Vec<Record>>,
-    keys: Mutex<HashSet<(Source, String, Option<String>)>>,
+    keys: Mutex<HashSet<(Source, String, Option<String>, i64)>>,
     appends: Mutex<Vec<usize>>,
     down: AtomicBool,
     /// Milliseconds each append takes (a slow disk).
@@ -47,8 +47,8 @@ impl Store for MemStore {
         let mut keys = self.keys.lock().unwrap();
         let mut s = AppendSummary::default();
         for r in &batch {
-            let (src, id, stage) = r.idempotency_key();
-            if keys.insert((src, id.to_owned(), stage.map(str::to_owned))) {
+            let (src, id, stage, time) = r.idempotency_key();
+            if keys.insert((src, id.to_owned(), stage.map(str::to_owned), time)) {
                 self.records.lock().unwrap().push(r.clone());
                 s.appended += 1;
             } else {

@@ -26,7 +26,7 @@ pub mod schema;
 pub mod sqlite;
 pub mod verify;
 
-pub use schema::{Encoded, StoredCheckpoint, StoredRow};
+pub use schema::{Encoded, StoredCheckpoint, StoredRow, SCHEMA_VERSION};
 
 /// What one append did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use super::{AppendSummary, CheckpointPolicy, Log, OpenOptions, Query, Store, Sto
 use crate::trail::merkle::{CompactTree, Hash};
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::io::Write;
 use std::sync::{Mutex, MutexGuard};
 
@@ -82,6 +82,16 @@ fn connect(url: &str) -> Result<Client, StoreError> {
     Ok(c)
 }
 
+/// Upgrades a version 1 store to version 2 (see [`schema::SCHEMA_VERSION`]): the old key's
+/// constraint (PostgreSQL's default name for `UNIQUE (source, event_id, stage)`) and the index
+/// on time go, the new key's index comes. Rows are untouched.
+const MIGRATE_V1: &str = "
+ALTER TABLE audit_records DROP CONSTRAINT IF EXISTS audit_records_source_event_id_stage_key;
+DROP INDEX IF EXISTS audit_records_time;
+CREATE UNIQUE INDEX IF NOT EXISTS audit_records_key ON audit_records (time_ns, source, event_id, stage);
+UPDATE audit_meta SET value = '2' WHERE key = 'schema_version';
+";
+
 impl PgStore {
     /// Connects to `url` (a libpq URL) and checks (with `opts.create`, creates) the schema.
     pub fn open(url: &str, opts: OpenOptions) -> Result<PgStore, StoreError> {
@@ -116,12 +126,18 @@ impl PgStore {
             }
         }
         let version = meta(&mut tx, schema::META_VERSION).ok();
-        if version.as_deref() != Some(schema::SCHEMA_VERSION) {
-            return Err(StoreError::Corrupt(format!(
-                "{}: schema version {version:?}; this build reads version {}",
-                super::redact_url(url),
-                schema::SCHEMA_VERSION
-            )));
+        match version.as_deref() {
+            Some(schema::SCHEMA_VERSION) => {}
+            // Under the advisory lock: no other writer migrates at the same time.
+            Some("1") if opts.create => tx.batch_execute(MIGRATE_V1).map_err(err)?,
+            Some(v) if !opts.create && schema::READABLE_VERSIONS.contains(&v) => {}
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "{}: schema version {version:?}; this build reads versions {}",
+                    super::redact_url(url),
+                    schema::READABLE_VERSIONS.join(" and ")
+                )))
+            }
         }
         tx.commit().map_err(err)?;
         Ok(PgStore {
@@ -208,34 +224,44 @@ fn save(
     Ok(())
 }
 
-/// The keys of `batch` already stored: one query per source.
-fn existing(
-    c: &mut impl GenericClient,
-    batch: &[Encoded],
-) -> Result<HashSet<(String, String, String)>, StoreError> {
-    let mut by_source: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+/// The keys of `batch` already stored: one query, an index lookup per key.
+fn existing(c: &mut impl GenericClient, batch: &[Encoded]) -> Result<HashSet<Key>, StoreError> {
+    let (mut sources, mut ids, mut stages, mut times) = (
+        Vec::with_capacity(batch.len()),
+        Vec::with_capacity(batch.len()),
+        Vec::with_capacity(batch.len()),
+        Vec::with_capacity(batch.len()),
+    );
     for e in batch {
-        let (source, id, _) = e.key();
-        by_source.entry(source).or_default().push(id);
+        let (source, id, stage, time) = e.key();
+        sources.push(source);
+        ids.push(id);
+        stages.push(stage);
+        times.push(time);
     }
-    let mut out = HashSet::new();
-    for (source, ids) in by_source {
-        let rows = c
-            .query(
-                "SELECT event_id, stage FROM audit_records WHERE source = $1 AND event_id = ANY($2)",
-                &[&source, &ids],
-            )
-            .map_err(err)?;
-        for r in rows {
-            out.insert((
-                source.to_owned(),
-                r.try_get::<_, String>(0).map_err(err)?,
-                r.try_get::<_, String>(1).map_err(err)?,
-            ));
-        }
+    let rows = c
+        .query(
+            "SELECT k.s, k.e, k.g, k.t \
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS k(s, e, g, t) \
+             WHERE EXISTS (SELECT 1 FROM audit_records r \
+                 WHERE r.time_ns = k.t AND r.source = k.s AND r.event_id = k.e AND r.stage = k.g)",
+            &[&sources, &ids, &stages, &times],
+        )
+        .map_err(err)?;
+    let mut out = HashSet::with_capacity(rows.len());
+    for r in rows {
+        out.insert((
+            r.try_get::<_, String>(0).map_err(err)?,
+            r.try_get::<_, String>(1).map_err(err)?,
+            r.try_get::<_, String>(2).map_err(err)?,
+            r.try_get::<_, i64>(3).map_err(err)?,
+        ));
     }
     Ok(out)
 }
+
+/// An idempotency key, owned: (source, event id, stage, time).
+type Key = (String, String, String, i64);
 
 /// A COPY text-format field.
 fn copy_text(out: &mut Vec<u8>, v: Option<&str>) {
@@ -347,16 +373,22 @@ impl Store for PgStore {
             let tree = load_tree(&mut tx)?;
             let last = last_checkpoint(&mut tx)?.map_or(0, |l| l.0);
             let stored = existing(&mut tx, &batch)?;
-            let plan = schema::plan_append(
-                batch,
-                tree,
-                |e| {
-                    let (source, id, stage) = e.key();
-                    Ok(stored.contains(&(source.to_owned(), id.to_owned(), stage.to_owned())))
-                },
-                self.policy.as_ref(),
-                last,
-            )?;
+            let plan =
+                schema::plan_append(
+                    batch,
+                    tree,
+                    |e| {
+                        let (source, id, stage, time) = e.key();
+                        Ok(stored.contains(&(
+                            source.to_owned(),
+                            id.to_owned(),
+                            stage.to_owned(),
+                            time,
+                        )))
+                    },
+                    self.policy.as_ref(),
+                    last,
+                )?;
             copy_rows(&mut tx, &plan.rows)?;
             save(&mut tx, &plan.tree, plan.checkpoint.as_ref())?;
             tx.commit().map_err(err)?;

@@ -194,12 +194,18 @@ impl SqliteStore {
             )
             .optional()
             .map_err(wrap)?;
-        if version.as_deref() != Some(schema::SCHEMA_VERSION) {
-            return Err(StoreError::Corrupt(format!(
-                "{}: schema version {version:?}; this build reads version {}",
-                path.display(),
-                schema::SCHEMA_VERSION
-            )));
+        let mut conn = conn;
+        match version.as_deref() {
+            Some(schema::SCHEMA_VERSION) => {}
+            Some("1") if opts.create => migrate_v1(&mut conn).map_err(wrap)?,
+            Some(v) if !opts.create && schema::READABLE_VERSIONS.contains(&v) => {}
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "{}: schema version {version:?}; this build reads versions {}",
+                    path.display(),
+                    schema::READABLE_VERSIONS.join(" and ")
+                )))
+            }
         }
         Ok(SqliteStore {
             conn: Mutex::new(conn),
@@ -221,6 +227,40 @@ impl SqliteStore {
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Upgrades a version 1 store to version 2 (see [`schema::SCHEMA_VERSION`]) in one
+/// transaction. SQLite cannot drop a table's UNIQUE constraint, so the rows move to a table made
+/// afresh, in seq order; their bytes, and so the tree, are unchanged.
+fn migrate_v1(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: String = tx.query_row(
+        "SELECT value FROM audit_meta WHERE key = ?1",
+        [schema::META_VERSION],
+        |r| r.get(0),
+    )?;
+    if version != "1" {
+        // Another writer upgraded it first.
+        return tx.commit();
+    }
+    tx.execute_batch(
+        "ALTER TABLE audit_records RENAME TO audit_records_v1;
+         DROP INDEX IF EXISTS audit_records_model;
+         DROP INDEX IF EXISTS audit_records_actor;
+         DROP INDEX IF EXISTS audit_records_namespace;
+         DROP INDEX IF EXISTS audit_records_time;",
+    )?;
+    tx.execute_batch(&schema::ddl("INTEGER", "BLOB"))?;
+    tx.execute_batch(&format!(
+        "INSERT INTO audit_records ({ROW_COLUMNS}) \
+         SELECT {ROW_COLUMNS} FROM audit_records_v1 ORDER BY seq;
+         DROP TABLE audit_records_v1;"
+    ))?;
+    tx.execute(
+        "UPDATE audit_meta SET value = ?1 WHERE key = ?2",
+        params![schema::SCHEMA_VERSION, schema::META_VERSION],
+    )?;
+    tx.commit()
 }
 
 fn meta(c: &Connection, key: &str) -> Result<String, StoreError> {
@@ -330,7 +370,7 @@ impl Store for SqliteStore {
                     "INSERT INTO audit_records (seq, leaf_hash, source, event_id, stage, time_ns, \
                      actor, verb, resource, namespace, name, model, canonical) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
-                     ON CONFLICT (source, event_id, stage) DO NOTHING",
+                     ON CONFLICT (time_ns, source, event_id, stage) DO NOTHING",
                 )
                 .map_err(err)?;
             for e in &batch {

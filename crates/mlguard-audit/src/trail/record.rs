@@ -262,10 +262,22 @@ impl Record {
     }
 
     /// The key under which ingest is idempotent: the same event delivered twice (a webhook retry,
-    /// a log replayed) has the same key. For Kubernetes it is (auditID, stage), as the API
-    /// server emits one event per stage with the same auditID.
-    pub fn idempotency_key(&self) -> (Source, &str, Option<&str>) {
-        (self.source, &self.event_id, self.stage.as_deref())
+    /// a log replayed) has the same key. It is (source, event id, stage, time): for Kubernetes
+    /// (auditID, stage, stageTimestamp), as the API server emits one event per stage with the
+    /// same auditID.
+    ///
+    /// The time is part of the key because an event ID is not always the producer's own: the
+    /// API server takes the auditID from the client's `Audit-ID` request header when there is
+    /// one. Keyed on (auditID, stage) alone, a client could have the events of its later
+    /// requests dropped as duplicates by reusing the audit ID of an earlier one; the time is
+    /// the server's.
+    pub fn idempotency_key(&self) -> (Source, &str, Option<&str>, i64) {
+        (
+            self.source,
+            &self.event_id,
+            self.stage.as_deref(),
+            self.time_ns,
+        )
     }
 
     /// The event time as RFC 3339 text, UTC.

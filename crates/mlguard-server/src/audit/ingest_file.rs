@@ -6,7 +6,7 @@
 //! - The state file (JSON: `path`, `dev`, `inode`, `offset`, `line`) is written, atomically
 //!   (temporary file, fsync, rename, fsync of the folder), only after the batch before that
 //!   offset is durable in the store. A crash between the two replays the batch, which the store
-//!   skips as duplicates (appends are idempotent on (auditID, stage)).
+//!   skips as duplicates (appends are idempotent on (auditID, stage, time)).
 //! - Rotation: when the path names another file (its inode changed: the API server's
 //!   lumberjack, logrotate `create`), the old file is read to its end and the new one from its
 //!   start; when the file shrank below the position (logrotate `copytruncate`), it is read from

@@ -10,7 +10,7 @@
 //! the receiver's metrics.
 //!
 //! Must not: store, deduplicate or sign (the store does: appends are idempotent on
-//! (source, event id, stage)), parse event formats (the normalizers do), read flags.
+//! (source, event id, stage, time)), parse event formats (the normalizers do), read flags.
 //!
 //! # Routes
 //!
