@@ -7,6 +7,7 @@
 // a canonical record and as an RFC 3339 time.
 // Nothing may panic, and:
 // - normalizing is deterministic: the same bytes give an equal record;
+// - where the fast path of a Kubernetes Event takes the event, its record is the general path's;
 // - every accepted record's canonical encoding decodes back to an equal record, and bytes that
 //   decode as a canonical record re-encode to exactly themselves;
 // - any bytes gzip-compress (the raw-event encoder) and read back through flate2, the same each
@@ -145,6 +146,19 @@ pub fn check_audit_record_input(data: &[u8]) {
 
     let first = k8s_event(data);
     assert_eq!(first, k8s_event(data), "k8s_event is not deterministic");
+    {
+        use mlguard_audit::trail::normalize::k8s_paths;
+        let event = data.trim_ascii();
+        for item in [None, Some(0)] {
+            if let Some(fast) = k8s_paths::fast(event, item) {
+                assert_eq!(
+                    k8s_paths::general(event, item),
+                    Ok(fast),
+                    "the fast path of an Event gives another record"
+                );
+            }
+        }
+    }
     if let Ok(r) = &first {
         audit_record_check_record(r, &mut map);
     }

@@ -1273,3 +1273,48 @@ fn fuzz_body_accepts_every_sample() {
     let (h, b) = audit_record_split_http(&response);
     assert!(kserve(&h, b, &[]).is_ok());
 }
+
+/// The fast path of an Event (a typed view borrowing from the bytes) gives the general path's
+/// record for every event of the corpus and the ML samples, alone and as a list item, and it
+/// takes most of them; the variants it must leave to the general path (something to redact, a
+/// member twice, a request on secrets, a bad time) it leaves, and those read as the general
+/// path reads them.
+#[test]
+fn the_fast_path_of_an_event_gives_the_general_paths_record() {
+    use mlguard_audit::trail::normalize::k8s_paths::{fast, general};
+    let mut events = corpus_lines();
+    events.extend(ml_events());
+    let mut taken = 0;
+    for e in &events {
+        for item in [None, Some(1)] {
+            if let Some(r) = fast(e, item) {
+                taken += 1;
+                assert_eq!(general(e, item), Ok(r), "{}", String::from_utf8_lossy(e));
+            }
+        }
+        let text = String::from_utf8(e.clone()).unwrap();
+        let inserted = |member: &str| text.replacen('{', &format!("{{{member},"), 1);
+        let mut variants = vec![
+            inserted(r#""token":"s3cr3t""#),
+            inserted(r#""nested":[{"a":{"Client_Secret":"x"}}]"#),
+            inserted(r#""object":{"kind":"Secret"}"#),
+            inserted(r#""auditID":"twice""#),
+            inserted(r#""objectRef":{"resource":"secrets","name":"x"}"#),
+        ];
+        for key in [r#""stageTimestamp":""#, r#""timestamp":""#] {
+            if let Some(t) = text.find(key) {
+                let at = t + key.len();
+                variants.push(format!("{}x{}", &text[..at], &text[at + 1..]));
+            }
+        }
+        for v in &variants {
+            assert_eq!(fast(v.as_bytes(), None), None, "{v}");
+            assert_eq!(k8s_event(v.as_bytes()), general(v.as_bytes(), None), "{v}");
+        }
+    }
+    assert!(
+        taken * 4 >= events.len() * 2 * 3,
+        "the fast path took {taken} of {} events",
+        events.len() * 2
+    );
+}

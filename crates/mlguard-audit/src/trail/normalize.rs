@@ -119,15 +119,17 @@
 //! queries of the service resolve to it. Configured rules always win over learned ones.
 
 mod k8s;
+mod k8s_fast;
 mod kserve;
 mod minio;
+mod scan;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use k8s::{k8s_event, k8s_event_list, k8s_event_list_items};
+pub use k8s::{k8s_event, k8s_event_list, k8s_event_list_items, paths as k8s_paths};
 pub use kserve::{kserve, kserve_structured};
 pub use minio::{minio, minio_entries};
 
@@ -393,12 +395,14 @@ pub fn is_secret_json_key(key: &str) -> bool {
     if key.len() > 24 {
         return false;
     }
-    let k: String = key
-        .chars()
-        .filter(|c| *c != '-' && *c != '_')
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    KEYS.contains(&k.as_str())
+    // The key without `-` and `_`, ASCII letters lowered (other bytes kept as they are).
+    let mut k = [0u8; 24];
+    let mut n = 0;
+    for b in key.bytes().filter(|b| *b != b'-' && *b != b'_') {
+        k[n] = b.to_ascii_lowercase();
+        n += 1;
+    }
+    KEYS.iter().any(|s| s.as_bytes() == &k[..n])
 }
 
 /// Places secrets were removed from, as paths with array indices elided (`items[].data`).

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::trail::record::{Outcome, OutcomeKind, Record, Source};
 
-const API_VERSION: &str = "audit.k8s.io/v1";
+pub(super) const API_VERSION: &str = "audit.k8s.io/v1";
 
 /// Normalizes one Event (a line of the log backend; surrounding whitespace is ignored). Its
 /// `kind` must be `Event` and its `apiVersion` `audit.k8s.io/v1`.
@@ -102,8 +102,33 @@ fn expect(
     }
 }
 
-/// One Event; `item` is its index in a list (where kind and apiVersion may be left out).
+/// One Event; `item` is its index in a list (where kind and apiVersion may be left out): the
+/// fast path ([`super::k8s_fast`]) when it takes the event, else the general one.
 fn event(bytes: &[u8], item: Option<usize>) -> Result<Record, NormalizeError> {
+    match super::k8s_fast::event(bytes, item) {
+        Some(r) => Ok(r),
+        None => general(bytes, item),
+    }
+}
+
+/// The two paths of one Event apart, for the tests and the fuzz target that hold them equal.
+#[doc(hidden)]
+pub mod paths {
+    use super::{NormalizeError, Record};
+
+    /// The general path: the event built as a JSON tree, redacted, read.
+    pub fn general(bytes: &[u8], item: Option<usize>) -> Result<Record, NormalizeError> {
+        super::general(bytes, item)
+    }
+
+    /// The fast path; `None` where it leaves the event to the general one.
+    pub fn fast(bytes: &[u8], item: Option<usize>) -> Option<Record> {
+        super::super::k8s_fast::event(bytes, item)
+    }
+}
+
+/// One Event down the general path.
+fn general(bytes: &[u8], item: Option<usize>) -> Result<Record, NormalizeError> {
     let mut m = parse_object(bytes, item)?;
     let f = Fields { item };
     let kind = f.str(&m, "kind", "kind")?;
@@ -265,12 +290,12 @@ fn event(bytes: &[u8], item: Option<usize>) -> Result<Record, NormalizeError> {
     Ok(r)
 }
 
-fn json_strings(v: &[String]) -> String {
+pub(super) fn json_strings(v: &[String]) -> String {
     serde_json::to_string(v).expect("strings serialize")
 }
 
 /// `metadata.name` of a request or response object.
-fn object_name(v: Option<&Value>) -> Option<String> {
+pub(super) fn object_name(v: Option<&Value>) -> Option<String> {
     v?.get("metadata")?
         .get("name")?
         .as_str()
@@ -280,7 +305,11 @@ fn object_name(v: Option<&Value>) -> Option<String> {
 
 /// The `storageUri` of an InferenceService or TrainedModel in the response object (the object as
 /// stored) or else the request object, and a TrainedModel's InferenceService.
-fn model_facts(m: &Map<String, Value>, resource: &str, detail: &mut BTreeMap<String, String>) {
+pub(super) fn model_facts(
+    m: &Map<String, Value>,
+    resource: &str,
+    detail: &mut BTreeMap<String, String>,
+) {
     let spec = |key: &str| m.get(key)?.get("spec")?.as_object();
     let specs = || {
         ["responseObject", "requestObject"]
