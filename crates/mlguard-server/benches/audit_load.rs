@@ -13,6 +13,9 @@
 //! batch/rate seconds whatever the answers, taken by the first free connection of the pool of
 //! `--connections`, and its latency counts from when it was due.
 //!
+//! `--timeline FILE` writes each batch's send (or due) time and latency, in milliseconds from
+//! the start, as CSV (`sent_ms,latency_ms`), to see when slow answers happen.
+//!
 //! Without `--url` it prints how to run it and exits 0 (so `cargo bench` passes by).
 
 use http_body_util::{BodyExt, Full};
@@ -41,6 +44,8 @@ struct Args {
     /// Open loop: offer this many events per second (batches at a fixed interval, whatever
     /// the answers), instead of each connection sending its next batch once answered.
     rate: Option<f64>,
+    /// Write each batch's send time and latency (CSV, milliseconds) to this file.
+    timeline: Option<String>,
 }
 
 fn args() -> Result<Option<Args>, String> {
@@ -56,6 +61,7 @@ fn args() -> Result<Option<Args>, String> {
         json: false,
         breakdown: None,
         rate: None,
+        timeline: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -84,6 +90,7 @@ fn args() -> Result<Option<Args>, String> {
             "--label" => a.label = val("--label")?,
             "--json" => a.json = true,
             "--breakdown" => a.breakdown = Some(val("--breakdown")?),
+            "--timeline" => a.timeline = Some(val("--timeline")?),
             "--rate" => {
                 a.rate = Some(
                     val("--rate")?
@@ -255,6 +262,8 @@ async fn post(
 #[derive(Default)]
 struct Tally {
     latencies: Vec<Duration>,
+    /// (when the batch was due or sent, from the start; its latency).
+    timeline: Vec<(Duration, Duration)>,
     events: u64,
     errors: u64,
     first_error: Option<String>,
@@ -377,6 +386,18 @@ async fn run(a: Args) -> i32 {
     );
     let sample = event_list(&run_id, 0, a.batch);
     let event_bytes = sample.len() as f64 / a.batch as f64;
+    // Open loop: the pool's connections are made first, so that their handshakes delay no
+    // batch's schedule.
+    let mut pool = Vec::new();
+    for _ in 0..if a.rate.is_some() { a.connections } else { 0 } {
+        match connect(&host, &addr, tls.clone()).await {
+            Ok(s) => pool.push(s),
+            Err(e) => {
+                eprintln!("audit_load: {e}");
+                return 2;
+            }
+        }
+    }
     let deadline = Instant::now() + Duration::from_secs_f64(a.seconds);
     let next = Arc::new(std::sync::atomic::AtomicU64::new(1_000_000));
     let mut tasks = Vec::new();
@@ -412,6 +433,7 @@ async fn run(a: Args) -> i32 {
                 match res {
                     Ok(()) => {
                         t.latencies.push(t0.elapsed());
+                        t.timeline.push((t0 - start, t0.elapsed()));
                         t.events += batch as u64;
                     }
                     Err(e) => {
@@ -432,16 +454,6 @@ async fn run(a: Args) -> i32 {
         // Open loop: batch k is due at start + k * interval whatever happened to the others; it
         // waits for a free connection of the pool, and its latency counts from when it was due
         // (so a slow answer delays no measurement: no coordinated omission).
-        let mut pool = Vec::new();
-        for _ in 0..a.connections {
-            match connect(&host, &addr, tls.clone()).await {
-                Ok(s) => pool.push(s),
-                Err(e) => {
-                    eprintln!("audit_load: {e}");
-                    return 2;
-                }
-            }
-        }
         let pool = Arc::new(std::sync::Mutex::new(pool));
         let permits = Arc::new(tokio::sync::Semaphore::new(a.connections));
         let interval = Duration::from_secs_f64(a.batch as f64 / rate);
@@ -476,6 +488,7 @@ async fn run(a: Args) -> i32 {
                 match post(&mut send, &host, &addr, &tls, token.as_deref(), body).await {
                     Ok(()) => {
                         t.latencies.push(due.elapsed());
+                        t.timeline.push((due - start, due.elapsed()));
                         t.events += batch as u64;
                     }
                     Err(e) => {
@@ -495,6 +508,7 @@ async fn run(a: Args) -> i32 {
     for task in tasks {
         if let Ok(t) = task.await {
             all.latencies.extend(t.latencies);
+            all.timeline.extend(t.timeline);
             all.events += t.events;
             all.errors += t.errors;
             all.bytes += t.bytes;
@@ -505,6 +519,20 @@ async fn run(a: Args) -> i32 {
     }
     let secs = start.elapsed().as_secs_f64();
     all.latencies.sort();
+    if let Some(path) = &a.timeline {
+        all.timeline.sort();
+        let mut csv = String::from("sent_ms,latency_ms\n");
+        for (at, lat) in &all.timeline {
+            csv.push_str(&format!(
+                "{:.1},{:.1}\n",
+                at.as_secs_f64() * 1e3,
+                lat.as_secs_f64() * 1e3
+            ));
+        }
+        if let Err(e) = std::fs::write(path, csv) {
+            eprintln!("audit_load: {path}: {e}");
+        }
+    }
     let rate = all.events as f64 / secs;
     let p50 = percentile(&all.latencies, 0.50);
     let p99 = percentile(&all.latencies, 0.99);
