@@ -13,10 +13,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// An idempotency key, owned: (source, event id, stage, time).
+type Key = (Source, String, Option<String>, i64);
+
 #[derive(Default)]
 struct MemStore {
     ids: Mutex<Vec<String>>,
-    keys: Mutex<HashSet<(Source, String, Option<String>, i64)>>,
+    keys: Mutex<HashSet<Key>>,
     appends: Mutex<Vec<usize>>,
     /// Fail this many appends as unavailable.
     fail: AtomicUsize,

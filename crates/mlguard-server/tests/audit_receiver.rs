@@ -16,12 +16,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 
+/// An idempotency key, owned: (source, event id, stage, time).
+type Key = (Source, String, Option<String>, i64);
+
 /// A store in memory: dedups on the idempotency key, remembers every append's size, and can be
 /// switched to "unavailable".
 #[derive(Default)]
 struct MemStore {
     records: Mutex<Vec<Record>>,
-    keys: Mutex<HashSet<(Source, String, Option<String>, i64)>>,
+    keys: Mutex<HashSet<Key>>,
     appends: Mutex<Vec<usize>>,
     down: AtomicBool,
     /// Milliseconds each append takes (a slow disk).
