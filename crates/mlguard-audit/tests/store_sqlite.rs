@@ -149,11 +149,11 @@ fn a_locked_database_is_unavailable() {
     );
 }
 
-/// A writer's commits copy the WAL into the database file once it reaches its checkpoint size
-/// (1,000 pages), so the WAL stays about that size however much is appended, and the records are
-/// in the database file as soon as the appends return.
+/// A writer's WAL is copied into the database file by the background thread, not left to
+/// SQLite's automatic checkpoint (set far higher, at 50,000 pages): after an append of a few
+/// MB the main file grows within a few hundred milliseconds, while the writer stays open.
 #[test]
-fn a_writers_wal_stays_bounded() {
+fn a_writers_wal_is_copied_into_the_database_in_the_background() {
     let b = Sqlite::new();
     let log = store_support::open(
         &b,
@@ -162,21 +162,27 @@ fn a_writers_wal_stays_bounded() {
             create: true,
         },
     );
-    for chunk in store_support::synthetic(60_000, "wal", 1).chunks(400) {
+    let size = || std::fs::metadata(&b.path).map(|m| m.len()).unwrap_or(0);
+    let before = size();
+    for chunk in store_support::synthetic(4000, "wal", 1).chunks(400) {
         log.append(chunk).unwrap();
     }
-    let len = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-    let (db, wal) = (len(&b.path), len(&b.path.with_extension("db-wal")));
-    assert!(
-        db > 8 << 20,
-        "the database file holds the records ({db} bytes)"
-    );
-    assert!(
-        wal < 6 << 20,
-        "the WAL stays near 1,000 pages of 4 KiB ({wal} bytes, database {db})"
-    );
+    let wal = std::fs::metadata(b.path.with_extension("db-wal"))
+        .unwrap()
+        .len();
+    assert!(wal > 1 << 20, "the appends went to the WAL ({wal} bytes)");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while size() < before + (1 << 20) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file stayed at {} bytes: nothing copied the WAL",
+            size()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Every record is still there, through a reader.
     drop(log);
-    assert_eq!(store_support::reader(&b).row_count().unwrap(), 60_000);
+    assert_eq!(store_support::reader(&b).row_count().unwrap(), 4000);
 }
 
 /// Version 1's table and indexes, as that version created them.
