@@ -173,38 +173,22 @@ fn general(bytes: &[u8], item: Option<usize>) -> Result<Record, NormalizeError> 
         Some(rs) => f.code(rs, "code", "responseStatus.code")?,
         None => None,
     };
-    let outcome = match code {
-        Some(c) => Outcome::from_status(c),
-        None if stage == "Panic" => Outcome {
-            kind: OutcomeKind::Failure,
-            code: None,
-        },
-        None => Outcome::UNKNOWN,
-    };
-
-    let mut r = Record::new(Source::K8s, audit_id, time_ns);
-    r.stage = Some(stage.to_owned());
-    r.verb = verb.to_owned();
-    r.actor = actor.to_owned();
-    r.groups = groups;
-    r.on_behalf_of = on_behalf_of.filter(|s| !s.is_empty()).map(str::to_owned);
-    r.outcome = outcome;
-    r.source_ip = source_ips.first().cloned();
-    r.user_agent = user_agent.map(str::to_owned);
-    let d = &mut r.detail;
-    d.insert("request_uri".into(), request_uri.to_owned());
-    if let Some(l) = level {
-        d.insert("level".into(), l.to_owned());
+    let mut r = Head {
+        audit_id,
+        time_ns,
+        stage,
+        verb,
+        request_uri,
+        level,
+        actor,
+        groups,
+        on_behalf_of,
+        on_behalf_of_groups,
+        source_ips,
+        user_agent,
+        code,
     }
-    if source_ips.len() > 1 {
-        d.insert("source_ips".into(), json_strings(&source_ips));
-    }
-    if r.on_behalf_of.is_some() && !on_behalf_of_groups.is_empty() {
-        d.insert(
-            "on_behalf_of_groups".into(),
-            json_strings(&on_behalf_of_groups),
-        );
-    }
+    .record();
 
     let mut secrets_resource = false;
     let object_ref = f.obj(&m, "objectRef", "objectRef")?;
@@ -290,7 +274,67 @@ fn general(bytes: &[u8], item: Option<usize>) -> Result<Record, NormalizeError> 
     Ok(r)
 }
 
-pub(super) fn json_strings(v: &[String]) -> String {
+/// What both paths read from an Event before its object reference, as the record it starts.
+pub(super) struct Head<'a> {
+    pub audit_id: &'a str,
+    pub time_ns: i64,
+    pub stage: &'a str,
+    pub verb: &'a str,
+    pub request_uri: &'a str,
+    pub level: Option<&'a str>,
+    pub actor: &'a str,
+    pub groups: Vec<String>,
+    pub on_behalf_of: Option<&'a str>,
+    pub on_behalf_of_groups: Vec<String>,
+    pub source_ips: Vec<String>,
+    pub user_agent: Option<&'a str>,
+    /// `responseStatus.code`, none when absent or 0.
+    pub code: Option<u16>,
+}
+
+impl Head<'_> {
+    /// The record: its outcome (a `Panic` stage without a code is a failure) and the details
+    /// of the module doc that do not depend on the object reference.
+    pub fn record(self) -> Record {
+        let outcome = match self.code {
+            Some(c) => Outcome::from_status(c),
+            None if self.stage == "Panic" => Outcome {
+                kind: OutcomeKind::Failure,
+                code: None,
+            },
+            None => Outcome::UNKNOWN,
+        };
+        let mut r = Record::new(Source::K8s, self.audit_id, self.time_ns);
+        r.stage = Some(self.stage.to_owned());
+        r.verb = self.verb.to_owned();
+        r.actor = self.actor.to_owned();
+        r.groups = self.groups;
+        r.on_behalf_of = self
+            .on_behalf_of
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        r.outcome = outcome;
+        r.source_ip = self.source_ips.first().cloned();
+        r.user_agent = self.user_agent.map(str::to_owned);
+        let d = &mut r.detail;
+        d.insert("request_uri".into(), self.request_uri.to_owned());
+        if let Some(l) = self.level {
+            d.insert("level".into(), l.to_owned());
+        }
+        if self.source_ips.len() > 1 {
+            d.insert("source_ips".into(), json_strings(&self.source_ips));
+        }
+        if r.on_behalf_of.is_some() && !self.on_behalf_of_groups.is_empty() {
+            d.insert(
+                "on_behalf_of_groups".into(),
+                json_strings(&self.on_behalf_of_groups),
+            );
+        }
+        r
+    }
+}
+
+fn json_strings(v: &[String]) -> String {
     serde_json::to_string(v).expect("strings serialize")
 }
 

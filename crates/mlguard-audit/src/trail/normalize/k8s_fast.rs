@@ -17,9 +17,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::k8s::{json_strings, model_facts, object_name, API_VERSION};
+use super::k8s::{model_facts, object_name, Head, API_VERSION};
 use super::ISVC_GROUPS;
-use crate::trail::record::{parse_rfc3339, Outcome, OutcomeKind, Record, Source};
+use crate::trail::record::{parse_rfc3339, Record};
 
 type Str<'a> = Option<Cow<'a, str>>;
 
@@ -135,7 +135,6 @@ pub(super) fn event(bytes: &[u8], item: Option<usize>) -> Option<Record> {
         Some(u) => (u.username.as_deref(), owned(&u.groups)),
         None => (None, Vec::new()),
     };
-    let source_ips = owned(&e.source_ips);
 
     let stage_ts = time(&e.stage_timestamp)?;
     let received_ts = time(&e.request_received_timestamp)?;
@@ -146,38 +145,22 @@ pub(super) fn event(bytes: &[u8], item: Option<usize>) -> Option<Record> {
         None | Some(0) => None,
         Some(c) => Some(u16::try_from(c).ok()?),
     };
-    let outcome = match code {
-        Some(c) => Outcome::from_status(c),
-        None if stage == "Panic" => Outcome {
-            kind: OutcomeKind::Failure,
-            code: None,
-        },
-        None => Outcome::UNKNOWN,
-    };
-
-    let mut r = Record::new(Source::K8s, audit_id, time_ns);
-    r.stage = Some(stage.to_owned());
-    r.verb = verb.to_owned();
-    r.actor = actor.to_owned();
-    r.groups = owned(&user.groups);
-    r.on_behalf_of = on_behalf_of.filter(|s| !s.is_empty()).map(str::to_owned);
-    r.outcome = outcome;
-    r.source_ip = source_ips.first().cloned();
-    r.user_agent = e.user_agent.as_deref().map(str::to_owned);
-    let d = &mut r.detail;
-    d.insert("request_uri".into(), request_uri.to_owned());
-    if let Some(l) = e.level.as_deref() {
-        d.insert("level".into(), l.to_owned());
+    let mut r = Head {
+        audit_id,
+        time_ns,
+        stage,
+        verb,
+        request_uri,
+        level: e.level.as_deref(),
+        actor,
+        groups: owned(&user.groups),
+        on_behalf_of,
+        on_behalf_of_groups,
+        source_ips: owned(&e.source_ips),
+        user_agent: e.user_agent.as_deref(),
+        code,
     }
-    if source_ips.len() > 1 {
-        d.insert("source_ips".into(), json_strings(&source_ips));
-    }
-    if r.on_behalf_of.is_some() && !on_behalf_of_groups.is_empty() {
-        d.insert(
-            "on_behalf_of_groups".into(),
-            json_strings(&on_behalf_of_groups),
-        );
-    }
+    .record();
 
     let resource = e.object_ref.as_ref().and_then(|o| non_empty(&o.resource));
     match (&e.object_ref, resource) {
