@@ -128,14 +128,19 @@ impl PgStore {
         let version = meta(&mut tx, schema::META_VERSION).ok();
         match version.as_deref() {
             Some(schema::SCHEMA_VERSION) => {}
-            // Under the advisory lock: no other writer migrates at the same time.
-            Some("1") if opts.create => tx.batch_execute(MIGRATE_V1).map_err(err)?,
-            Some(v) if !opts.create && schema::READABLE_VERSIONS.contains(&v) => {}
+            // Under the advisory lock: no other process upgrades it at the same time.
+            Some("1") => tx.batch_execute(MIGRATE_V1).map_err(|e| {
+                StoreError::Unavailable(format!(
+                    "{}: cannot upgrade the store from schema version 1: {e}",
+                    super::redact_url(url)
+                ))
+            })?,
             _ => {
                 return Err(StoreError::Corrupt(format!(
-                    "{}: schema version {version:?}; this build reads versions {}",
+                    "{}: schema version {version:?}; this build reads version {} (and \
+                     upgrades version 1)",
                     super::redact_url(url),
-                    schema::READABLE_VERSIONS.join(" and ")
+                    schema::SCHEMA_VERSION
                 )))
             }
         }

@@ -13,12 +13,10 @@ use std::io::Write;
 ///
 /// Version 2 keys a record on (time, source, event id, stage) instead of (source, event id,
 /// stage), in an index that leads with the time, and drops the index on time alone (the key's
-/// index serves time ranges). A writer upgrades a version 1 store when it opens it (each
-/// backend's `migrate_v1`); readers read both.
+/// index serves time ranges). Opening a version 1 store upgrades it (each backend's
+/// `migrate_v1`): every command that opens a store also writes to it (the reading commands
+/// record their read), and version 1's key does not take this version's appends.
 pub const SCHEMA_VERSION: &str = "2";
-
-/// The schema versions the reading commands accept.
-pub(crate) const READABLE_VERSIONS: &[&str] = &["1", SCHEMA_VERSION];
 
 /// The tables and indexes, the same for both backends but for the names of the 64-bit integer
 /// type (`int`) and the byte string type (`bytes`).

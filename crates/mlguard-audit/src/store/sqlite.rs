@@ -197,13 +197,18 @@ impl SqliteStore {
         let mut conn = conn;
         match version.as_deref() {
             Some(schema::SCHEMA_VERSION) => {}
-            Some("1") if opts.create => migrate_v1(&mut conn).map_err(wrap)?,
-            Some(v) if !opts.create && schema::READABLE_VERSIONS.contains(&v) => {}
+            Some("1") => migrate_v1(&mut conn).map_err(|e| {
+                StoreError::Unavailable(format!(
+                    "{}: cannot upgrade the store from schema version 1: {e}",
+                    path.display()
+                ))
+            })?,
             _ => {
                 return Err(StoreError::Corrupt(format!(
-                    "{}: schema version {version:?}; this build reads versions {}",
+                    "{}: schema version {version:?}; this build reads version {} (and \
+                     upgrades version 1)",
                     path.display(),
-                    schema::READABLE_VERSIONS.join(" and ")
+                    schema::SCHEMA_VERSION
                 )))
             }
         }

@@ -627,10 +627,11 @@ pub fn empty_and_time_checkpoint(b: &dyn Backend) {
 }
 
 /// A store of schema version 1 (records keyed on (source, event id, stage), an index on time)
-/// still reads, and a writer upgrades it to the current version: the records and the tree are
-/// unchanged and verify, the old key no longer refuses an event that reuses an ID and stage at
-/// another time, and the new key still refuses a retried one. `downgrade` is the backend's SQL
-/// that turns a current store back into version 1's schema, as that version created it.
+/// is upgraded by whatever opens it, a reading command too (it records its read, an append):
+/// the records and the tree are unchanged and verify, the old key no longer refuses an event
+/// that reuses an ID and stage at another time, and the new key still refuses a retried one.
+/// `downgrade` is the backend's SQL that turns a current store back into version 1's schema, as
+/// that version created it.
 pub fn upgrades_a_version_1_store(b: &dyn Backend, downgrade: &str) {
     let recs = corpus_records();
     let log = open(b, policy(10, None));
@@ -647,31 +648,33 @@ pub fn upgrades_a_version_1_store(b: &dyn Backend, downgrade: &str) {
         b.int("SELECT CAST(value AS INTEGER) FROM audit_meta WHERE key = 'schema_version'")
     };
     assert_eq!(version(b), 1);
-    // Version 1 reads as it is.
-    let old = reader(b);
-    assert_eq!(old.size().unwrap(), 20);
-    assert!(check(old.as_ref(), None).problem.is_none());
-    drop(old);
-    assert_eq!(version(b), 1, "a reader does not upgrade");
 
-    let log = open(b, policy(10, None));
+    // A reader opens it, as `audit query` does, and records its read.
+    let log = reader(b);
     assert_eq!(
         version(b),
         store::SCHEMA_VERSION.parse::<i64>().unwrap(),
-        "a writer upgrades"
+        "opening upgrades it"
     );
+    assert_eq!(log.size().unwrap(), 20);
     assert_eq!(log.stored_tree().unwrap().root(), root);
     assert!(check(log.as_ref(), None).problem.is_none());
+    let mut read = Record::new(Source::Audit, "read-1", 1);
+    read.verb = "query".into();
+    assert_eq!(log.append(&[read]).unwrap().appended, 1);
+    drop(log);
+
+    let log = open(b, policy(10, None));
     let again = log.append(&recs[..25]).unwrap();
     assert_eq!((again.appended, again.duplicates), (5, 20));
     // The first record's ID and stage at another time: not a duplicate any more.
     let mut reused = recs[0].clone();
     reused.time_ns += 1;
     assert_eq!(log.append(&[reused]).unwrap().appended, 1);
-    assert_eq!(log.size().unwrap(), 26);
+    assert_eq!(log.size().unwrap(), 27);
     assert!(check(log.as_ref(), None).problem.is_none());
     // Opening an upgraded store again changes nothing.
     drop(log);
     let log = open(b, policy(10, None));
-    assert_eq!(log.size().unwrap(), 26);
+    assert_eq!(log.size().unwrap(), 27);
 }
