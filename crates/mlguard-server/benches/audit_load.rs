@@ -388,8 +388,9 @@ async fn run(a: Args) -> i32 {
     let event_bytes = sample.len() as f64 / a.batch as f64;
     // Open loop: the pool's connections are made first, so that their handshakes delay no
     // batch's schedule.
+    let pool_size = if a.rate.is_some() { a.connections } else { 0 };
     let mut pool = Vec::new();
-    for _ in 0..if a.rate.is_some() { a.connections } else { 0 } {
+    for _ in 0..pool_size {
         match connect(&host, &addr, tls.clone()).await {
             Ok(s) => pool.push(s),
             Err(e) => {

@@ -85,12 +85,18 @@ fn connect(url: &str) -> Result<Client, StoreError> {
 /// Upgrades a version 1 store to version 2 (see [`schema::SCHEMA_VERSION`]): the old key's
 /// constraint (PostgreSQL's default name for `UNIQUE (source, event_id, stage)`) and the index
 /// on time go, the new key's index comes. Rows are untouched.
-const MIGRATE_V1: &str = "
-ALTER TABLE audit_records DROP CONSTRAINT IF EXISTS audit_records_source_event_id_stage_key;
-DROP INDEX IF EXISTS audit_records_time;
-CREATE UNIQUE INDEX IF NOT EXISTS audit_records_key ON audit_records (time_ns, source, event_id, stage);
-UPDATE audit_meta SET value = '2' WHERE key = 'schema_version';
-";
+fn migrate_v1(tx: &mut impl GenericClient) -> Result<(), postgres::Error> {
+    tx.batch_execute(
+        "ALTER TABLE audit_records DROP CONSTRAINT IF EXISTS audit_records_source_event_id_stage_key;
+         DROP INDEX IF EXISTS audit_records_time;",
+    )?;
+    tx.batch_execute(&schema::ddl("BIGINT", "BYTEA"))?;
+    tx.execute(
+        "UPDATE audit_meta SET value = $1 WHERE key = $2",
+        &[&schema::SCHEMA_VERSION, &schema::META_VERSION],
+    )?;
+    Ok(())
+}
 
 impl PgStore {
     /// Connects to `url` (a libpq URL) and checks (with `opts.create`, creates) the schema.
@@ -129,7 +135,7 @@ impl PgStore {
         match version.as_deref() {
             Some(schema::SCHEMA_VERSION) => {}
             // Under the advisory lock: no other process upgrades it at the same time.
-            Some("1") => tx.batch_execute(MIGRATE_V1).map_err(|e| {
+            Some("1") => migrate_v1(&mut tx).map_err(|e| {
                 StoreError::Unavailable(format!(
                     "{}: cannot upgrade the store from schema version 1: {e}",
                     super::redact_url(url)
