@@ -33,9 +33,20 @@ pub use schema::{Encoded, StoredCheckpoint, StoredRow, SCHEMA_VERSION};
 pub struct AppendSummary {
     /// Records stored by this call.
     pub appended: usize,
-    /// Records skipped because their idempotency key (source, event id, stage) was already
-    /// stored: a retried batch.
+    /// Records skipped because their idempotency key (source, event id, stage, event time) was
+    /// already stored: a retried batch.
     pub duplicates: usize,
+}
+
+/// An append committed by [`Store::append_deferred`] and not yet known durable.
+#[derive(Debug)]
+#[must_use = "an appended batch is durable only once passed to Store::make_durable"]
+pub struct Deferred {
+    /// What the append did.
+    pub summary: AppendSummary,
+    /// The checkpoint signed in the append's transaction, to copy to the witness file once it
+    /// is durable.
+    pub(crate) witness: Option<String>,
 }
 
 /// Why the store could not do what was asked.
@@ -43,7 +54,8 @@ pub struct AppendSummary {
 #[non_exhaustive]
 pub enum StoreError {
     /// The store cannot be reached or written now (database down, disk full, locked): the
-    /// receiver answers 503 so the sender retries. Nothing of the batch was stored.
+    /// receiver answers 503 so the sender retries. Nothing of the batch was stored, or (a failed
+    /// [`Store::make_durable`]) it may not have reached the disk.
     #[error("the audit store is unavailable: {0}")]
     Unavailable(String),
     /// The URL or options are wrong (a usage error).
@@ -91,8 +103,8 @@ pub struct OpenOptions {
 
 /// A place records are appended to. Methods block; async callers use `spawn_blocking`.
 pub trait Store: Send + Sync {
-    /// Appends a batch in order, all or nothing, and returns only once it is durable (SQLite
-    /// `synchronous=FULL` commit, PostgreSQL commit). Records whose idempotency key is already
+    /// Appends a batch in order, all or nothing, and returns only once it is durable (SQLite:
+    /// the commit, then the store's flush of the WAL; PostgreSQL: the commit). Records whose idempotency key is already
     /// stored, in this batch or before, are skipped and counted as duplicates. Signs a
     /// checkpoint when one is due by record count.
     fn append(&self, batch: &[Record]) -> Result<AppendSummary, StoreError> {
@@ -102,6 +114,27 @@ pub trait Store: Send + Sync {
     /// [`Store::append`] of records already encoded (on the caller's thread, so that the
     /// store's single writer spends its time writing).
     fn append_encoded(&self, batch: Vec<Encoded>) -> Result<AppendSummary, StoreError>;
+
+    /// [`Store::append_encoded`] split in two for a caller that overlaps one group's flush to
+    /// disk with the next group's writing (the receiver's group commit): the batch is
+    /// committed, and readers see it, but it is durable only once [`Store::make_durable`] has
+    /// returned `Ok` for it. Nothing may report the batch stored before that. The default
+    /// appends durably at once (PostgreSQL: its commit is the flush).
+    fn append_deferred(&self, batch: Vec<Encoded>) -> Result<Deferred, StoreError> {
+        Ok(Deferred {
+            summary: self.append_encoded(batch)?,
+            witness: None,
+        })
+    }
+
+    /// Makes every append committed so far durable, with one flush, then copies the
+    /// checkpoints that `done` signed to the witness file, in order. `done` are results of
+    /// [`Store::append_deferred`] on this store. After a failed flush the store refuses every
+    /// later append and flush (it cannot know what reached the disk): reopen it.
+    fn make_durable(&self, done: &[Deferred]) -> Result<(), StoreError> {
+        let _ = done;
+        Ok(())
+    }
 
     /// Signs a checkpoint if the policy's time has passed with new records since the last one;
     /// receivers call this on a timer. `Ok(None)` when none was due (or no policy).
@@ -155,7 +188,9 @@ pub trait Log: Store {
     /// hashes. Returns how many records it expired now.
     fn retain(&self, cutoff_ns: i64) -> Result<u64, StoreError>;
     /// The durability settings in force on the store's own connection, as the backend names
-    /// them: SQLite `journal_mode=wal synchronous=2` (2 is FULL), PostgreSQL
+    /// them: SQLite `journal_mode=wal synchronous=1 wal_flush=store` (1 is NORMAL: commits
+    /// write the WAL, and the store flushes it before an append is reported durable; with no
+    /// handle on the WAL file, `synchronous=2 wal_flush=sqlite`, FULL), PostgreSQL
     /// `synchronous_commit=on fsync=on`.
     fn durability(&self) -> Result<String, StoreError>;
 }

@@ -1,12 +1,18 @@
-//! The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, so a commit is on
-//! disk before [`Store::append`] returns. Several processes may open the file; SQLite's write
-//! lock (`BEGIN IMMEDIATE`) serializes appends, so seq stays gapless.
+//! The embedded store: one SQLite file in WAL mode. Commits run with `synchronous=NORMAL` and
+//! the store flushes the WAL itself ([`WalFile`]) before [`Store::append`] returns, so a
+//! commit is on disk before it is reported stored; a caller can overlap that flush with its
+//! next append ([`Store::append_deferred`]). Several processes may open the file; SQLite's
+//! write lock (`BEGIN IMMEDIATE`) serializes appends, so seq stays gapless.
 
 use super::schema::{self, Encoded, Param, StoredCheckpoint, StoredRow, ROW_COLUMNS};
-use super::{AppendSummary, CheckpointPolicy, Log, OpenOptions, Query, Store, StoreError};
+use super::{
+    AppendSummary, CheckpointPolicy, Deferred, Log, OpenOptions, Query, Store, StoreError,
+};
 use crate::trail::merkle::{CompactTree, Hash};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -16,12 +22,103 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
     policy: Option<CheckpointPolicy>,
     path: PathBuf,
+    /// The store's handle on the WAL, to flush commits made with `synchronous=NORMAL`; `None`
+    /// when it could not be opened, and the connection then commits with `synchronous=FULL`.
+    wal: Option<WalFile>,
     /// Writers only: the thread copying the WAL into the database (see [`WalCopier`]).
-    _wal: Option<WalCopier>,
+    _copier: Option<WalCopier>,
 }
 
 /// How often the background thread copies committed WAL frames into the database file.
-const WAL_COPY_EVERY: Duration = Duration::from_millis(100);
+/// Small, frequent copies keep each one's burst of writes short; measured against 100 ms under
+/// the ingest benchmark (docs/audit.md, Benchmark).
+const WAL_COPY_EVERY: Duration = Duration::from_millis(20);
+
+/// The store's own handle on the WAL file (`PATH-wal`). The connection commits with
+/// `synchronous=NORMAL`: SQLite writes a commit's frames to the WAL without waiting for the
+/// disk. [`WalFile::flush`] then makes every commit written so far durable with one
+/// `fdatasync`, which the receiver runs while its next group is being written (SQLite's
+/// `synchronous=FULL` would wait for the disk inside each commit, holding the write lock).
+/// A commit reported stored has been flushed either way.
+///
+/// A flush that fails poisons the store: Linux may drop the pages it could not write and
+/// report a later flush clean, so nothing written since can be known durable. Every later
+/// append and flush is then refused as unavailable until the store is reopened, when SQLite
+/// recovers the WAL from what is on disk (as PostgreSQL does on an fsync failure).
+#[derive(Debug)]
+struct WalFile {
+    path: PathBuf,
+    /// The open file and its (device, inode), to notice a WAL replaced under the same name.
+    file: Mutex<(std::fs::File, (u64, u64))>,
+    failed: AtomicBool,
+    /// Flushes done (the tests check that an append flushes before it returns).
+    flushes: AtomicU64,
+}
+
+impl WalFile {
+    fn open(db: &Path) -> std::io::Result<WalFile> {
+        let mut name = db.as_os_str().to_owned();
+        name.push("-wal");
+        let path = PathBuf::from(name);
+        let file = open_flushed(&path)?;
+        Ok(WalFile {
+            path,
+            file: Mutex::new(file),
+            failed: AtomicBool::new(false),
+            flushes: AtomicU64::new(0),
+        })
+    }
+
+    /// Flushes the WAL: every commit made before the call is then on disk.
+    fn flush(&self) -> Result<(), StoreError> {
+        self.usable()?;
+        let mut held = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        self.flushes.fetch_add(1, Ordering::SeqCst);
+        let flushed = held.0.sync_data().and_then(|()| {
+            // SQLite deletes the WAL only once all of it is copied into the database file and
+            // that is synced (the last connection closing); should a new WAL have taken the
+            // name since, its frames are flushed too, and it is the one held from now on.
+            match std::fs::metadata(&self.path) {
+                Ok(m) if (m.dev(), m.ino()) != held.1 => *held = open_flushed(&self.path)?,
+                _ => {}
+            }
+            Ok(())
+        });
+        flushed.map_err(|e| {
+            self.failed.store(true, Ordering::SeqCst);
+            StoreError::Unavailable(format!(
+                "cannot flush the write-ahead log {}: {e}; the store refuses writes until it \
+                 is reopened",
+                self.path.display()
+            ))
+        })
+    }
+
+    /// `Err` once a flush has failed (see the type's doc).
+    fn usable(&self) -> Result<(), StoreError> {
+        if self.failed.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(format!(
+                "an earlier flush of the write-ahead log {} failed; restart the receiver",
+                self.path.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Opens `path` and flushes it and its folder: SQLite syncs a new WAL's directory entry only
+/// at its first sync, which `synchronous=NORMAL` leaves to the first checkpoint.
+fn open_flushed(path: &Path) -> std::io::Result<(std::fs::File, (u64, u64))> {
+    let f = std::fs::File::open(path)?;
+    f.sync_data()?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir)?.sync_all()?;
+    let m = f.metadata()?;
+    Ok((f, (m.dev(), m.ino())))
+}
 
 /// A thread with its own connection that runs `PRAGMA wal_checkpoint(PASSIVE)` every
 /// [`WAL_COPY_EVERY`]: it copies committed pages from the WAL into the database file without
@@ -43,6 +140,9 @@ impl WalCopier {
     fn start(path: &Path) -> Option<WalCopier> {
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).ok()?;
         conn.busy_timeout(Duration::from_millis(50)).ok()?;
+        // A checkpoint syncs the WAL before copying and the database file after (so the writer
+        // may only then start the WAL over) unless synchronous is OFF: never on this connection.
+        conn.execute_batch("PRAGMA synchronous=FULL").ok()?;
         let (stop, rx) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("mlguard-audit-wal".into())
@@ -136,9 +236,10 @@ impl SqliteStore {
                 path.display()
             )));
         }
-        // Every commit fsyncs the WAL (synchronous=FULL). A 64 MiB page cache keeps the
-        // indexes' hot pages. A writer leaves copying the WAL into the database to a background
-        // thread ([`WalCopier`]); readers keep SQLite's default. Durability is unchanged.
+        // Setting up (the schema, an upgrade) commits with synchronous=FULL; `finish_open`
+        // then hands flushing to [`WalFile`]. A 64 MiB page cache keeps the indexes' hot
+        // pages. A writer leaves copying the WAL into the database to a background thread
+        // ([`WalCopier`]); readers keep SQLite's default.
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;")
             .map_err(wrap)?;
         if opts.create {
@@ -179,12 +280,7 @@ impl SqliteStore {
                 .map_err(wrap)?;
             }
             tx.commit().map_err(wrap)?;
-            return Ok(SqliteStore {
-                conn: Mutex::new(conn),
-                policy: opts.checkpoints,
-                path: path.to_path_buf(),
-                _wal: WalCopier::start(path),
-            });
+            return finish_open(conn, path, opts).map_err(wrap);
         }
         let version: Option<String> = conn
             .query_row(
@@ -212,16 +308,7 @@ impl SqliteStore {
                 )))
             }
         }
-        Ok(SqliteStore {
-            conn: Mutex::new(conn),
-            policy: opts.checkpoints,
-            path: path.to_path_buf(),
-            _wal: if opts.create {
-                WalCopier::start(path)
-            } else {
-                None
-            },
-        })
+        finish_open(conn, path, opts).map_err(wrap)
     }
 
     /// The file.
@@ -232,6 +319,37 @@ impl SqliteStore {
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Makes every commit so far durable (nothing to do when SQLite flushes in each commit).
+    fn flush(&self) -> Result<(), StoreError> {
+        self.wal.as_ref().map_or(Ok(()), WalFile::flush)
+    }
+
+    /// `Err` once a flush has failed.
+    fn writable(&self) -> Result<(), StoreError> {
+        self.wal.as_ref().map_or(Ok(()), WalFile::usable)
+    }
+}
+
+/// The store on `conn`, set up: its [`WalFile`] (and `synchronous=NORMAL` once that is open),
+/// and a writer's [`WalCopier`].
+fn finish_open(conn: Connection, path: &Path, opts: OpenOptions) -> rusqlite::Result<SqliteStore> {
+    // Without its own handle on the WAL the store keeps synchronous=FULL: SQLite flushes.
+    let wal = WalFile::open(path).ok();
+    if wal.is_some() {
+        conn.execute_batch("PRAGMA synchronous=NORMAL")?;
+    }
+    Ok(SqliteStore {
+        conn: Mutex::new(conn),
+        wal,
+        _copier: if opts.create {
+            WalCopier::start(path)
+        } else {
+            None
+        },
+        policy: opts.checkpoints,
+        path: path.to_path_buf(),
+    })
 }
 
 /// Upgrades a version 1 store to version 2 (see [`schema::SCHEMA_VERSION`]) in one
@@ -355,12 +473,22 @@ fn collect_rows(
 }
 
 impl Store for SqliteStore {
+    fn append_encoded(&self, batch: Vec<Encoded>) -> Result<AppendSummary, StoreError> {
+        let done = self.append_deferred(batch)?;
+        self.make_durable(std::slice::from_ref(&done))?;
+        Ok(done.summary)
+    }
+
     /// One pass: each row is inserted with the next seq unless its key is already stored
     /// (`ON CONFLICT ... DO NOTHING`, which also catches a repeat within the batch); only a
     /// row that was inserted takes a seq and enters the tree. No separate lookup per record.
-    fn append_encoded(&self, batch: Vec<Encoded>) -> Result<AppendSummary, StoreError> {
+    fn append_deferred(&self, batch: Vec<Encoded>) -> Result<Deferred, StoreError> {
+        self.writable()?;
         if batch.is_empty() {
-            return Ok(AppendSummary::default());
+            return Ok(Deferred {
+                summary: AppendSummary::default(),
+                witness: None,
+            });
         }
         let mut conn = self.conn();
         let tx = conn
@@ -406,20 +534,30 @@ impl Store for SqliteStore {
         let checkpoint = schema::checkpoint_due(self.policy.as_ref(), &tree, appended > 0, last)?;
         save(&tx, &tree, checkpoint.as_ref())?;
         tx.commit().map_err(err)?;
-        drop(conn);
-        if let (Some(cp), Some(p)) = (&checkpoint, &self.policy) {
-            schema::write_witness(p, &cp.note)?;
-        }
-        Ok(AppendSummary {
-            appended,
-            duplicates: batch.len() - appended,
+        Ok(Deferred {
+            summary: AppendSummary {
+                appended,
+                duplicates: batch.len() - appended,
+            },
+            witness: checkpoint.map(|cp| cp.note),
         })
+    }
+
+    fn make_durable(&self, done: &[Deferred]) -> Result<(), StoreError> {
+        self.flush()?;
+        if let Some(p) = &self.policy {
+            for note in done.iter().filter_map(|d| d.witness.as_deref()) {
+                schema::write_witness(p, note)?;
+            }
+        }
+        Ok(())
     }
 
     fn checkpoint_if_due(&self) -> Result<Option<String>, StoreError> {
         let Some(policy) = &self.policy else {
             return Ok(None);
         };
+        self.writable()?;
         let mut conn = self.conn();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -432,6 +570,7 @@ impl Store for SqliteStore {
         save(&tx, &tree, Some(&cp))?;
         tx.commit().map_err(err)?;
         drop(conn);
+        self.flush()?;
         schema::write_witness(policy, &cp.note)?;
         Ok(Some(cp.note))
     }
@@ -518,6 +657,7 @@ impl Log for SqliteStore {
     }
 
     fn retain(&self, cutoff_ns: i64) -> Result<u64, StoreError> {
+        self.writable()?;
         let mut conn = self.conn();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -531,6 +671,8 @@ impl Log for SqliteStore {
             )
             .map_err(err)?;
         tx.commit().map_err(err)?;
+        drop(conn);
+        self.flush()?;
         Ok(n as u64)
     }
 
@@ -543,8 +685,93 @@ impl Log for SqliteStore {
             .query_row("PRAGMA synchronous", [], |r| r.get(0))
             .map_err(err)?;
         Ok(format!(
-            "journal_mode={} synchronous={sync}",
-            mode.to_lowercase()
+            "journal_mode={} synchronous={sync} wal_flush={}",
+            mode.to_lowercase(),
+            if self.wal.is_some() {
+                "store"
+            } else {
+                "sqlite"
+            }
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trail::record::{Record, Source};
+
+    fn writer(dir: &Path) -> SqliteStore {
+        let opts = OpenOptions {
+            checkpoints: None,
+            create: true,
+        };
+        SqliteStore::open(&dir.join("audit.db"), opts).unwrap()
+    }
+
+    fn batch(id: &str) -> Vec<Encoded> {
+        vec![Encoded::new(&Record::new(
+            Source::K8s,
+            id,
+            1_700_000_000_000_000_000,
+        ))]
+    }
+
+    fn flushes(s: &SqliteStore) -> u64 {
+        s.wal.as_ref().unwrap().flushes.load(Ordering::SeqCst)
+    }
+
+    /// Commits skip SQLite's own sync (NORMAL); the store's flush makes them durable, and an
+    /// append flushes before it returns. A deferred append flushes only when made durable.
+    #[test]
+    fn an_append_is_flushed_before_it_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = writer(dir.path());
+        assert_eq!(
+            s.durability().unwrap(),
+            "journal_mode=wal synchronous=1 wal_flush=store"
+        );
+        let before = flushes(&s);
+        assert_eq!(s.append_encoded(batch("a")).unwrap().appended, 1);
+        assert_eq!(flushes(&s), before + 1);
+        let d = s.append_deferred(batch("b")).unwrap();
+        assert_eq!(flushes(&s), before + 1);
+        s.make_durable(&[d]).unwrap();
+        assert_eq!(flushes(&s), before + 2);
+        s.retain(0).unwrap();
+        assert_eq!(flushes(&s), before + 3);
+    }
+
+    /// A WAL file replaced under the same name is the one flushed from then on.
+    #[test]
+    fn a_replaced_wal_is_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("x.db");
+        let wal_path = dir.path().join("x.db-wal");
+        std::fs::write(&wal_path, b"old").unwrap();
+        let wal = WalFile::open(&db).unwrap();
+        let old = wal.file.lock().unwrap().1;
+        let fresh = dir.path().join("fresh");
+        std::fs::write(&fresh, b"new").unwrap();
+        std::fs::rename(&fresh, &wal_path).unwrap();
+        wal.flush().unwrap();
+        let held = wal.file.lock().unwrap().1;
+        let m = std::fs::metadata(&wal_path).unwrap();
+        assert_ne!(held, old);
+        assert_eq!(held, (m.dev(), m.ino()));
+    }
+
+    /// After a failed flush nothing more is written or reported durable.
+    #[test]
+    fn a_failed_flush_refuses_every_later_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = writer(dir.path());
+        let d = s.append_deferred(batch("a")).unwrap();
+        s.wal.as_ref().unwrap().failed.store(true, Ordering::SeqCst);
+        assert!(s.make_durable(&[d]).unwrap_err().is_unavailable());
+        assert!(s.append_encoded(batch("b")).unwrap_err().is_unavailable());
+        assert!(s.append_deferred(batch("c")).unwrap_err().is_unavailable());
+        assert!(s.retain(0).unwrap_err().is_unavailable());
+        assert_eq!(s.row_count().unwrap(), 1);
     }
 }
