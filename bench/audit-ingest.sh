@@ -112,7 +112,15 @@ for r in rows:
     offered = f"{offered:,.0f}" if offered else "as fast as answered"
     head = f"| {r['label']} | {offered} | {r['events_per_s']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | "
     print(head + (f"{lim:,.0f} | {ratio:.2f} |" if lim else "n/a | n/a |"))
-ok = [r for r in rows if r["events_per_s"] >= 50000 and r["p99_ms"] < 50]
-print("targets (50,000 events/s with batch p99 under 50 ms): " + ("met by " + ", ".join(r["label"] for r in ok) if ok else "NOT MET"))
+# Met by a load that sustains 50,000 events/s with no failed batch and a batch p99 under 50 ms.
+# An open load sustains its offered rate when it delivers 99% of it: the last batches due in
+# the window are answered after it closes, so it never counts quite all of them.
+def sustained(r):
+    offered = r.get("offered_events_per_s")
+    if offered:
+        return offered >= 50000 and r["events_per_s"] >= 0.99 * offered
+    return r["events_per_s"] >= 50000
+ok = [r for r in rows if sustained(r) and r["errors"] == 0 and r["p99_ms"] < 50]
+print("targets (50,000 events/s sustained with batch p99 under 50 ms): " + ("met by " + ", ".join(r["label"] for r in ok) if ok else "NOT MET"))
 print(f"(about {rows[0]['event_bytes']:.0f} bytes per event)" if rows else "no results")
 EOF
