@@ -104,9 +104,9 @@ pub struct OpenOptions {
 /// A place records are appended to. Methods block; async callers use `spawn_blocking`.
 pub trait Store: Send + Sync {
     /// Appends a batch in order, all or nothing, and returns only once it is durable (SQLite:
-    /// the commit, then the store's flush of the WAL; PostgreSQL: the commit). Records whose idempotency key is already
-    /// stored, in this batch or before, are skipped and counted as duplicates. Signs a
-    /// checkpoint when one is due by record count.
+    /// the commit, then the store's flush of the WAL; PostgreSQL: the commit). Records whose
+    /// idempotency key is already stored, in this batch or before, are skipped and counted as
+    /// duplicates. Signs a checkpoint when one is due by record count.
     fn append(&self, batch: &[Record]) -> Result<AppendSummary, StoreError> {
         self.append_encoded(batch.iter().map(Encoded::new).collect())
     }
