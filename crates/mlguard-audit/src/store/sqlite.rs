@@ -57,7 +57,9 @@ struct WalFile {
 
 impl WalFile {
     fn open(db: &Path) -> std::io::Result<WalFile> {
-        let mut name = db.as_os_str().to_owned();
+        // SQLite names the WAL after the database's full path with symbolic links resolved:
+        // a `-wal` file beside a link to the database would be another file.
+        let mut name = std::fs::canonicalize(db)?.into_os_string();
         name.push("-wal");
         let path = PathBuf::from(name);
         let file = open_flushed(&path)?;
@@ -742,12 +744,33 @@ mod tests {
         assert_eq!(flushes(&s), before + 3);
     }
 
+    /// A store opened through a symbolic link flushes the WAL SQLite writes, beside the
+    /// database file, not a `-wal` file beside the link.
+    #[test]
+    fn the_wal_flushed_is_the_one_sqlite_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("data");
+        std::fs::create_dir(&real).unwrap();
+        drop(writer(&real));
+        let link = dir.path().join("audit.db");
+        std::os::unix::fs::symlink(real.join("audit.db"), &link).unwrap();
+        std::fs::write(dir.path().join("audit.db-wal"), b"decoy").unwrap();
+        let s = SqliteStore::open(&link, OpenOptions::default()).unwrap();
+        s.append_encoded(batch("a")).unwrap();
+        let wal = s.wal.as_ref().unwrap();
+        let sqlite_wal = std::fs::canonicalize(real.join("audit.db-wal")).unwrap();
+        assert_eq!(wal.path, sqlite_wal);
+        let m = std::fs::metadata(&sqlite_wal).unwrap();
+        assert_eq!(wal.file.lock().unwrap().1, (m.dev(), m.ino()));
+    }
+
     /// A WAL file replaced under the same name is the one flushed from then on.
     #[test]
     fn a_replaced_wal_is_followed() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("x.db");
         let wal_path = dir.path().join("x.db-wal");
+        std::fs::write(&db, b"").unwrap();
         std::fs::write(&wal_path, b"old").unwrap();
         let wal = WalFile::open(&db).unwrap();
         let old = wal.file.lock().unwrap().1;
