@@ -556,10 +556,10 @@ impl Store for SqliteStore {
     }
 
     fn checkpoint_if_due(&self) -> Result<Option<String>, StoreError> {
+        self.writable()?;
         let Some(policy) = &self.policy else {
             return Ok(None);
         };
-        self.writable()?;
         let mut conn = self.conn();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -795,6 +795,8 @@ mod tests {
         assert!(s.append_encoded(batch("b")).unwrap_err().is_unavailable());
         assert!(s.append_deferred(batch("c")).unwrap_err().is_unavailable());
         assert!(s.retain(0).unwrap_err().is_unavailable());
+        // The receiver's timer keeps /readyz at 503 through this call, policy or not.
+        assert!(s.checkpoint_if_due().unwrap_err().is_unavailable());
         assert_eq!(s.row_count().unwrap(), 1);
     }
 }
