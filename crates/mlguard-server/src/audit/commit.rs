@@ -120,11 +120,17 @@ fn append_loop(store: &dyn Store, rx: &mpsc::Receiver<Job>, out: &mpsc::Sender<A
                 Err(_) => break,
             }
         }
-        let mut all = Vec::with_capacity(n);
+        // A batch alone (the usual case at a steady rate) is appended as it came, not copied.
+        let mut all = Vec::new();
         let mut batches = Vec::with_capacity(jobs.len());
         for mut j in jobs {
             batches.push((j.reply, j.records.len()));
-            all.append(&mut j.records);
+            if all.is_empty() {
+                all = std::mem::take(&mut j.records);
+                all.reserve(n - all.len());
+            } else {
+                all.append(&mut j.records);
+            }
         }
         let result = guarded("appending a batch", || store.append_deferred(all));
         if out.send(Appended { batches, result }).is_err() {
