@@ -19,7 +19,8 @@ pub struct ScanOptions<'a> {
     /// The date exceptions are checked against.
     pub today: Date,
     /// Report findings on this object only (an admission decision); checks skip work whose
-    /// findings would land elsewhere, and the summary is left empty.
+    /// findings would land elsewhere, and the summary and the list of inputs are left empty
+    /// (exceptions in annotations are read, and reported when malformed, on the focus alone).
     pub focus: Option<usize>,
     /// Findings from results outside the manifests (a model scan's results for MLG-MOD-001).
     pub external: Option<&'a ExternalResults>,
@@ -269,9 +270,13 @@ fn scan_inner(
         .map(|n| problem(&n.file, None, None, n.message.clone()))
         .collect();
 
-    // Exceptions declared in annotations, checked once per object.
+    // Exceptions declared in annotations, checked once per object (with a focus, on it
+    // alone: no other object's finding is kept).
     let mut annotated: HashMap<usize, Vec<(String, String)>> = HashMap::new();
     for (i, o) in inv.objects.iter().enumerate() {
+        if opts.focus.is_some_and(|f| f != i) {
+            continue;
+        }
         let Some(v) = o.annotation(ANNOTATION) else {
             continue;
         };
@@ -472,14 +477,17 @@ fn scan_inner(
             name: "mlguard".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
         },
-        inputs: inv
-            .files
-            .iter()
-            .map(|f| InputFile {
-                file: f.path.clone(),
-                sha256: f.sha256.clone(),
-            })
-            .collect(),
+        inputs: if opts.focus.is_some() {
+            Vec::new()
+        } else {
+            inv.files
+                .iter()
+                .map(|f| InputFile {
+                    file: f.path.clone(),
+                    sha256: f.sha256.clone(),
+                })
+                .collect()
+        },
         summary,
         findings,
         errors,

@@ -294,12 +294,13 @@ impl<'n> Analysis<'n> {
     }
 
     fn resolve(&mut self) {
+        let net = self.net;
         let mut by_ns: ByNs<'_> = BTreeMap::new();
         for (c, class) in self.classes.iter().enumerate() {
-            let ns = self.net.pods[class.rep].ns.as_str();
+            let ns = net.pods[class.rep].ns.as_str();
             by_ns
                 .entry(ns)
-                .or_insert_with(|| (self.net.namespace_labels(ns), Vec::new()))
+                .or_insert_with(|| (net.namespace_labels(ns), Vec::new()))
                 .1
                 .push(c as u32);
         }
@@ -637,7 +638,7 @@ impl<'n> Analysis<'n> {
 }
 
 /// Namespace name -> (its labels, its classes).
-type ByNs<'a> = BTreeMap<&'a str, (BTreeMap<String, String>, Vec<u32>)>;
+type ByNs<'a> = BTreeMap<&'a str, (std::borrow::Cow<'a, BTreeMap<String, String>>, Vec<u32>)>;
 
 #[derive(PartialEq, Eq, Hash)]
 struct ClassKey<'a> {

@@ -5,7 +5,8 @@ use crate::policy::{read_policies, Policy};
 use crate::ports::Protocol;
 use mlguard_core::inventory::LABEL_NS_NAME;
 use mlguard_core::selector::Selector;
-use mlguard_core::{At, InputError, Inventory, Object, PodTemplate, Pos, WorkloadClass};
+use mlguard_core::{At, InputError, Inventory, Namespace, Object, PodTemplate, Pos, WorkloadClass};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -148,7 +149,9 @@ pub enum HostNetwork {
 #[derive(Debug, Default)]
 pub struct Network {
     pub host_network: HostNetwork,
-    pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
+    /// The inventory's namespaces (labels included), shared: a Network built for every
+    /// admission decision does not copy a cluster's namespaces.
+    pub namespaces: Arc<BTreeMap<String, Namespace>>,
     pub workloads: Vec<Workload>,
     pub pods: Vec<Pod>,
     pub services: Vec<Service>,
@@ -212,11 +215,13 @@ impl Network {
         });
     }
 
-    pub fn namespace_labels(&self, ns: &str) -> BTreeMap<String, String> {
-        self.namespaces
-            .get(ns)
-            .cloned()
-            .unwrap_or_else(|| BTreeMap::from([(LABEL_NS_NAME.to_owned(), ns.to_owned())]))
+    /// The labels of namespace `ns`; a namespace the inputs do not know has only its
+    /// `kubernetes.io/metadata.name`.
+    pub fn namespace_labels(&self, ns: &str) -> Cow<'_, BTreeMap<String, String>> {
+        match self.namespaces.get(ns) {
+            Some(n) => Cow::Borrowed(&n.labels),
+            None => Cow::Owned(BTreeMap::from([(LABEL_NS_NAME.to_owned(), ns.to_owned())])),
+        }
     }
 
     /// Build from an inventory.
@@ -274,9 +279,7 @@ impl Network {
             errors,
             ..Default::default()
         };
-        for (name, ns) in inv.namespaces.iter() {
-            net.namespaces.insert(name.clone(), ns.labels.clone());
-        }
+        net.namespaces = inv.namespaces.clone();
         let mut wl_index: HashMap<(String, String, String), usize> = HashMap::new();
         let mut workload = |net: &mut Network, w: Workload| -> usize {
             let key = (w.ns.clone(), w.name.clone(), w.kind.clone());
@@ -713,5 +716,32 @@ fn read_service(inv: &Inventory, idx: usize, o: &Object) -> Service {
             .and_then(|t| t.str().map(str::to_owned))
             .unwrap_or_else(|| "ClusterIP".to_owned()),
         object: idx,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Network is built for every admission decision: it must share the inventory's
+    /// namespaces rather than copy a cluster's worth of them each time, and still answer
+    /// each namespace's labels (a namespace it does not know has only its name label).
+    #[test]
+    fn a_network_shares_its_inventorys_namespaces() {
+        let inv = Inventory::from_text(
+            "t.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: a, labels: {team: x}}\n",
+            "default",
+        );
+        let net = Network::from_inventory(&inv, Level::Workload);
+        assert!(Arc::ptr_eq(&net.namespaces, &inv.namespaces));
+        assert_eq!(
+            net.namespace_labels("a").get("team").map(String::as_str),
+            Some("x")
+        );
+        assert_eq!(
+            net.namespace_labels("b").into_owned(),
+            BTreeMap::from([(LABEL_NS_NAME.to_owned(), "b".to_owned())])
+        );
     }
 }

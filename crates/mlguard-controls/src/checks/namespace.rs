@@ -57,11 +57,15 @@ fn ml_namespaces(ctx: &Ctx<'_>) -> Vec<String> {
             o.namespace.as_deref()
         }
     });
-    ctx.inv
-        .ml_namespaces()
-        .filter(|n| focus.is_none_or(|f| f == Some(n.name.as_str())))
-        .map(|n| n.name.clone())
-        .collect()
+    match focus {
+        // One lookup, not a walk over every ML namespace of the cluster.
+        Some(f) => f
+            .filter(|n| ctx.inv.is_ml_namespace(n) && ctx.inv.namespace(n).is_some())
+            .map(str::to_owned)
+            .into_iter()
+            .collect(),
+        None => ctx.inv.ml_namespaces().map(|n| n.name.clone()).collect(),
+    }
 }
 
 /// Effective policyTypes as the API server defaults them.

@@ -335,7 +335,7 @@ fn tenants(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
             a.net
                 .namespaces
                 .get(&p.ns)
-                .and_then(|l| l.get("mlguard.io/tenant"))
+                .and_then(|n| n.labels.get("mlguard.io/tenant"))
                 .cloned()
         })
         .collect();
