@@ -27,6 +27,8 @@ struct MemStore {
     keys: Mutex<HashSet<Key>>,
     appends: Mutex<Vec<usize>>,
     down: AtomicBool,
+    /// Refuses writes until reopened (as the SQLite store after a failed flush).
+    poisoned: AtomicBool,
     /// Milliseconds each append takes (a slow disk).
     delay_ms: std::sync::atomic::AtomicU64,
 }
@@ -66,6 +68,12 @@ impl Store for MemStore {
             return Err(StoreError::Unavailable("test store is down".into()));
         }
         Ok(None)
+    }
+
+    fn poisoned(&self) -> Option<String> {
+        self.poisoned
+            .load(Ordering::SeqCst)
+            .then(|| "a flush failed; restart the receiver".to_owned())
     }
 }
 
@@ -468,6 +476,29 @@ async fn audit_store_unavailable_is_503_then_recovers() {
     assert_eq!(v["appended"], 1);
     let (code, _) = call(&st, Request::get("/readyz").body(Body::empty()).unwrap()).await;
     assert_eq!(code, StatusCode::OK);
+}
+
+/// `/healthz` stays 200 while the store is only unavailable (the sender retries, `/readyz`
+/// says 503), and fails once the store refuses every write until it is reopened, so that a
+/// liveness probe restarts the receiver.
+#[tokio::test]
+async fn healthz_fails_only_when_the_store_needs_a_restart() {
+    let (store, st) = setup(token_settings(), ModelMap::default());
+    let healthz = || Request::get("/healthz").body(Body::empty()).unwrap();
+    let resp = router(st.clone()).oneshot(healthz()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    store.down.store(true, Ordering::SeqCst);
+    let resp = router(st.clone()).oneshot(healthz()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    store.poisoned.store(true, Ordering::SeqCst);
+    let (code, v) = call(&st, healthz()).await;
+    assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        v["error"]
+            .as_str()
+            .is_some_and(|m| m.contains("restart the receiver")),
+        "{v}"
+    );
 }
 
 #[tokio::test]

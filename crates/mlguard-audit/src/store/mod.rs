@@ -139,6 +139,13 @@ pub trait Store: Send + Sync {
     /// Signs a checkpoint if the policy's time has passed with new records since the last one;
     /// receivers call this on a timer. `Ok(None)` when none was due (or no policy).
     fn checkpoint_if_due(&self) -> Result<Option<String>, StoreError>;
+
+    /// Why the store refuses every write until it is opened again (after a failed flush, see
+    /// [`Store::make_durable`]), if it does: a receiver then fails its liveness check, so that
+    /// its supervisor restarts it. `None` for a store that can still be written (or retried).
+    fn poisoned(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Which records a query returns: every filter given must match (by event time for

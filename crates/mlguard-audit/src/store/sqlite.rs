@@ -555,6 +555,10 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn poisoned(&self) -> Option<String> {
+        self.writable().err().map(|e| e.to_string())
+    }
+
     fn checkpoint_if_due(&self) -> Result<Option<String>, StoreError> {
         self.writable()?;
         let Some(policy) = &self.policy else {
@@ -790,6 +794,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = writer(dir.path());
         let d = s.append_deferred(batch("a")).unwrap();
+        assert_eq!(s.poisoned(), None);
         s.wal.as_ref().unwrap().failed.store(true, Ordering::SeqCst);
         assert!(s.make_durable(&[d]).unwrap_err().is_unavailable());
         assert!(s.append_encoded(batch("b")).unwrap_err().is_unavailable());
@@ -797,6 +802,9 @@ mod tests {
         assert!(s.retain(0).unwrap_err().is_unavailable());
         // The receiver's timer keeps /readyz at 503 through this call, policy or not.
         assert!(s.checkpoint_if_due().unwrap_err().is_unavailable());
+        // ... and /healthz fails, so that the receiver is restarted.
+        let why = s.poisoned().expect("a poisoned store says so");
+        assert!(why.contains("restart the receiver"), "{why}");
         assert_eq!(s.row_count().unwrap(), 1);
     }
 }

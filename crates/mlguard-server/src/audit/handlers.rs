@@ -32,7 +32,7 @@ pub fn router(state: Arc<Receiver>) -> Router {
         .route("/v1/k8s", post(k8s))
         .route("/v1/storage", post(storage))
         .route("/v1/inference", post(inference))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route") })
@@ -40,6 +40,16 @@ pub fn router(state: Arc<Receiver>) -> Router {
             error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
         })
         .with_state(state)
+}
+
+/// 200 while the process can serve; 503 once its store refuses every write until it is
+/// opened again (a failed flush of the SQLite store's WAL), so that a liveness probe
+/// restarts the receiver instead of leaving it answering 503 to every batch.
+async fn healthz(State(s): State<Arc<Receiver>>) -> Response {
+    match s.store().poisoned() {
+        None => "ok".into_response(),
+        Some(why) => error(StatusCode::SERVICE_UNAVAILABLE, why),
+    }
 }
 
 async fn readyz(State(s): State<Arc<Receiver>>) -> Response {

@@ -19,7 +19,7 @@
 //! | `POST /v1/k8s` | an `audit.k8s.io/v1` `EventList` (the webhook backend), or one `Event` | 200 |
 //! | `POST /v1/storage` | one MinIO audit entry, or several separated by whitespace (JSON lines) | 200 |
 //! | `POST /v1/inference` | one KServe inference logger CloudEvent, binary or structured mode | 200 |
-//! | `GET /healthz` | | 200 while the process runs |
+//! | `GET /healthz` | | 200 while the process can serve; 503 once the store must be reopened |
 //! | `GET /readyz` | | 200 while the store answers, else 503 |
 //! | `GET /metrics` | | Prometheus text |
 //!
