@@ -16,7 +16,11 @@
 # p99 ratio webhook/baseline.
 # Targets (issue 6): p50 < 1 ms, p99 < 5 ms, p99 at most 2x the baseline's.
 #
+# With --namespaces N the context also holds the watched objects of a generated cluster of N
+# more namespaces (bench/gen_platform.py), to see a decision's cost in a larger cluster.
+#
 # Usage: bench/webhook.sh [--rate N] [--duration 5s] [--rounds 5] [--settle 1] [--connections C]
+#                         [--namespaces N]       (env MLGUARD_BIN=PATH: measure that mlguard binary)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -27,6 +31,7 @@ DURATION=5s
 ROUNDS=5
 SETTLE=1
 CONNS=16
+NAMESPACES=0
 while [ $# -gt 0 ]; do
     case $1 in
         --rate) RATE=$2; shift 2 ;;
@@ -34,7 +39,8 @@ while [ $# -gt 0 ]; do
         --rounds) ROUNDS=$2; shift 2 ;;
         --settle) SETTLE=$2; shift 2 ;;
         --connections) CONNS=$2; shift 2 ;;
-        -h|--help) sed -n "2,19p" "$0"; exit 0 ;;
+        --namespaces) NAMESPACES=$2; shift 2 ;;
+        -h|--help) sed -n "2,23p" "$0"; exit 0 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -43,26 +49,33 @@ WORK=${TMPDIR:-/tmp}/mlguard-webhook-bench
 rm -rf "$WORK"; mkdir -p "$WORK"
 cargo build --release -q -p mlguard
 cargo build --release -q -p mlguard-server --example noop_webhook
-MLG=$ROOT/target/release/mlguard
+# MLGUARD_BIN: another build of mlguard to measure (an A/B of two commits), else this tree's.
+MLG=${MLGUARD_BIN:-$ROOT/target/release/mlguard}
 NOOP=$ROOT/target/release/examples/noop_webhook
 "$MLG" webhook certs -o "$WORK/certs" --dns localhost 2>/dev/null
 
 # The context a deployed webhook holds (`serve --in-cluster` watches these kinds, see
 # crates/mlguard-server/src/cache.rs CONTEXT_KINDS) from a cluster running examples/platform:
 # its namespaces, policies, quotas, RBAC and services, not its workloads.
-python3 - "$WORK/context.yaml" examples/platform <<'PY'
+ROOTS=(examples/platform)
+if [ "$NAMESPACES" -gt 0 ]; then
+    python3 bench/gen_platform.py "$WORK/cluster" --namespaces "$NAMESPACES" >/dev/null
+    ROOTS+=("$WORK/cluster")
+fi
+python3 - "$WORK/context.yaml" "${ROOTS[@]}" <<'PY'
 import os, sys, yaml
 kinds = {"Namespace", "ServiceAccount", "ResourceQuota", "LimitRange", "Service",
          "PersistentVolumeClaim", "NetworkPolicy", "Ingress", "Role", "RoleBinding", "ClusterRole",
          "ClusterRoleBinding", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy",
          "PeerAuthentication", "SecretProviderClass"}
 out = []
-for root, _, files in os.walk(sys.argv[2]):
-    for f in sorted(files):
-        if f.endswith((".yaml", ".yml")) and f != "mlguard.yaml":
-            for d in yaml.safe_load_all(open(os.path.join(root, f))):
-                if isinstance(d, dict) and d.get("kind") in kinds:
-                    out.append(d)
+for top in sys.argv[2:]:
+    for root, _, files in os.walk(top):
+        for f in sorted(files):
+            if f.endswith((".yaml", ".yml")) and f != "mlguard.yaml":
+                for d in yaml.safe_load_all(open(os.path.join(root, f))):
+                    if isinstance(d, dict) and d.get("kind") in kinds:
+                        out.append(d)
 yaml.safe_dump_all(out, open(sys.argv[1], "w"))
 print(f"context: {len(out)} objects", file=sys.stderr)
 PY
