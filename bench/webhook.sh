@@ -20,7 +20,10 @@
 # more namespaces (bench/gen_platform.py), to see a decision's cost in a larger cluster.
 #
 # Usage: bench/webhook.sh [--rate N] [--duration 5s] [--rounds 5] [--settle 1] [--connections C]
-#                         [--namespaces N]       (env MLGUARD_BIN=PATH: measure that mlguard binary)
+#                         [--namespaces N] [--compare MLGUARD_BINARY]
+# MLGUARD_BIN=PATH (environment) measures that mlguard binary instead of this tree's build.
+# --compare runs a second mlguard build as a third server in the same rounds ("other" rows:
+# an A/B of two commits in one run; the targets are judged on this tree's build only).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -32,6 +35,7 @@ ROUNDS=5
 SETTLE=1
 CONNS=16
 NAMESPACES=0
+COMPARE=
 while [ $# -gt 0 ]; do
     case $1 in
         --rate) RATE=$2; shift 2 ;;
@@ -40,7 +44,8 @@ while [ $# -gt 0 ]; do
         --settle) SETTLE=$2; shift 2 ;;
         --connections) CONNS=$2; shift 2 ;;
         --namespaces) NAMESPACES=$2; shift 2 ;;
-        -h|--help) sed -n "2,23p" "$0"; exit 0 ;;
+        --compare) COMPARE=$2; shift 2 ;;
+        -h|--help) sed -n "2,26p" "$0"; exit 0 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -49,7 +54,6 @@ WORK=${TMPDIR:-/tmp}/mlguard-webhook-bench
 rm -rf "$WORK"; mkdir -p "$WORK"
 cargo build --release -q -p mlguard
 cargo build --release -q -p mlguard-server --example noop_webhook
-# MLGUARD_BIN: another build of mlguard to measure (an A/B of two commits), else this tree's.
 MLG=${MLGUARD_BIN:-$ROOT/target/release/mlguard}
 NOOP=$ROOT/target/release/examples/noop_webhook
 "$MLG" webhook certs -o "$WORK/certs" --dns localhost 2>/dev/null
@@ -84,7 +88,15 @@ PY
 WEBHOOK=$!
 "$NOOP" 127.0.0.1:18444 "$WORK/certs/tls.crt" "$WORK/certs/tls.key" 2>"$WORK/noop.log" &
 BASE=$!
-trap 'kill $WEBHOOK $BASE 2>/dev/null || true' EXIT
+OTHER=
+SERVERS="webhook:18443:$WEBHOOK baseline:18444:$BASE"
+if [ -n "$COMPARE" ]; then
+    "$COMPARE" webhook serve --listen 127.0.0.1:18445 --tls-cert "$WORK/certs/tls.crt" \
+        --tls-key "$WORK/certs/tls.key" --context-dir "$WORK/context.yaml" 2>"$WORK/other.log" &
+    OTHER=$!
+    SERVERS="$SERVERS other:18445:$OTHER"
+fi
+trap 'kill $WEBHOOK $BASE $OTHER 2>/dev/null || true' EXIT
 sleep 1
 
 review() { # kind-json group version kind resource object-json
@@ -124,25 +136,30 @@ round() { # body server port pid
 # Warm-up, not measured: one second of each body on both servers (first connections, the
 # catalog and each namespace's context index are built on first use).
 for body in pod pytorchjob isvc; do
-    for port in 18443 18444; do
+    for s in $SERVERS; do
+        IFS=: read -r _ port _ <<< "$s"
         drive "$body" "$port" 1s
     done
 done
-# Rounds alternate webhook and baseline (the order swapped every round), so a slow spell of
-# the machine falls on both alike; each side's latencies are then pooled over its rounds.
+# Rounds alternate the servers (the order reversed every round), so a slow spell of the
+# machine falls on all alike; each side's latencies are then pooled over its rounds.
 for r in $(seq "$ROUNDS"); do
+    order=$SERVERS
+    if [ $((r % 2)) = 0 ]; then
+        order=$(tr ' ' '\n' <<< "$SERVERS" | tac | tr '\n' ' ')
+    fi
     for body in pod pytorchjob isvc; do
-        if [ $((r % 2)) = 1 ]; then
-            round "$body" webhook 18443 $WEBHOOK; round "$body" baseline 18444 $BASE
-        else
-            round "$body" baseline 18444 $BASE; round "$body" webhook 18443 $WEBHOOK
-        fi
+        for s in $order; do
+            IFS=: read -r name port pid <<< "$s"
+            round "$body" "$name" "$port" "$pid"
+        done
     done
 done
-python3 - "$WORK" "$(getconf CLK_TCK)" "$ROUNDS" "$DURATION" "$SETTLE" <<'PY'
+python3 - "$WORK" "$(getconf CLK_TCK)" "$ROUNDS" "$DURATION" "$SETTLE" "${COMPARE:+other}" <<'PY'
 import sqlite3, sys
 work, hz, rounds, duration = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 settle = float(sys.argv[5])
+other = len(sys.argv) > 6 and sys.argv[6] == "other"
 
 def pooled(body, server):
     db = sqlite3.connect(f"{work}/{body}-{server}.db")
@@ -173,5 +190,10 @@ for body in ("pod", "pytorchjob", "isvc"):
     ok &= met
     print(f"{body:<12} p99 ratio webhook/baseline: {ratio:.2f}x; p50 < 1 ms, p99 < 5 ms, "
           f"ratio <= 2, all 200: {'MET' if met else 'NOT MET'}")
+    if other:
+        p50, p99, n, codes, cpu = pooled(body, "other")
+        c = ",".join(f"{k}:{v}" for k, v in sorted(codes.items()))
+        print(f"{body:<12} {'other':<9} {p50:8.3f} {p99:8.3f} {n:9d} {cpu:10.0f}  {c}")
+        print(f"{body:<12} p99 ratio other/baseline: {p99 / b[1]:.2f}x (--compare build, not judged)")
 print("targets: MET" if ok else "targets: NOT MET")
 PY
