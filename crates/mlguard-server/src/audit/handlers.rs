@@ -44,11 +44,16 @@ pub fn router(state: Arc<Receiver>) -> Router {
 
 /// 200 while the process can serve; 503 once its store refuses every write until it is
 /// opened again (a failed flush of the SQLite store's WAL), so that a liveness probe
-/// restarts the receiver instead of leaving it answering 503 to every batch.
+/// restarts the receiver instead of leaving it answering 503 to every batch. The probe needs
+/// no credential, so the answer does not carry the store's reason (it names the file); the
+/// refused appends log it.
 async fn healthz(State(s): State<Arc<Receiver>>) -> Response {
     match s.store().poisoned() {
         None => "ok".into_response(),
-        Some(why) => error(StatusCode::SERVICE_UNAVAILABLE, why),
+        Some(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the audit store refuses every write after a failed flush; restart the receiver",
+        ),
     }
 }
 
