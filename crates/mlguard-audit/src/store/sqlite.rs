@@ -576,9 +576,13 @@ impl Store for SqliteStore {
         save(&tx, &tree, Some(&cp))?;
         tx.commit().map_err(err)?;
         drop(conn);
-        self.flush()?;
-        schema::write_witness(policy, &cp.note)?;
-        Ok(Some(cp.note))
+        // As for a checkpoint signed in an append: durable first, then the witness copy.
+        let done = Deferred {
+            summary: AppendSummary::default(),
+            witness: Some(cp.note),
+        };
+        self.make_durable(std::slice::from_ref(&done))?;
+        Ok(done.witness)
     }
 }
 
