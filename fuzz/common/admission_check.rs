@@ -2,15 +2,19 @@
 // (crates/mlguard-server/tests/fuzz_corpus.rs) through `include!`: AdmissionReview bodies
 // decoded and, when they decode, judged and answered as `POST /validate` does.
 //
-// Invariants: decoding never panics and an error has a message; an answer carries the
+// Invariants: decoding never panics and an error has a message; a body the fast decoder
+// takes decodes to the same request on the careful path; an answer carries the
 // request's uid; a denial names at least one control; warnings are at most 120 characters;
 // the answer serializes as an admission.k8s.io/v1 AdmissionReview.
 
 /// Decode, judge and answer one fuzz input.
 pub fn check_admission_input(data: &[u8]) {
-    use mlguard_server::admission::{decode, respond, Judge, MAX_WARNING};
+    use mlguard_server::admission::{decode, decode_both, respond, Judge, MAX_WARNING};
     static JUDGE: std::sync::OnceLock<Judge> = std::sync::OnceLock::new();
     let judge = JUDGE.get_or_init(Judge::default);
+    if let (Some(fast), careful) = decode_both(data) {
+        assert_eq!(Ok(&fast), careful.as_ref(), "the fast and careful decoders differ");
+    }
     let req = match decode(data) {
         Ok(r) => r,
         Err(e) => {

@@ -177,6 +177,15 @@ impl Node {
         Node { value, pos }
     }
 
+    /// Read a node straight from JSON text (serde's data model), every position `pos`: the
+    /// tree [`Node::from_json`] builds from the same JSON once parsed into a
+    /// `serde_json::Value` (map keys sorted, the last of duplicate keys kept; integers that
+    /// fit `i64` as `Int`, other numbers as `Float`), without building that `Value` first.
+    /// The test `json_seed_builds_the_from_json_tree` holds the two to each other.
+    pub fn json_seed(pos: Pos) -> JsonSeed {
+        JsonSeed(pos)
+    }
+
     /// Convert to JSON. Used for CEL evaluation and for context sections of reports.
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
@@ -470,9 +479,145 @@ impl<'a> At<'a> {
     }
 }
 
+/// Reads a [`Node`] from any serde data format (JSON in practice); see [`Node::json_seed`].
+#[derive(Debug, Clone, Copy)]
+pub struct JsonSeed(Pos);
+
+impl<'de> serde::de::DeserializeSeed<'de> for JsonSeed {
+    type Value = Node;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for JsonSeed {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Node, E> {
+        Ok(Node::new(Value::Null, self.0))
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Node, E> {
+        self.visit_unit()
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        serde::de::DeserializeSeed::deserialize(self, d)
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<Node, E> {
+        Ok(Node::new(Value::Bool(b), self.0))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, i: i64) -> Result<Node, E> {
+        Ok(Node::new(Value::Int(i), self.0))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, u: u64) -> Result<Node, E> {
+        // As `serde_json::Number::as_i64`, then `as_f64`.
+        let value = i64::try_from(u).map_or(Value::Float(u as f64), Value::Int);
+        Ok(Node::new(value, self.0))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, f: f64) -> Result<Node, E> {
+        Ok(Node::new(Value::Float(f), self.0))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Node, E> {
+        Ok(Node::new(Value::Str(Str::from(s)), self.0))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(n) = seq.next_element_seed(self)? {
+            items.push(n);
+        }
+        Ok(Node::new(Value::Seq(items.into()), self.0))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut entries: Vec<Entry> = Vec::new();
+        while let Some(key) = map.next_key::<JsonKey>()? {
+            let value = map.next_value_seed(self)?;
+            entries.push(Entry {
+                key: key.0,
+                key_pos: self.0,
+                value,
+            });
+        }
+        Ok(Node::new(
+            Value::Map(sorted_entries(entries).into()),
+            self.0,
+        ))
+    }
+}
+
+/// `entries` in key order, the last of duplicate keys kept (as a `serde_json::Map` keeps
+/// them).
+pub fn sorted_entries(mut entries: Vec<Entry>) -> Vec<Entry> {
+    if entries.is_sorted_by(|a, b| a.key < b.key) {
+        return entries;
+    }
+    // Reversed, a stable sort puts the last of equal keys first, and `dedup_by` keeps the
+    // first of a run.
+    entries.reverse();
+    entries.sort_by(|a, b| a.key.cmp(&b.key));
+    entries.dedup_by(|later, kept| later.key == kept.key);
+    entries
+}
+
+/// A JSON map key read as a [`Str`] (no allocation for a short one).
+#[derive(Debug)]
+pub struct JsonKey(pub Str);
+
+impl<'de> serde::Deserialize<'de> for JsonKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = JsonKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<JsonKey, E> {
+                Ok(JsonKey(Str::from(s)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The tree read straight from JSON text is the one `from_json` builds from the parsed
+    /// `serde_json::Value`: key order, duplicate keys, every kind of number, escapes, nesting.
+    #[test]
+    fn json_seed_builds_the_from_json_tree() {
+        use serde::de::DeserializeSeed;
+        let pos = Pos { line: 1, column: 1 };
+        let texts = [
+            r#"null"#,
+            r#"{"b":1,"a":[true,false,null],"c":{"z":"é\n\u00e9","y":-0.0}}"#,
+            r#"{"k":1,"a":2,"k":3,"a":{"x":1,"x":[2]},"m":[]}"#,
+            r#"[18446744073709551615,9223372036854775807,9223372036854775808,-9223372036854775808,1.5e3,-2,0]"#,
+            r#"{"":"", "a long key that does not fit inline in a compact string": "and a long value too, over 24 bytes"}"#,
+            r#"{"spec":{"containers":[{"name":"c","image":"i","resources":{"limits":{"cpu":1.5,"nvidia.com/gpu":8}}}]}}"#,
+        ];
+        for text in texts {
+            let want = Node::from_json(&serde_json::from_str(text).expect("json"), pos);
+            let mut de = serde_json::Deserializer::from_str(text);
+            let got = Node::json_seed(pos).deserialize(&mut de).expect("reads");
+            assert_eq!(got, want, "{text}");
+        }
+        let mut de = serde_json::Deserializer::from_str(r#"{"a":"#);
+        assert!(Node::json_seed(pos).deserialize(&mut de).is_err());
+    }
 
     #[test]
     fn nodes_stay_small() {

@@ -68,6 +68,14 @@ fn ml_namespaces(ctx: &Ctx<'_>) -> Vec<String> {
     }
 }
 
+/// The objects of `objects` whose findings are wanted: all of them, or with a focus (an
+/// admission decision) the focus alone. For checks whose findings land on the object they
+/// look at, so that a decision does not judge what it would drop.
+fn wanted(ctx: &Ctx<'_>, mut objects: Vec<usize>) -> Vec<usize> {
+    objects.retain(|&i| ctx.wants(i));
+    objects
+}
+
 /// Effective policyTypes as the API server defaults them.
 fn policy_types(p: &Node) -> (bool, bool) {
     match p.at("spec.policyTypes") {
@@ -100,6 +108,13 @@ fn has_allow_all(p: &Node, dir: &str, peers: &str) -> bool {
 fn default_deny(ctx: &mut Ctx<'_>) {
     for ns in ml_namespaces(ctx) {
         ctx.eval("MLG-NET-001");
+        // The finding lands on the namespace's anchor: with a focus, only there is it worked on.
+        let Some(anchor) = ctx.namespace_anchor(&ns) else {
+            continue;
+        };
+        if !ctx.wants(anchor) {
+            continue;
+        }
         let mut ing = false;
         let mut egr = false;
         let mut ing_open = false;
@@ -127,19 +142,16 @@ fn default_deny(ctx: &mut Ctx<'_>) {
         if missing.is_empty() {
             continue;
         }
-        if let Some(anchor) = ctx.namespace_anchor(&ns) {
-            let o = &ctx.inv.objects[anchor];
-            let at = o.at();
-            ctx.emit(
-                "MLG-NET-001",
-                anchor,
-                &at,
-                format!(
-                    "ML namespace `{ns}` has no default-deny NetworkPolicy for {}",
-                    missing.join(" and ")
-                ),
-            );
-        }
+        let at = ctx.inv.objects[anchor].at();
+        ctx.emit(
+            "MLG-NET-001",
+            anchor,
+            &at,
+            format!(
+                "ML namespace `{ns}` has no default-deny NetworkPolicy for {}",
+                missing.join(" and ")
+            ),
+        );
     }
 }
 
@@ -328,13 +340,16 @@ fn gpu_quota(ctx: &mut Ctx<'_>) {
     }
     for (ns, first) in gpu_ns {
         ctx.eval("MLG-QUOTA-001");
+        let anchor = ctx
+            .inv
+            .namespace(&ns)
+            .and_then(|n| n.object)
+            .unwrap_or(first);
+        if !ctx.wants(anchor) {
+            continue;
+        }
         let keys = quota_keys(ctx, &ns);
         if !keys.iter().any(|k| gpu_quota_key(k)) {
-            let anchor = ctx
-                .inv
-                .namespace(&ns)
-                .and_then(|n| n.object)
-                .unwrap_or(first);
             let at = ctx.inv.objects[anchor].at();
             let extra = if keys.iter().any(|k| k.starts_with("limits.nvidia.com/")) {
                 " (its `limits.nvidia.com/gpu` key is ignored by Kubernetes)"
@@ -349,7 +364,7 @@ fn gpu_quota(ctx: &mut Ctx<'_>) {
             );
         }
     }
-    let quotas: Vec<usize> = ctx.objects_in_scope("ResourceQuota");
+    let quotas: Vec<usize> = wanted(ctx, ctx.objects_in_scope("ResourceQuota"));
     for idx in quotas {
         ctx.eval("MLG-QUOTA-002");
         let o = &ctx.inv.objects[idx];
@@ -376,6 +391,9 @@ fn classification_label(ctx: &mut Ctx<'_>) {
         let Some(idx) = ctx.inv.namespace(&ns).and_then(|n| n.object) else {
             continue;
         };
+        if !ctx.wants(idx) {
+            continue;
+        }
         ctx.eval("MLG-DATA-001");
         let o = &ctx.inv.objects[idx];
         let root = o.at();
@@ -409,7 +427,7 @@ fn classification_label(ctx: &mut Ctx<'_>) {
 }
 
 fn config_maps(ctx: &mut Ctx<'_>) {
-    let cms: Vec<usize> = ctx.objects_in_scope("ConfigMap");
+    let cms: Vec<usize> = wanted(ctx, ctx.objects_in_scope("ConfigMap"));
     for idx in cms {
         ctx.eval("MLG-ENC-004");
         let o = &ctx.inv.objects[idx];
@@ -444,6 +462,7 @@ fn storage_tls_settings(ctx: &mut Ctx<'_>) {
     for kind in ["ServiceAccount", "Secret", "SecretProviderClass"] {
         targets.extend(ctx.objects_in_scope(kind));
     }
+    let targets = wanted(ctx, targets);
     for idx in targets {
         let o = &ctx.inv.objects[idx];
         let root = o.at();
@@ -510,7 +529,7 @@ fn has_annotation(n: Option<&Node>, key: &str) -> bool {
 }
 
 fn encryption_at_rest(ctx: &mut Ctx<'_>) {
-    for idx in serving_objects(ctx) {
+    for idx in wanted(ctx, serving_objects(ctx)) {
         let o = &ctx.inv.objects[idx];
         let Some(ns) = o.namespace.as_deref() else {
             continue;
@@ -628,7 +647,7 @@ fn transport_security(
     ctx: &mut Ctx<'_>,
     pods: &BTreeMap<String, Vec<(Labels, WorkloadClass, usize)>>,
 ) {
-    for idx in serving_objects(ctx) {
+    for idx in wanted(ctx, serving_objects(ctx)) {
         let o = &ctx.inv.objects[idx];
         let Some(ns) = o.namespace.clone() else {
             continue;
@@ -669,7 +688,7 @@ fn transport_security(
             );
         }
     }
-    let ingresses: Vec<usize> = ctx.objects_in_ml("Ingress");
+    let ingresses: Vec<usize> = wanted(ctx, ctx.objects_in_ml("Ingress"));
     for idx in ingresses {
         ctx.eval("MLG-ENC-006");
         let o = &ctx.inv.objects[idx];
@@ -697,7 +716,7 @@ fn exposed_endpoints(
     pods: &BTreeMap<String, Vec<(Labels, WorkloadClass, usize)>>,
 ) {
     let empty = Vec::new();
-    let services: Vec<usize> = ctx.objects_in_ml("Service");
+    let services: Vec<usize> = wanted(ctx, ctx.objects_in_ml("Service"));
     for idx in services {
         let o = &ctx.inv.objects[idx];
         let ns = o.namespace.clone().unwrap_or_default();
@@ -745,7 +764,7 @@ fn exposed_endpoints(
             }
         }
     }
-    let ingresses: Vec<usize> = ctx.objects_in_ml("Ingress");
+    let ingresses: Vec<usize> = wanted(ctx, ctx.objects_in_ml("Ingress"));
     for idx in ingresses {
         let o = &ctx.inv.objects[idx];
         let root = o.at();
