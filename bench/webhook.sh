@@ -19,8 +19,12 @@
 # With --namespaces N the context also holds the watched objects of a generated cluster of N
 # more namespaces (bench/gen_platform.py), to see a decision's cost in a larger cluster.
 #
+# With --calibrate US[,US...] the rounds also drive the no-op server spinning US microseconds
+# of CPU per request before answering (rows "spinUS", not judged): the p99 ratio a decision
+# of that cost would give on this machine under the same load.
+#
 # Usage: bench/webhook.sh [--rate N] [--duration 5s] [--rounds 5] [--settle 1] [--connections C]
-#                         [--namespaces N] [--compare MLGUARD_BINARY]
+#                         [--namespaces N] [--compare MLGUARD_BINARY] [--calibrate US,...]
 # MLGUARD_BIN=PATH (environment) measures that mlguard binary instead of this tree's build.
 # --compare runs a second mlguard build as a third server in the same rounds ("other" rows:
 # an A/B of two commits in one run; the targets are judged on this tree's build only).
@@ -36,6 +40,7 @@ SETTLE=1
 CONNS=16
 NAMESPACES=0
 COMPARE=
+CALIBRATE=
 while [ $# -gt 0 ]; do
     case $1 in
         --rate) RATE=$2; shift 2 ;;
@@ -45,7 +50,8 @@ while [ $# -gt 0 ]; do
         --connections) CONNS=$2; shift 2 ;;
         --namespaces) NAMESPACES=$2; shift 2 ;;
         --compare) COMPARE=$2; shift 2 ;;
-        -h|--help) sed -n "2,26p" "$0"; exit 0 ;;
+        --calibrate) CALIBRATE=$2; shift 2 ;;
+        -h|--help) sed -n "2,30p" "$0"; exit 0 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -96,7 +102,19 @@ if [ -n "$COMPARE" ]; then
     OTHER=$!
     SERVERS="$SERVERS other:18445:$OTHER"
 fi
-trap 'kill $WEBHOOK $BASE $OTHER 2>/dev/null || true' EXIT
+EXTRA=${COMPARE:+other}
+SPINS=
+port=18446
+for us in ${CALIBRATE//,/ }; do
+    [[ $us =~ ^[0-9]+$ ]] || { echo "--calibrate takes microseconds, e.g. 100,150: $us" >&2; exit 2; }
+    "$NOOP" 127.0.0.1:$port "$WORK/certs/tls.crt" "$WORK/certs/tls.key" --spin-us "$us" \
+        2>"$WORK/spin$us.log" &
+    SPINS="$SPINS $!"
+    SERVERS="$SERVERS spin$us:$port:$!"
+    EXTRA="$EXTRA spin$us"
+    port=$((port + 1))
+done
+trap 'kill $WEBHOOK $BASE $OTHER $SPINS 2>/dev/null || true' EXIT
 sleep 1
 
 review() { # kind-json group version kind resource object-json
@@ -155,11 +173,11 @@ for r in $(seq "$ROUNDS"); do
         done
     done
 done
-python3 - "$WORK" "$(getconf CLK_TCK)" "$ROUNDS" "$DURATION" "$SETTLE" "${COMPARE:+other}" <<'PY'
+python3 - "$WORK" "$(getconf CLK_TCK)" "$ROUNDS" "$DURATION" "$SETTLE" $EXTRA <<'PY'
 import sqlite3, sys
 work, hz, rounds, duration = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 settle = float(sys.argv[5])
-other = len(sys.argv) > 6 and sys.argv[6] == "other"
+extra = sys.argv[6:]
 
 def pooled(body, server):
     db = sqlite3.connect(f"{work}/{body}-{server}.db")
@@ -190,10 +208,11 @@ for body in ("pod", "pytorchjob", "isvc"):
     ok &= met
     print(f"{body:<12} p99 ratio webhook/baseline: {ratio:.2f}x; p50 < 1 ms, p99 < 5 ms, "
           f"ratio <= 2, all 200: {'MET' if met else 'NOT MET'}")
-    if other:
-        p50, p99, n, codes, cpu = pooled(body, "other")
+    for name in extra:
+        p50, p99, n, codes, cpu = pooled(body, name)
         c = ",".join(f"{k}:{v}" for k, v in sorted(codes.items()))
-        print(f"{body:<12} {'other':<9} {p50:8.3f} {p99:8.3f} {n:9d} {cpu:10.0f}  {c}")
-        print(f"{body:<12} p99 ratio other/baseline: {p99 / b[1]:.2f}x (--compare build, not judged)")
+        what = "--compare build" if name == "other" else "--calibrate"
+        print(f"{body:<12} {name:<9} {p50:8.3f} {p99:8.3f} {n:9d} {cpu:10.0f}  {c}")
+        print(f"{body:<12} p99 ratio {name}/baseline: {p99 / b[1]:.2f}x ({what}, not judged)")
 print("targets: MET" if ok else "targets: NOT MET")
 PY

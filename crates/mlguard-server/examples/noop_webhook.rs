@@ -2,7 +2,11 @@
 //! serve` (rustls, hyper, axum), answering every POST /validate with a fixed "allowed"
 //! AdmissionReview after reading the body but without decoding it. What the webhook costs above this is mlguard's work.
 //!
-//! `cargo run --release -p mlguard-server --example noop_webhook -- ADDR CERT KEY`
+//! With `--spin-us N` it also keeps its thread busy for N microseconds per request before
+//! answering: a stand-in for a decision of that CPU cost, which `bench/webhook.sh --calibrate`
+//! uses to show what a decision may cost on the machine for the webhook to meet its p99 ratio.
+//!
+//! `cargo run --release -p mlguard-server --example noop_webhook -- ADDR CERT KEY [--spin-us N]`
 
 use axum::routing::post;
 use mlguard_server::tls::{server_config, ReloadingCert};
@@ -10,10 +14,18 @@ use std::sync::Arc;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let [_, addr, cert, key] = args.as_slice() else {
-        eprintln!("usage: noop_webhook ADDR CERT KEY");
+    let usage = || -> ! {
+        eprintln!("usage: noop_webhook ADDR CERT KEY [--spin-us N]");
         std::process::exit(2);
     };
+    let (addr, cert, key, spin_us) = match args.as_slice() {
+        [_, addr, cert, key] => (addr, cert, key, 0),
+        [_, addr, cert, key, flag, n] if flag == "--spin-us" => {
+            (addr, cert, key, n.parse::<u64>().unwrap_or_else(|_| usage()))
+        }
+        _ => usage(),
+    };
+    let spin = std::time::Duration::from_micros(spin_us);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -27,7 +39,11 @@ fn main() {
         let app = axum::Router::new().route(
             "/validate",
             // The body is read (and dropped), so connections are reused as with the webhook.
-            post(|_body: axum::body::Bytes| async {
+            post(move |_body: axum::body::Bytes| async move {
+                let start = std::time::Instant::now();
+                while start.elapsed() < spin {
+                    std::hint::spin_loop();
+                }
                 (
                     [(axum::http::header::CONTENT_TYPE, "application/json")],
                     r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"","allowed":true}}"#,
