@@ -20,9 +20,12 @@ fn main() {
     };
     let (addr, cert, key, spin_us) = match args.as_slice() {
         [_, addr, cert, key] => (addr, cert, key, 0),
-        [_, addr, cert, key, flag, n] if flag == "--spin-us" => {
-            (addr, cert, key, n.parse::<u64>().unwrap_or_else(|_| usage()))
-        }
+        [_, addr, cert, key, flag, n] if flag == "--spin-us" => (
+            addr,
+            cert,
+            key,
+            n.parse::<u64>().unwrap_or_else(|_| usage()),
+        ),
         _ => usage(),
     };
     let spin = std::time::Duration::from_micros(spin_us);

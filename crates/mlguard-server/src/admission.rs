@@ -260,14 +260,16 @@ pub fn decode_both(body: &[u8]) -> (Option<Admission>, Result<Admission, DecodeE
     )
 }
 
-/// One typed pass over the bytes of a well-formed review; None for anything else.
+/// One typed pass over the bytes of a well-formed review; None for anything else. The body is
+/// checked to be UTF-8 once, as a whole: reading from bytes checks every string on its own.
 fn decode_fast(body: &[u8]) -> Option<Admission> {
+    let text = std::str::from_utf8(body).ok()?;
     if let Ok(Review {
         api_version,
         kind,
         request: Some(r),
         ..
-    }) = serde_json::from_slice::<Review>(body)
+    }) = serde_json::from_str::<Review>(text)
     {
         if api_version == "admission.k8s.io/v1" && kind == "AdmissionReview" && !r.uid.is_empty() {
             return Some(Admission {
