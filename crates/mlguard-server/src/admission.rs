@@ -74,14 +74,20 @@ pub struct Admission {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObjectTree {
     pub metadata: ObjectMeta,
-    /// The fields besides apiVersion, kind and metadata, in key order.
-    pub fields: Vec<Entry>,
+    /// The fields besides apiVersion, kind and metadata, in key order (kept so by the two
+    /// ways one is made, both here).
+    fields: Vec<Entry>,
 }
 
 /// Where the tree of a review's object points: nowhere in a file, so line 1, column 1.
 const OBJECT_POS: Pos = Pos { line: 1, column: 1 };
 
 impl ObjectTree {
+    /// The fields besides apiVersion, kind and metadata, in key order.
+    pub fn fields(&self) -> &[Entry] {
+        &self.fields
+    }
+
     /// The object as kube's `DynamicObject` holds it (the careful decoding's result).
     fn from_dynamic(obj: &DynamicObject) -> ObjectTree {
         let mut fields = Vec::new();
