@@ -125,6 +125,8 @@ impl Admission {
 
     /// An answer to this request: allowed, nothing else set yet.
     fn response(&self) -> AdmissionResponse {
+        // kube's type is non-exhaustive and its `From` wants kube's request: start from its
+        // one other constructor and set every field `From` would.
         let mut resp = AdmissionResponse::invalid("");
         resp.types = kube::core::TypeMeta {
             api_version: "admission.k8s.io/v1".to_owned(),
