@@ -342,6 +342,69 @@ mod tests {
         assert!(PortSet::all().subtract(&PortSet::all()).is_empty());
     }
 
+    /// The set as one bit per port, to check the range algebra against.
+    fn bits(s: &PortSet) -> Vec<bool> {
+        let mut v = vec![false; usize::from(MAX_PORT) + 1];
+        for &(a, b) in s.ranges() {
+            for p in a..=b {
+                v[usize::from(p)] = true;
+            }
+        }
+        v
+    }
+
+    /// A set of `n` random ranges (overlapping, touching or apart), built by union, of one
+    /// range to many.
+    fn random_set(seed: &mut u64, n: usize) -> PortSet {
+        let mut next = || {
+            // xorshift64: deterministic, no dependency.
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            *seed
+        };
+        let mut s = PortSet::empty();
+        for _ in 0..n {
+            // Mostly low ports, so ranges meet; now and then the whole top of the space.
+            let lo = (next() % 200) as u16 + 1;
+            let len = if next().is_multiple_of(8) {
+                MAX_PORT - lo
+            } else {
+                (next() % 12) as u16
+            };
+            s = s.union(&PortSet::range(lo, lo.saturating_add(len)));
+        }
+        s
+    }
+
+    #[test]
+    fn range_algebra_matches_the_ports_one_by_one() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15;
+        let mut long = 0;
+        for round in 0..400 {
+            let a = random_set(&mut seed, round % 9);
+            let b = random_set(&mut seed, (round / 9) % 7);
+            let (x, y) = (bits(&a), bits(&b));
+            let check = |got: &PortSet, want: &dyn Fn(bool, bool) -> bool, op: &str| {
+                let w: Vec<bool> = x.iter().zip(&y).map(|(&p, &q)| want(p, q)).collect();
+                assert_eq!(bits(got), w, "{op} of {a:?} and {b:?} gave {got:?}");
+                // Sorted, disjoint, non-adjacent, within 1..=65535.
+                for r in got.ranges().windows(2) {
+                    assert!(u32::from(r[0].1) + 1 < u32::from(r[1].0), "{got:?}");
+                }
+                assert!(got.ranges().iter().all(|&(lo, hi)| lo >= 1 && lo <= hi));
+            };
+            check(&a.union(&b), &|p, q| p || q, "union");
+            check(&a.intersect(&b), &|p, q| p && q, "intersect");
+            check(&a.subtract(&b), &|p, q| p && !q, "subtract");
+            assert_eq!(a.contains_set(&b), b.subtract(&a).is_empty());
+            assert_eq!(a == b, x == y);
+            long += usize::from(a.ranges().len() > 3);
+        }
+        // Sets of many ranges were among those checked.
+        assert!(long > 20, "only {long} sets of more than 3 ranges");
+    }
+
     #[test]
     fn printing_and_parsing() {
         let c = Conns::of(Protocol::Tcp, PortSet::all().subtract(&PortSet::single(80)))
