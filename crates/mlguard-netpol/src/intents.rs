@@ -465,14 +465,12 @@ fn whole_space() -> IpSet {
 /// The built-in `training-isolation` intents, one group per training job.
 pub fn training_isolation(a: &Analysis<'_>, s: &IsolationSettings) -> Vec<Intent> {
     let mut out = Vec::new();
-    let origin = "built-in training-isolation".to_owned();
-    for (
-        key,
-        TrainingJob {
+    let origin = ORIGIN.to_owned();
+    for (key, tj) in training_jobs(a) {
+        let TrainingJob {
             display, pinned, ..
-        },
-    ) in training_jobs(a)
-    {
+        } = &tj;
+        let pinned = *pinned;
         let job = IntentEnd {
             job: Some(key.clone()),
             ..Default::default()
@@ -529,23 +527,34 @@ pub fn training_isolation(a: &Analysis<'_>, s: &IsolationSettings) -> Vec<Intent
                 origin: origin.clone(),
             });
         }
-        let mut outside = whole_space();
-        for c in s.cluster.iter().chain(s.storage.iter().map(|(c, _)| c)) {
-            outside = outside.subtract(c);
-        }
-        out.push(Intent {
-            name: format!("{display}: nothing else outside the cluster"),
-            expect: Expect::Deny,
-            from: job,
-            to: IntentEnd {
-                addresses: Some(outside),
-                ..Default::default()
-            },
-            conns: Conns::all(),
-            origin: origin.clone(),
-        });
+        out.push(outside_the_cluster(&key, &tj, s));
     }
     out
+}
+
+const ORIGIN: &str = "built-in training-isolation";
+
+/// The last intent of a job's `training-isolation` group: its pods reach nothing outside
+/// the cluster but model storage. MLG-NET-002 checks it alone.
+pub fn outside_the_cluster(key: &str, job: &TrainingJob, s: &IsolationSettings) -> Intent {
+    let mut outside = whole_space();
+    for c in s.cluster.iter().chain(s.storage.iter().map(|(c, _)| c)) {
+        outside = outside.subtract(c);
+    }
+    Intent {
+        name: format!("{}: nothing else outside the cluster", job.display),
+        expect: Expect::Deny,
+        from: IntentEnd {
+            job: Some(key.to_owned()),
+            ..Default::default()
+        },
+        to: IntentEnd {
+            addresses: Some(outside),
+            ..Default::default()
+        },
+        conns: Conns::all(),
+        origin: ORIGIN.to_owned(),
+    }
 }
 
 // ------------------------------------------------------------------ evaluation

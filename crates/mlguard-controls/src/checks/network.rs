@@ -3,7 +3,7 @@
 
 use super::Ctx;
 use mlguard_core::{InputError, WorkloadClass};
-use mlguard_netpol::intents::{self, Expect, IntentEnd, IsolationSettings, Reach, Side};
+use mlguard_netpol::intents::{self, IntentEnd, IsolationSettings, Reach, Side};
 use mlguard_netpol::policy::Direction;
 use mlguard_netpol::{Analysis, Conns, Level, Network, PortSet, Protocol};
 use std::collections::{BTreeMap, BTreeSet};
@@ -150,21 +150,12 @@ fn ranges_text(r: &Reach<'_, '_>, v: &[(Side, Conns)]) -> String {
 /// MLG-NET-002 and MLG-NET-003, per training job.
 fn training(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>, s: &IsolationSettings) {
     let jobs = intents::training_jobs(r.a);
-    let built = intents::training_isolation(r.a, s);
-    let deny_of: BTreeMap<&str, &intents::Intent> = built
-        .iter()
-        .filter(|i| i.expect == Expect::Deny)
-        .filter_map(|i| i.from.job.as_deref().map(|j| (j, i)))
-        .collect();
-    for (
-        key,
-        intents::TrainingJob {
+    for (key, job) in &jobs {
+        let intents::TrainingJob {
             ns,
             display,
             pinned,
-        },
-    ) in &jobs
-    {
+        } = job;
         if !ctx.in_scope(Some(ns)) {
             continue;
         }
@@ -185,42 +176,40 @@ fn training(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>, s: &IsolationSettings) {
         }
         // NET-002: the built-in "nothing else outside the cluster" intent of this job.
         ctx.eval(NET_002);
-        if let Some(intent) = deny_of.get(key.as_str()) {
-            // Only the violations are reported, not the explanation.
-            let res = r.check_with(intent, false);
-            if !res.violations.is_empty() {
-                let mut by_dst: BTreeMap<String, Conns> = BTreeMap::new();
-                for v in &res.violations {
-                    by_dst
-                        .entry(v.dst.clone())
-                        .and_modify(|c| c.union_in_place(&v.allowed))
-                        .or_insert_with(|| v.allowed.clone());
-                }
-                let shown: Vec<String> = by_dst
-                    .iter()
-                    .take(3)
-                    .map(|(d, c)| format!("{d} ({c})"))
-                    .collect();
-                let more = if by_dst.len() > 3 {
-                    format!(" and {} more ranges", by_dst.len() - 3)
-                } else {
-                    String::new()
-                };
-                let hint = if s.cluster.is_empty() {
-                    " (clusterCIDRs and serviceCIDRs are not set in mlguard.yaml, so in-cluster addresses count as outside)"
-                } else {
-                    ""
-                };
-                emit_on(
-                    ctx,
-                    NET_002,
-                    object,
-                    format!(
-                        "training pods of {display} can reach addresses outside the cluster: {}{more}{hint}",
-                        shown.join(", ")
-                    ),
-                );
+        // Only the violations are reported, not the explanation.
+        let res = r.check_with(&intents::outside_the_cluster(key, job, s), false);
+        if !res.violations.is_empty() {
+            let mut by_dst: BTreeMap<String, Conns> = BTreeMap::new();
+            for v in &res.violations {
+                by_dst
+                    .entry(v.dst.clone())
+                    .and_modify(|c| c.union_in_place(&v.allowed))
+                    .or_insert_with(|| v.allowed.clone());
             }
+            let shown: Vec<String> = by_dst
+                .iter()
+                .take(3)
+                .map(|(d, c)| format!("{d} ({c})"))
+                .collect();
+            let more = if by_dst.len() > 3 {
+                format!(" and {} more ranges", by_dst.len() - 3)
+            } else {
+                String::new()
+            };
+            let hint = if s.cluster.is_empty() {
+                " (clusterCIDRs and serviceCIDRs are not set in mlguard.yaml, so in-cluster addresses count as outside)"
+            } else {
+                ""
+            };
+            emit_on(
+                ctx,
+                NET_002,
+                object,
+                format!(
+                    "training pods of {display} can reach addresses outside the cluster: {}{more}{hint}",
+                    shown.join(", ")
+                ),
+            );
         }
         // NET-003: replicas reach each other on what the framework needs.
         let total: u64 = classes
