@@ -220,6 +220,33 @@ struct MlNamespaces {
 /// than entered in its (then copied) indexes.
 const SCANNED_MAX: usize = 16;
 
+/// Whether an object's kind may carry a pod template: false for every kind of the core group
+/// but Pod, ReplicationController and PodTemplate, and for every kind of the built-in groups
+/// that hold no workloads (RBAC, networking, policy, storage...). Kinds of other groups (apps,
+/// batch and every custom resource) may.
+pub fn may_hold_pod_template(o: &Object) -> bool {
+    match o.group() {
+        "" => matches!(
+            o.kind.as_str(),
+            "Pod" | "ReplicationController" | "PodTemplate"
+        ),
+        "rbac.authorization.k8s.io"
+        | "networking.k8s.io"
+        | "policy.networking.k8s.io"
+        | "policy"
+        | "storage.k8s.io"
+        | "scheduling.k8s.io"
+        | "coordination.k8s.io"
+        | "admissionregistration.k8s.io"
+        | "apiextensions.k8s.io"
+        | "certificates.k8s.io"
+        | "node.k8s.io"
+        | "discovery.k8s.io"
+        | "audit.k8s.io" => false,
+        _ => true,
+    }
+}
+
 /// Kinds that are not namespaced (an object of these kinds has no namespace).
 pub fn is_cluster_scoped(kind: &str) -> bool {
     matches!(
@@ -567,6 +594,16 @@ impl Inventory {
     /// Every pod template of object `idx`, for every workload kind of CONTROLS.md.
     /// Objects of other kinds have none.
     pub fn pod_templates(&self, idx: usize) -> Vec<PodTemplate<'_>> {
+        // Not even the search for templates where custom kinds keep them (the test
+        // `kinds_without_templates_have_none` checks this loses nothing).
+        if !may_hold_pod_template(&self.objects[idx]) {
+            return Vec::new();
+        }
+        self.templates_by_kind(idx)
+    }
+
+    /// [`Inventory::pod_templates`] for any kind.
+    fn templates_by_kind(&self, idx: usize) -> Vec<PodTemplate<'_>> {
         let o = &self.objects[idx];
         let root = o.at();
         let mut out = Vec::new();
@@ -1392,5 +1429,49 @@ spec:
             i.namespace("ml").map(|n| n.labels[LABEL_NS_NAME].clone()),
             Some("ml".into())
         );
+    }
+
+    /// Kinds `may_hold_pod_template` rules out have no template where any kind is searched:
+    /// over examples/ and the shared corpus, skipping them loses nothing.
+    #[test]
+    fn kinds_without_templates_have_none() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        let paths = [
+            format!("{root}/examples"),
+            format!("{root}/../shared/corpus/manifests"),
+        ];
+        let loaded = crate::load::load(&paths, &crate::load::LoadOptions::default());
+        let inv = Inventory::new(loaded, "default");
+        let mut skipped = BTreeSet::new();
+        for (i, o) in inv.objects.iter().enumerate() {
+            if !may_hold_pod_template(o) {
+                assert!(inv.pod_templates(i).is_empty());
+                let found = inv.templates_by_kind(i);
+                assert!(
+                    found.is_empty(),
+                    "{} {} has {}",
+                    o.kind,
+                    o.name,
+                    found.len()
+                );
+                skipped.insert(o.kind.as_str());
+            }
+        }
+        for kind in ["Namespace", "NetworkPolicy", "Role", "ConfigMap", "Service"] {
+            assert!(skipped.contains(kind), "no {kind} skipped: {skipped:?}");
+        }
+        // The search does find a template in a core kind that has none by its schema (the
+        // API server would drop the field): the shortcut is about schemas, not luck.
+        let odd = "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: i}]\n";
+        let (objects, _, _) = crate::load::load_text("odd.yaml", odd, &Default::default());
+        let inv = Inventory::new(
+            Loaded {
+                objects,
+                ..Default::default()
+            },
+            "default",
+        );
+        assert!(inv.pod_templates(0).is_empty());
+        assert_eq!(inv.templates_by_kind(0).len(), 1);
     }
 }

@@ -521,25 +521,11 @@ fn push_ip(
     }
 }
 
-/// Kinds that never carry a pod template (skipping them saves walking every ConfigMap).
+/// Kinds that may make pods (skipping the others saves walking every ConfigMap): those that
+/// may carry a pod template, but PodTemplate, which only holds one.
 fn may_hold_pods(o: &Object) -> bool {
-    match o.group() {
-        "" => matches!(o.kind.as_str(), "Pod" | "ReplicationController"),
-        "rbac.authorization.k8s.io"
-        | "networking.k8s.io"
-        | "policy.networking.k8s.io"
-        | "policy"
-        | "storage.k8s.io"
-        | "scheduling.k8s.io"
-        | "coordination.k8s.io"
-        | "admissionregistration.k8s.io"
-        | "apiextensions.k8s.io"
-        | "certificates.k8s.io"
-        | "node.k8s.io"
-        | "discovery.k8s.io"
-        | "audit.k8s.io" => false,
-        _ => true,
-    }
+    mlguard_core::inventory::may_hold_pod_template(o)
+        && !(o.group().is_empty() && o.kind == "PodTemplate")
 }
 
 /// Replicas a workload template stands for, from the field its controller reads.
