@@ -333,6 +333,12 @@ pub fn load_json(name: &str, value: &serde_json::Value) -> Loaded {
 
 /// As [`load_json`], from a tree already built (positions 1:1, as `Node::from_json` gives).
 pub fn load_node(name: &str, root: Node) -> Loaded {
+    load_shared(name, Arc::new(root))
+}
+
+/// As [`load_node`], for a tree shared with its maker: an object that is the whole tree (not
+/// an item of a List) holds it without a copy.
+pub fn load_shared(name: &str, root: Arc<Node>) -> Loaded {
     let mut r = FileResult::default();
     collect_objects(name, 0, PathBuf::root(), root, &mut r, 0, None);
     let mut out = Loaded::default();
@@ -458,7 +464,15 @@ fn read_one(name: &str, opts: &LoadOptions) -> FileResult {
 fn parse_into(name: &str, text: &str, opts: &LoadOptions, r: &mut FileResult) {
     let stream = parse_stream(text, opts.limits);
     for doc in stream.documents {
-        collect_objects(name, doc.index, PathBuf::root(), doc.root, r, 0, None);
+        collect_objects(
+            name,
+            doc.index,
+            PathBuf::root(),
+            Arc::new(doc.root),
+            r,
+            0,
+            None,
+        );
     }
     if let Some(e) = stream.error {
         r.errors.push(InputError {
@@ -483,7 +497,7 @@ fn collect_objects(
     name: &str,
     doc: usize,
     base: PathBuf,
-    root: Node,
+    root: Arc<Node>,
     r: &mut FileResult,
     depth: u8,
     implied: Option<(&str, &str)>,
@@ -562,7 +576,7 @@ fn collect_objects(
     // `v1/List` and any `*List` kind holding `items`.
     if kind.ends_with("List") && root.get("items").is_some() && depth == 0 {
         let item_kind = kind.strip_suffix("List").unwrap_or_default().to_owned();
-        let Node { value, .. } = root;
+        let Node { value, .. } = Arc::unwrap_or_clone(root);
         let Value::Map(entries) = value else { return };
         for e in entries.into_vec() {
             if e.key != "items" {
@@ -578,7 +592,7 @@ fn collect_objects(
                             name,
                             doc,
                             items_path.index(i),
-                            item,
+                            Arc::new(item),
                             r,
                             depth + 1,
                             implied,
@@ -642,7 +656,7 @@ fn collect_objects(
         file: 0,
         doc,
         base,
-        root: Arc::new(root),
+        root,
         api_version,
         kind,
         name: nm,

@@ -69,27 +69,92 @@ pub struct Admission {
 }
 
 /// An object under review, read for the loader: its metadata as kube's `ObjectMeta` reads it
-/// (metadata it refuses makes the request malformed), and its other fields as the loader's
-/// tree, in key order. The type fields are not kept: a decision takes them from the request.
+/// (metadata it refuses makes the request malformed), and the whole object as the loader's
+/// tree, built once when the request is decoded (decisions and mutations both load it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObjectTree {
     pub metadata: ObjectMeta,
-    /// The fields besides apiVersion, kind and metadata, in key order (kept so by the two
-    /// ways one is made, both here).
-    fields: Vec<Entry>,
+    /// The tree `Node::from_json` builds from the object's JSON with the request's facts set
+    /// (see [`ObjectTree::new`]): shared, so loading it copies nothing.
+    document: Arc<Node>,
+    /// The name the object is judged under.
+    name: String,
 }
 
 /// Where the tree of a review's object points: nowhere in a file, so line 1, column 1.
 const OBJECT_POS: Pos = Pos { line: 1, column: 1 };
 
 impl ObjectTree {
-    /// The fields besides apiVersion, kind and metadata, in key order.
-    pub fn fields(&self) -> &[Entry] {
-        &self.fields
+    /// The object's tree: keys in JSON order (i.e. sorted), every position 1:1. apiVersion
+    /// and kind are the request's `kind`; `metadata` is kube's `ObjectMeta` as JSON, with
+    /// `name` the object's name, else its `generateName` (a CREATE), else the request's name,
+    /// and `namespace` the request's. `fields` are the other fields, in key order. The test
+    /// `object_tree_is_the_json_tree` compares the result with the tree of kube's object.
+    fn new(
+        metadata: ObjectMeta,
+        fields: Vec<Entry>,
+        kind: &kube::core::GroupVersionKind,
+        namespace: Option<&str>,
+        request_name: &str,
+    ) -> ObjectTree {
+        use mlguard_core::node::Value as N;
+        let text = |s: &str| Node::new(N::Str(s.into()), OBJECT_POS);
+        let name = metadata
+            .name
+            .clone()
+            .or_else(|| metadata.generate_name.clone())
+            .unwrap_or_else(|| request_name.to_owned());
+        let group_version = if kind.group.is_empty() {
+            kind.version.clone()
+        } else {
+            format!("{}/{}", kind.group, kind.version)
+        };
+        // kube's JSON of the metadata, read as the loader's tree, with the two facts set.
+        let meta_json = serde_json::to_string(&metadata).unwrap_or_else(|_| "{}".to_owned());
+        let mut meta: Vec<Entry> = match serde_json::from_str::<JsonTree>(&meta_json) {
+            Ok(JsonTree(Node {
+                value: N::Map(entries),
+                ..
+            })) => entries.into_vec(),
+            _ => Vec::new(),
+        };
+        set_text(&mut meta, "name", text(&name));
+        if let Some(ns) = namespace {
+            set_text(&mut meta, "namespace", text(ns));
+        }
+        let mut entries = fields;
+        for (k, value) in [
+            ("apiVersion", text(&group_version)),
+            ("kind", text(&kind.kind)),
+            ("metadata", Node::new(N::Map(meta.into()), OBJECT_POS)),
+        ] {
+            set_text(&mut entries, k, value);
+        }
+        ObjectTree {
+            metadata,
+            document: Arc::new(Node::new(N::Map(entries.into()), OBJECT_POS)),
+            name,
+        }
+    }
+
+    /// The object's tree (see [`ObjectTree::new`]).
+    pub fn document(&self) -> &Node {
+        &self.document
+    }
+
+    /// The name the object is judged under: its name, else its `generateName`, else the
+    /// request's name.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The object as kube's `DynamicObject` holds it (the careful decoding's result).
-    fn from_dynamic(obj: &DynamicObject) -> ObjectTree {
+    fn from_dynamic(
+        obj: &DynamicObject,
+        kind: &kube::core::GroupVersionKind,
+        namespace: Option<&str>,
+        request_name: &str,
+    ) -> ObjectTree {
         let mut fields = Vec::new();
         if let Value::Object(data) = &obj.data {
             for (k, v) in data {
@@ -102,10 +167,38 @@ impl ObjectTree {
                 }
             }
         }
-        ObjectTree {
-            metadata: obj.metadata.clone(),
-            fields,
-        }
+        ObjectTree::new(
+            obj.metadata.clone(),
+            sorted_entries(fields),
+            kind,
+            namespace,
+            request_name,
+        )
+    }
+}
+
+/// Set `key` of a key-ordered list of entries to `value`, keeping the order.
+fn set_text(entries: &mut Vec<Entry>, key: &str, value: Node) {
+    match entries.binary_search_by(|e| e.key.as_str().cmp(key)) {
+        Ok(i) => entries[i].value = value,
+        Err(i) => entries.insert(
+            i,
+            Entry {
+                key: key.into(),
+                key_pos: OBJECT_POS,
+                value,
+            },
+        ),
+    }
+}
+
+/// A JSON text read straight into the loader's tree.
+struct JsonTree(Node);
+
+impl<'de> serde::Deserialize<'de> for JsonTree {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::DeserializeSeed;
+        Node::json_seed(OBJECT_POS).deserialize(d).map(JsonTree)
     }
 }
 
@@ -113,7 +206,9 @@ impl Admission {
     /// What a decision reads of kube's request (the careful decoding's result).
     fn from_request(req: AdmissionRequest<DynamicObject>) -> Admission {
         Admission {
-            object: req.object.as_ref().map(ObjectTree::from_dynamic),
+            object: req.object.as_ref().map(|o| {
+                ObjectTree::from_dynamic(o, &req.kind, req.namespace.as_deref(), &req.name)
+            }),
             uid: req.uid,
             kind: req.kind,
             name: req.name,
@@ -189,7 +284,11 @@ struct Request {
 /// no decision reads). Only for an object whose type fields are both strings; any other
 /// object is an error here, so the review takes the careful path, where kube's
 /// `DynamicObject` reads it (its reading of odd type fields is kube's).
-struct FastObject<const TREE: bool>(ObjectTree);
+struct FastObject<const TREE: bool> {
+    metadata: ObjectMeta,
+    /// The fields besides apiVersion, kind and metadata, in key order.
+    fields: Vec<Entry>,
+}
 
 impl<'de, const TREE: bool> serde::Deserialize<'de> for FastObject<TREE> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -235,10 +334,10 @@ impl<'de, const TREE: bool> serde::Deserialize<'de> for FastObject<TREE> {
                 if !(api_version && kind) {
                     return Err(A::Error::custom("an object without string type fields"));
                 }
-                Ok(FastObject(ObjectTree {
+                Ok(FastObject {
                     metadata: metadata.unwrap_or_default(),
                     fields: sorted_entries(fields),
-                }))
+                })
             }
         }
         d.deserialize_map(Visit::<TREE>)
@@ -280,6 +379,15 @@ fn decode_fast(body: &[u8]) -> Option<Admission> {
     }) = serde_json::from_str::<Review>(text)
     {
         if api_version == "admission.k8s.io/v1" && kind == "AdmissionReview" && !r.uid.is_empty() {
+            let object = r.object.map(|o| {
+                ObjectTree::new(
+                    o.metadata,
+                    o.fields,
+                    &r.kind,
+                    r.namespace.as_deref(),
+                    &r.name,
+                )
+            });
             return Some(Admission {
                 uid: r.uid,
                 kind: r.kind,
@@ -287,7 +395,7 @@ fn decode_fast(body: &[u8]) -> Option<Admission> {
                 namespace: r.namespace,
                 operation: r.operation,
                 dry_run: r.dry_run,
-                object: r.object.map(|o| o.0),
+                object,
             });
         }
     }
@@ -666,11 +774,12 @@ impl Judge {
         if matches!(req.operation, Operation::Delete | Operation::Connect) {
             return allow(Vec::new(), Vec::new());
         }
-        let (doc, tree, name) = object_document(req, obj);
+        let name = obj.name();
+        let doc = document_name(req);
         let full = self
             .context
-            .slice(&req.kind.kind, req.namespace.as_deref(), &name);
-        let object = mlguard_core::load::load_node(&doc, tree);
+            .slice(&req.kind.kind, req.namespace.as_deref(), name);
+        let object = load_object(req, obj);
         // An object of an RBAC kind (of any group: the RBAC checks go by kind) needs the
         // RBAC objects; one other object is judged without them when the slice allows it.
         let slice: &Slice = match &full.lean {
@@ -792,52 +901,15 @@ impl Judge {
     }
 }
 
-/// The object of `req` as a document for the loader: (document name, tree, name), with
-/// apiVersion and kind from the request, the namespace from the request, and for a CREATE
-/// with `generateName` that prefix as its name.
-///
-/// The tree is the one `Node::from_json` builds from the object's JSON (keys in JSON order,
-/// i.e. sorted; every position 1:1), made of the object's parts: its fields besides the
-/// metadata were read into the tree when the request was decoded (the test
-/// `object_tree_is_the_json_tree` compares the two).
-fn object_document(req: &Admission, obj: &ObjectTree) -> (String, Node, String) {
-    use mlguard_core::node::Value as N;
-    let text = |s: &str| Node::new(N::Str(s.into()), OBJECT_POS);
-    let group_version = if req.kind.group.is_empty() {
-        req.kind.version.clone()
-    } else {
-        format!("{}/{}", req.kind.group, req.kind.version)
-    };
-    let name = obj
-        .metadata
-        .name
-        .clone()
-        .or_else(|| obj.metadata.generate_name.clone())
-        .unwrap_or_else(|| req.name.clone());
-    let mut metadata = serde_json::to_value(&obj.metadata).unwrap_or(Value::Null);
-    metadata["name"] = Value::String(name.clone());
-    if let Some(ns) = &req.namespace {
-        metadata["namespace"] = Value::String(ns.clone());
-    }
-    let mut entries = Vec::with_capacity(obj.fields.len() + 3);
-    for (k, value) in [
-        ("apiVersion", text(&group_version)),
-        ("kind", text(&req.kind.kind)),
-        ("metadata", Node::from_json(&metadata, OBJECT_POS)),
-    ] {
-        entries.push(Entry {
-            key: k.into(),
-            key_pos: OBJECT_POS,
-            value,
-        });
-    }
-    entries.extend(obj.fields.iter().cloned());
-    entries.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-    (
-        format!("admission:{}", req.uid),
-        Node::new(N::Map(entries.into()), OBJECT_POS),
-        name,
-    )
+/// The object of `req` loaded as a document of its own, named `admission:<uid>` (its tree is
+/// shared, not copied).
+fn load_object(req: &Admission, obj: &ObjectTree) -> Loaded {
+    mlguard_core::load::load_shared(&document_name(req), obj.document.clone())
+}
+
+/// The name of the document the object of `req` is loaded as; its findings name it.
+fn document_name(req: &Admission) -> String {
+    format!("admission:{}", req.uid)
 }
 
 /// The JSON patch operations the enabled `mutations` make to the object of `req` (none for
@@ -849,8 +921,7 @@ pub fn mutations(req: &Admission, m: &crate::mutate::Mutations) -> Vec<Value> {
     if !m.any() || matches!(req.operation, Operation::Delete | Operation::Connect) {
         return Vec::new();
     }
-    let (doc, tree, _) = object_document(req, obj);
-    let loaded = mlguard_core::load::load_node(&doc, tree);
+    let loaded = load_object(req, obj);
     let inv = Inventory::new(loaded, req.namespace.as_deref().unwrap_or("default"));
     if inv.objects.is_empty() {
         return Vec::new();
@@ -941,7 +1012,7 @@ mod tests {
         }
         assert_eq!(fast_ones, 3);
     }
-    /// The tree `object_document` builds from an object's parts is the tree of the object's
+    /// The tree `ObjectTree::new` builds from an object's parts is the tree of the object's
     /// JSON (as written before: the whole object to JSON, type fields, name and namespace
     /// set), for every object of examples/ and the shared corpus, as CREATE (named, and
     /// with only `generateName`) in the request's namespace and without one.
@@ -989,7 +1060,8 @@ mod tests {
                     o.name
                 );
                 let obj = req.object.as_ref().expect("object");
-                let (doc, tree, name) = object_document(&req, obj);
+                let (tree, name) = (obj.document(), obj.name().to_owned());
+                let doc = load_object(&req, obj).files[0].path.clone();
                 // As written before: kube's object to JSON, then the request's facts set.
                 let careful = decode_careful(body.as_bytes()).expect("decodes");
                 let mut want = serde_json::to_value(careful.object).expect("json");
@@ -1001,7 +1073,7 @@ mod tests {
                 }
                 let want =
                     mlguard_core::Node::from_json(&want, mlguard_core::Pos { line: 1, column: 1 });
-                assert_eq!(tree, want, "{} {}", o.kind, o.name);
+                assert_eq!(*tree, want, "{} {}", o.kind, o.name);
                 assert_eq!(doc, "admission:u");
                 if generate && o.root.at("metadata").is_some() {
                     assert_eq!(name, "g-");
