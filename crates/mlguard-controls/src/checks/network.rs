@@ -368,6 +368,11 @@ fn tenants(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
     for g in groups {
         let td = tenant[g.classes[0]].clone().unwrap_or_default();
         ctx.eval(NET_005);
+        // Only a pod of another tenant is ever a source below: with none (the webhook's
+        // context holds no pods), nothing is computed for the destination.
+        if !tenant.iter().any(|t| t.as_deref().is_some_and(|t| t != td)) {
+            continue;
+        }
         let mut from: Vec<(Side, Conns)> = Vec::new();
         for &d in &g.classes {
             let ing = a.verdicts(d, Direction::Ingress);
