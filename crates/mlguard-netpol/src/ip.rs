@@ -310,12 +310,7 @@ mod tests {
     #[test]
     fn contains_range_is_what_subtraction_leaves() {
         let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = move || crate::xorshift(&mut seed);
         let (mut held, mut not) = (0, 0);
         for _ in 0..2000 {
             // Sets of long ranges, asked about short ones: both answers come up often.

@@ -30,3 +30,13 @@ pub use connlist::{connectivity, Connection, Format, Node as Endpoint};
 pub use engine::Analysis;
 pub use network::{HostNetwork, Level, Network};
 pub use ports::{Conns, PortSet, Protocol};
+
+/// The next number of a xorshift64 sequence: the tests' deterministic random sets, without a
+/// dependency.
+#[cfg(test)]
+pub(crate) fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}

@@ -356,13 +356,7 @@ mod tests {
     /// A set of `n` random ranges (overlapping, touching or apart), built by union, of one
     /// range to many.
     fn random_set(seed: &mut u64, n: usize) -> PortSet {
-        let mut next = || {
-            // xorshift64: deterministic, no dependency.
-            *seed ^= *seed << 13;
-            *seed ^= *seed >> 7;
-            *seed ^= *seed << 17;
-            *seed
-        };
+        let mut next = || crate::xorshift(seed);
         let mut s = PortSet::empty();
         for _ in 0..n {
             // Mostly low ports, so ranges meet; now and then the whole top of the space.
