@@ -98,6 +98,7 @@ impl ObjectTree {
         request_name: &str,
     ) -> ObjectTree {
         use mlguard_core::node::Value as N;
+        use serde::de::DeserializeSeed;
         let text = |s: &str| Node::new(N::Str(s.into()), OBJECT_POS);
         let name = metadata
             .name
@@ -111,16 +112,17 @@ impl ObjectTree {
         };
         // kube's JSON of the metadata, read as the loader's tree, with the two facts set.
         let meta_json = serde_json::to_string(&metadata).unwrap_or_else(|_| "{}".to_owned());
-        let mut meta: Vec<Entry> = match serde_json::from_str::<JsonTree>(&meta_json) {
-            Ok(JsonTree(Node {
+        let mut json = serde_json::Deserializer::from_str(&meta_json);
+        let mut meta: Vec<Entry> = match Node::json_seed(OBJECT_POS).deserialize(&mut json) {
+            Ok(Node {
                 value: N::Map(entries),
                 ..
-            })) => entries.into_vec(),
+            }) => entries.into_vec(),
             _ => Vec::new(),
         };
-        set_text(&mut meta, "name", text(&name));
+        set_entry(&mut meta, "name", text(&name));
         if let Some(ns) = namespace {
-            set_text(&mut meta, "namespace", text(ns));
+            set_entry(&mut meta, "namespace", text(ns));
         }
         let mut entries = fields;
         for (k, value) in [
@@ -128,7 +130,7 @@ impl ObjectTree {
             ("kind", text(&kind.kind)),
             ("metadata", Node::new(N::Map(meta.into()), OBJECT_POS)),
         ] {
-            set_text(&mut entries, k, value);
+            set_entry(&mut entries, k, value);
         }
         ObjectTree {
             metadata,
@@ -178,7 +180,7 @@ impl ObjectTree {
 }
 
 /// Set `key` of a key-ordered list of entries to `value`, keeping the order.
-fn set_text(entries: &mut Vec<Entry>, key: &str, value: Node) {
+fn set_entry(entries: &mut Vec<Entry>, key: &str, value: Node) {
     match entries.binary_search_by(|e| e.key.as_str().cmp(key)) {
         Ok(i) => entries[i].value = value,
         Err(i) => entries.insert(
@@ -189,16 +191,6 @@ fn set_text(entries: &mut Vec<Entry>, key: &str, value: Node) {
                 value,
             },
         ),
-    }
-}
-
-/// A JSON text read straight into the loader's tree.
-struct JsonTree(Node);
-
-impl<'de> serde::Deserialize<'de> for JsonTree {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::DeserializeSeed;
-        Node::json_seed(OBJECT_POS).deserialize(d).map(JsonTree)
     }
 }
 
