@@ -1,6 +1,6 @@
 //! The connectivity list (`SRC => DST : CONNS`) and its output formats.
 
-use crate::engine::{Analysis, Verdicts};
+use crate::engine::Analysis;
 use crate::ip::IpRange;
 use crate::policy::Direction;
 use crate::ports::Conns;
@@ -39,10 +39,14 @@ pub enum Format {
 /// pod granularity), sorted as printed. Self-connections of a workload are left out.
 pub fn connectivity(a: &Analysis<'_>) -> Vec<Connection> {
     let nc = a.classes.len();
-    let ingress: Vec<Verdicts> = (0..nc)
-        .into_par_iter()
-        .map(|c| a.verdicts(c, Direction::Ingress))
-        .collect();
+    // Every class is wanted, so every entry is there.
+    let all = |d| -> Vec<_> {
+        a.verdicts_of_classes(d, |_| true)
+            .into_iter()
+            .flatten()
+            .collect()
+    };
+    let (ingress, egress) = (all(Direction::Ingress), all(Direction::Egress));
     // Workloads of each class.
     let wl_of: Vec<Vec<usize>> = a
         .classes
@@ -57,7 +61,7 @@ pub fn connectivity(a: &Analysis<'_>) -> Vec<Connection> {
     let per_src: Vec<BTreeMap<(Node, Node), Conns>> = (0..nc)
         .into_par_iter()
         .map(|s| {
-            let eg = a.verdicts(s, Direction::Egress);
+            let eg = &egress[s];
             let mut out: BTreeMap<(Node, Node), Conns> = BTreeMap::new();
             let mut add = |src: Node, dst: Node, c: Conns| {
                 if c.is_empty() {

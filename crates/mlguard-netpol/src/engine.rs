@@ -84,7 +84,7 @@ pub enum Target {
 }
 
 /// Verdicts of one class in one direction: a default for untouched targets, and exceptions.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Verdicts {
     pub default: Conns,
     /// Sorted by target index.
@@ -127,6 +127,9 @@ pub struct Analysis<'n> {
     rule_sets: Vec<[Vec<Matched>; 2]>,
     /// Policies selecting each class, by direction, in evaluation order (tier, priority, name).
     selected_by: Vec<[Vec<u32>; 2]>,
+    /// For each class and direction, the first class whose verdicts are the same by
+    /// construction (see [`Analysis::verdict_source`]).
+    verdict_source: Vec<[u32; 2]>,
 }
 
 fn dir_idx(d: Direction) -> usize {
@@ -208,6 +211,7 @@ impl<'n> Analysis<'n> {
             n_in,
             rule_sets: Vec::new(),
             selected_by: Vec::new(),
+            verdict_source: Vec::new(),
         };
         a.resolve();
         a
@@ -342,8 +346,74 @@ impl<'n> Analysis<'n> {
                 });
             }
         }
+        // The inputs of `verdicts(c, d)`: the policies selecting `c` in `d`, and for ingress
+        // the named ports of `c`'s pods (a rule's named ports resolve on the destination).
+        // Classes sorted by them (stably, so each run of equal inputs starts with its first
+        // class); no hashing, as a decision's few classes would pay more for a table.
+        let nc = self.classes.len();
+        let mut verdict_source = vec![[0u32; 2]; nc];
+        let mut order: Vec<u32> = (0..nc as u32).collect();
+        for d in [Direction::Ingress, Direction::Egress] {
+            let di = dir_idx(d);
+            let key = |c: u32| {
+                let ports: &[crate::network::NamedPort] = match d {
+                    Direction::Ingress => &self.rep(c as usize).named_ports,
+                    Direction::Egress => &[],
+                };
+                (selected_by[c as usize][di].as_slice(), ports)
+            };
+            order.sort_by(|&x, &y| key(x).cmp(&key(y)).then(x.cmp(&y)));
+            let mut first = 0;
+            for (i, &c) in order.iter().enumerate() {
+                if key(c) != key(order[first]) {
+                    first = i;
+                }
+                verdict_source[c as usize][di] = order[first];
+            }
+        }
+        self.verdict_source = verdict_source;
         self.rule_sets = rule_sets;
         self.selected_by = selected_by;
+    }
+
+    /// The first class whose verdicts in direction `d` are those of class `c`: the same
+    /// policies select both in `d` and, for ingress, their pods have the same named ports.
+    /// Classes differ by labels or namespace that no policy of `d` tells apart (a job's
+    /// replica types; a namespace's pods under its default policies): their verdicts are
+    /// computed once. The test `shared_verdicts_are_the_classes_own` checks this against
+    /// [`Analysis::verdicts`] of every class.
+    pub fn verdict_source(&self, c: usize, d: Direction) -> usize {
+        self.verdict_source[c][dir_idx(d)] as usize
+    }
+
+    /// The verdicts in direction `d` of every class `want` accepts (`None` for the others),
+    /// each distinct one computed once (see [`Analysis::verdict_source`]), in parallel.
+    pub fn verdicts_of_classes(
+        &self,
+        d: Direction,
+        want: impl Fn(usize) -> bool + Sync,
+    ) -> Vec<Option<std::sync::Arc<Verdicts>>> {
+        use rayon::prelude::*;
+        let nc = self.classes.len();
+        let wanted: Vec<bool> = (0..nc).map(&want).collect();
+        let mut needed = vec![false; nc];
+        for c in (0..nc).filter(|&c| wanted[c]) {
+            needed[self.verdict_source(c, d)] = true;
+        }
+        let computed: Vec<Option<std::sync::Arc<Verdicts>>> = (0..nc)
+            .into_par_iter()
+            .with_min_len(mlguard_core::PAR_MIN)
+            .map(|c| needed[c].then(|| std::sync::Arc::new(self.verdicts(c, d))))
+            .collect();
+        (0..nc)
+            .map(|c| {
+                if wanted[c] {
+                    computed[self.verdict_source(c, d)].clone()
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 
     /// Policies selecting class `c` in direction `d`, in evaluation order.

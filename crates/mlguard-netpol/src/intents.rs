@@ -584,12 +584,15 @@ impl<'a, 'n> Reach<'a, 'n> {
         }
     }
 
+    /// The verdicts of class `c` in direction `d`, computed once for every class that shares
+    /// them ([`Analysis::verdict_source`]).
     pub fn verdicts(&self, c: usize, d: Direction) -> std::sync::Arc<Verdicts> {
-        let key = (c, u8::from(d == Direction::Egress));
+        let source = self.a.verdict_source(c, d);
+        let key = (source, u8::from(d == Direction::Egress));
         if let Some(v) = self.cache.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return v;
         }
-        let v = std::sync::Arc::new(self.a.verdicts(c, d));
+        let v = std::sync::Arc::new(self.a.verdicts(source, d));
         if let Ok(mut m) = self.cache.lock() {
             m.insert(key, v.clone());
         }

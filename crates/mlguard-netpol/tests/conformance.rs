@@ -208,3 +208,59 @@ fn netpol_analyzer_focus_workload() {
         assert_eq!(got, want, "{dir} focus {focus:?}");
     }
 }
+
+/// Classes that share their verdicts ([`Analysis::verdict_source`]) have the verdicts each
+/// would get on its own, in both directions and both hostNetwork models, over every
+/// applicable oracle folder and the examples; and the sharing happens (pods of one
+/// namespace under the same policies, a job's replica types).
+#[test]
+fn shared_verdicts_are_the_classes_own() {
+    use mlguard_netpol::policy::Direction;
+    let mut dirs: Vec<std::path::PathBuf> = Vec::new();
+    if let Some(root) = oracle() {
+        let mut tests: Vec<_> = std::fs::read_dir(root.join("tests"))
+            .unwrap()
+            .filter_map(|e| Some(e.ok()?.path()))
+            .filter(|p| p.is_dir())
+            .collect();
+        tests.sort();
+        dirs.extend(tests);
+    }
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    dirs.push(examples.join("platform"));
+    dirs.push(examples.clone());
+    let (mut checked, mut shared) = (0, 0);
+    for dir in &dirs {
+        let Some(inv) = applicable_inventory(dir) else {
+            continue;
+        };
+        for host in [HostNetwork::AsPods, HostNetwork::Ignored] {
+            let net = Network::from_inventory_with(&inv, Level::Workload, host);
+            let a = Analysis::new(&net);
+            for d in [Direction::Ingress, Direction::Egress] {
+                let all = a.verdicts_of_classes(d, |_| true);
+                for c in 0..a.classes.len() {
+                    let own = a.verdicts(c, d);
+                    let source = a.verdict_source(c, d);
+                    assert!(source <= c, "{}: the source comes first", dir.display());
+                    assert_eq!(
+                        a.verdicts(source, d),
+                        own,
+                        "{}: class {c} {d:?} shares with class {source}",
+                        dir.display()
+                    );
+                    assert_eq!(all[c].as_deref(), Some(&own), "{}", dir.display());
+                    checked += 1;
+                    shared += usize::from(source != c);
+                }
+            }
+            let some: Vec<_> = a.verdicts_of_classes(Direction::Egress, |c| c % 2 == 0);
+            for (c, v) in some.iter().enumerate() {
+                assert_eq!(v.is_some(), c % 2 == 0);
+            }
+        }
+    }
+    eprintln!("{checked} verdicts checked, {shared} shared");
+    assert!(checked > 1_000, "{checked} verdicts checked");
+    assert!(shared * 10 > checked, "only {shared} of {checked} shared");
+}

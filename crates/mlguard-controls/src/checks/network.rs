@@ -311,7 +311,6 @@ fn dns(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
 /// latter is checked against the destination's ingress default and entries only, so the work
 /// grows with the policies' matches, not with pairs of pods.
 fn tenants(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
-    use rayon::prelude::*;
     let a = r.a;
     let nc = a.classes.len();
     // Findings land on the anchors of destination classes: none is the focus, no work.
@@ -341,11 +340,7 @@ fn tenants(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
             .as_deref()
             .is_some_and(|t| judged.iter().any(|td| *td != t))
     };
-    let eg: Vec<Option<mlguard_netpol::engine::Verdicts>> = (0..nc)
-        .into_par_iter()
-        .with_min_len(mlguard_core::PAR_MIN)
-        .map(|c| needed(c).then(|| a.verdicts(c, Direction::Egress)))
-        .collect();
+    let eg = a.verdicts_of_classes(Direction::Egress, needed);
     // Who names d in its egress entries.
     let mut rev: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
     for (s, v) in eg.iter().enumerate() {
@@ -375,7 +370,7 @@ fn tenants(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
         }
         let mut from: Vec<(Side, Conns)> = Vec::new();
         for &d in &g.classes {
-            let ing = a.verdicts(d, Direction::Ingress);
+            let ing = r.verdicts(d, Direction::Ingress);
             let consider = |s: usize, from: &mut Vec<(Side, Conns)>| {
                 if tenant[s].as_ref().is_none_or(|ts| *ts == td) {
                     return;
@@ -519,7 +514,7 @@ fn endpoints(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
         let mut why = None;
         for &c in &g.classes {
             let p = &net.pods[a.classes[c].rep];
-            let ing = a.verdicts(c, Direction::Ingress);
+            let ing = r.verdicts(c, Direction::Ingress);
             let outside: Vec<(Side, Conns)> = (0..a.n_in)
                 .filter_map(|x| {
                     let conns = ing.get(a.range_target(x));
