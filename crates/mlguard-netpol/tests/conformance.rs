@@ -239,7 +239,8 @@ fn shared_verdicts_are_the_classes_own() {
             let a = Analysis::new(&net);
             for d in [Direction::Ingress, Direction::Egress] {
                 let all = a.verdicts_of_classes(d, |_| true);
-                for c in 0..a.classes.len() {
+                assert_eq!(all.len(), a.classes.len());
+                for (c, from_all) in all.iter().enumerate() {
                     let own = a.verdicts(c, d);
                     let source = a.verdict_source(c, d);
                     assert!(source <= c, "{}: the source comes first", dir.display());
@@ -249,7 +250,7 @@ fn shared_verdicts_are_the_classes_own() {
                         "{}: class {c} {d:?} shares with class {source}",
                         dir.display()
                     );
-                    assert_eq!(all[c].as_deref(), Some(&own), "{}", dir.display());
+                    assert_eq!(from_all.as_deref(), Some(&own), "{}", dir.display());
                     checked += 1;
                     shared += usize::from(source != c);
                 }
