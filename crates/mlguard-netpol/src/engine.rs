@@ -387,7 +387,9 @@ impl<'n> Analysis<'n> {
     }
 
     /// The verdicts in direction `d` of every class `want` accepts (`None` for the others),
-    /// each distinct one computed once (see [`Analysis::verdict_source`]), in parallel.
+    /// each distinct one computed once (see [`Analysis::verdict_source`]), in parallel. For
+    /// callers that ask for most classes at once (the connectivity list); checks that ask
+    /// class by class share [`crate::intents::Reach`]'s cache instead.
     pub fn verdicts_of_classes(
         &self,
         d: Direction,

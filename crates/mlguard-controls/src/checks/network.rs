@@ -340,7 +340,16 @@ fn tenants(ctx: &mut Ctx<'_>, r: &Reach<'_, '_>) {
             .as_deref()
             .is_some_and(|t| judged.iter().any(|td| *td != t))
     };
-    let eg = a.verdicts_of_classes(Direction::Egress, needed);
+    // Through `Reach`'s cache, which the other checks fill and read too: a class's egress
+    // verdicts are computed once for all of them (and once for the classes that share them).
+    let eg: Vec<Option<std::sync::Arc<mlguard_netpol::engine::Verdicts>>> = {
+        use rayon::prelude::*;
+        (0..nc)
+            .into_par_iter()
+            .with_min_len(mlguard_core::PAR_MIN)
+            .map(|c| needed(c).then(|| r.verdicts(c, Direction::Egress)))
+            .collect()
+    };
     // Who names d in its egress entries.
     let mut rev: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
     for (s, v) in eg.iter().enumerate() {
