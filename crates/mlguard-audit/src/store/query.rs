@@ -78,10 +78,7 @@ pub fn decode(row: &StoredRow) -> Result<Record, StoreError> {
 
 /// Runs a query and decodes its records (all in memory: for large answers use [`for_each`]).
 pub fn run(log: &dyn Log, q: &Query) -> Result<Vec<(u64, Record)>, StoreError> {
-    log.query(q)?
-        .iter()
-        .map(|row| Ok((row.seq, decode(row)?)))
-        .collect()
+    log.query_records(q)
 }
 
 /// Records read per page by [`for_each`].
@@ -113,14 +110,14 @@ pub fn for_each_paged(
         if page.limit == Some(0) {
             return Ok(n);
         }
-        let rows = log.query(&page)?;
-        let got = rows.len() as u64;
-        let Some(last) = rows.last() else {
+        let records = log.query_records(&page)?;
+        let got = records.len() as u64;
+        let Some((seq, last)) = records.last() else {
             return Ok(n);
         };
-        page.after = Some((last.time_ns, last.seq));
-        for row in &rows {
-            f(row.seq, decode(row)?)?;
+        page.after = Some((last.time_ns, *seq));
+        for (seq, r) in records {
+            f(seq, r)?;
         }
         n += got;
         left = left.map(|l| l - got);

@@ -397,9 +397,58 @@ pub(crate) enum Param {
 pub(crate) const ROW_COLUMNS: &str = "seq, leaf_hash, source, event_id, stage, time_ns, actor, \
      verb, resource, namespace, name, model, canonical";
 
-/// The WHERE clause and parameters of a query; `ph(n)` writes the n-th placeholder (1-based).
+/// The SQL and parameters of a query; `ph(n)` writes the n-th placeholder (1-based).
 pub(crate) fn query_sql(q: &super::Query, ph: impl Fn(usize) -> String) -> (String, Vec<Param>) {
-    let mut conds = vec!["canonical IS NOT NULL".to_string()];
+    let (conds, params) = filter(q, true, ph);
+    (ordered(ROW_COLUMNS, &conds, q.limit), params)
+}
+
+/// The first step of a query read in two ([`crate::store::sqlite`]): the seqs of the records
+/// it selects, in its order, from one index alone. `None` when the query filters on a column
+/// the index lacks (the verb, the source, or more than one of model, actor and namespace), or
+/// on none of those three.
+///
+/// It leaves out the query's `canonical IS NOT NULL`: the index does not hold the payload.
+/// Retention empties the model, actor and namespace with the payload, so an equality on one
+/// of them selects only records that have theirs; a row altered behind the store's back may
+/// not, and the second step then sees it (it reads each row with the full condition).
+pub(crate) fn candidates_sql(
+    q: &super::Query,
+    ph: impl Fn(usize) -> String,
+) -> Option<(String, Vec<Param>)> {
+    let keyed = [&q.model, &q.actor, &q.namespace]
+        .iter()
+        .filter(|v| v.is_some())
+        .count();
+    if keyed != 1 || q.verb.is_some() || q.source.is_some() {
+        return None;
+    }
+    let (conds, params) = filter(q, false, ph);
+    Some((ordered("seq", &conds, q.limit), params))
+}
+
+fn ordered(columns: &str, conds: &[String], limit: Option<u64>) -> String {
+    let mut sql = format!(
+        "SELECT {columns} FROM audit_records WHERE {} ORDER BY time_ns, seq",
+        conds.join(" AND ")
+    );
+    if let Some(l) = limit {
+        sql.push_str(&format!(" LIMIT {l}"));
+    }
+    sql
+}
+
+/// A query's conditions and their parameters (with `payload`, only records that still have
+/// theirs).
+fn filter(
+    q: &super::Query,
+    payload: bool,
+    ph: impl Fn(usize) -> String,
+) -> (Vec<String>, Vec<Param>) {
+    let mut conds = Vec::new();
+    if payload {
+        conds.push("canonical IS NOT NULL".to_string());
+    }
     let mut params = Vec::new();
     let mut add = |col: &str, p: Param, op: &str| {
         params.push(p);
@@ -436,12 +485,5 @@ pub(crate) fn query_sql(q: &super::Query, ph: impl Fn(usize) -> String) -> (Stri
             "time_ns >= {pt} AND (time_ns > {pt} OR seq > {ps})"
         ));
     }
-    let mut sql = format!(
-        "SELECT {ROW_COLUMNS} FROM audit_records WHERE {} ORDER BY time_ns, seq",
-        conds.join(" AND ")
-    );
-    if let Some(l) = q.limit {
-        sql.push_str(&format!(" LIMIT {l}"));
-    }
-    (sql, params)
+    (conds, params)
 }

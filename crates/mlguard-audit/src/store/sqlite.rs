@@ -6,9 +6,10 @@
 
 use super::schema::{self, Encoded, Param, StoredCheckpoint, StoredRow, ROW_COLUMNS};
 use super::{
-    AppendSummary, CheckpointPolicy, Deferred, Log, OpenOptions, Query, Store, StoreError,
+    query, AppendSummary, CheckpointPolicy, Deferred, Log, OpenOptions, Query, Store, StoreError,
 };
 use crate::trail::merkle::{CompactTree, Hash};
+use crate::trail::record::Record;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -27,7 +28,24 @@ pub struct SqliteStore {
     wal: Option<WalFile>,
     /// Writers only: the thread copying the WAL into the database (see [`WalCopier`]).
     _copier: Option<WalCopier>,
+    /// Read-only connections a large query fetches its rows with, kept between queries.
+    readers: Mutex<Vec<Connection>>,
+    /// How many of them a query uses at most (1: every query reads on `conn` alone).
+    query_readers: usize,
+    /// Queries answered in two steps (the tests check that the path is taken).
+    split_queries: AtomicU64,
 }
+
+/// How many connections a large query fetches its rows with at most. A record selected by
+/// model, user or namespace lies wherever its arrival put it, so a query whose pages are not
+/// in memory waits for one or two random reads per record: several connections keep that many
+/// reads in flight, and on a warm cache they decode rows on every core. On the development
+/// machine's disk a cold query's time stopped falling at 32 (docs/audit-store.md,
+/// Performance).
+pub const QUERY_READERS: usize = 32;
+
+/// The fewest records a query fetches in parallel, and about the fewest per connection.
+const SPLIT_MIN: usize = 256;
 
 /// How often the background thread copies committed WAL frames into the database file.
 /// Small, frequent copies keep each one's burst of writes short; measured against 100 ms under
@@ -318,6 +336,131 @@ impl SqliteStore {
         &self.path
     }
 
+    /// At most `n` connections per query fetch rows (default [`QUERY_READERS`]; 1 reads every
+    /// query on the store's one connection, as a query ran before queries were split).
+    #[must_use]
+    pub fn with_query_readers(mut self, n: usize) -> SqliteStore {
+        self.query_readers = n.max(1);
+        self
+    }
+
+    /// A query in one statement on the store's connection.
+    fn query_whole(&self, q: &Query) -> Result<Vec<StoredRow>, StoreError> {
+        let (sql, params) = schema::query_sql(q, |n| format!("?{n}"));
+        let c = self.conn();
+        let mut stmt = c.prepare_cached(&sql).map_err(err)?;
+        collect_rows(&mut stmt, rusqlite::params_from_iter(values(params)))
+    }
+
+    /// A query in two steps, when its records can be chosen from one index and there are
+    /// enough of them: the seqs from the index ([`schema::candidates_sql`]), in the answer's
+    /// order, then the rows by seq, each reader connection a run of them, each row passed
+    /// through `map` on the thread that read it. `None` when the query does not split, or
+    /// when a chosen row fails the query's full condition (it has no payload: altered behind
+    /// the store's back); [`SqliteStore::query_whole`] then answers.
+    ///
+    /// The connections read in snapshots of their own. Rows are only ever appended, and
+    /// retention only empties a row (the second step's condition then refuses it), so each
+    /// row the first step chose is read as it was, or the query is answered whole.
+    fn query_split<T: Send>(
+        &self,
+        q: &Query,
+        map: impl Fn(StoredRow) -> Result<T, StoreError> + Sync,
+    ) -> Result<Option<Vec<T>>, StoreError> {
+        if self.query_readers < 2 {
+            return Ok(None);
+        }
+        let Some((sql, params)) = schema::candidates_sql(q, |n| format!("?{n}")) else {
+            return Ok(None);
+        };
+        let seqs: Vec<i64> = {
+            let c = self.conn();
+            let mut stmt = c.prepare_cached(&sql).map_err(err)?;
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(values(params)), |r| r.get(0))
+                .map_err(err)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(err)?
+        };
+        if seqs.len() < SPLIT_MIN {
+            return Ok(None);
+        }
+        self.split_queries.fetch_add(1, Ordering::Relaxed);
+        let workers = self.query_readers.min(seqs.len().div_ceil(SPLIT_MIN));
+        let runs: Vec<Result<Option<Vec<T>>, StoreError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = seqs
+                .chunks(seqs.len().div_ceil(workers))
+                .map(|run| s.spawn(|| self.fetch(run, &map)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(StoreError::Backend(
+                            "a query's reader thread panicked".into(),
+                        ))
+                    })
+                })
+                .collect()
+        });
+        let mut out = Vec::with_capacity(seqs.len());
+        for run in runs {
+            let Some(rows) = run? else {
+                return Ok(None);
+            };
+            out.extend(rows);
+        }
+        Ok(Some(out))
+    }
+
+    /// The rows of the seqs `run`, in its order, read on a reader connection and passed
+    /// through `map`; `None` as soon as one fails the query's payload condition.
+    fn fetch<T>(
+        &self,
+        run: &[i64],
+        map: &impl Fn(StoredRow) -> Result<T, StoreError>,
+    ) -> Result<Option<Vec<T>>, StoreError> {
+        let conn = self.reader()?;
+        let rows = (|| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {ROW_COLUMNS} FROM audit_records WHERE seq = ?1 AND canonical IS NOT NULL"
+                ))
+                .map_err(err)?;
+            let mut out = Vec::with_capacity(run.len());
+            for &seq in run {
+                let Some((seq, mut row)) =
+                    stmt.query_row([seq], read_row).optional().map_err(err)?
+                else {
+                    return Ok(None);
+                };
+                row.seq = schema::to_u64(seq, "seq")?;
+                out.push(map(row)?);
+            }
+            Ok(Some(out))
+        })();
+        self.readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(conn);
+        rows
+    }
+
+    /// A reader connection: a kept one, or a new one (read-only).
+    fn reader(&self) -> Result<Connection, StoreError> {
+        if let Some(c) = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+            return Ok(c);
+        }
+        let c = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(err)?;
+        c.busy_timeout(Duration::from_secs(10)).map_err(err)?;
+        // Its reads are of pages met once; a small cache bounds what the kept readers hold.
+        c.execute_batch("PRAGMA cache_size=-512").map_err(err)?;
+        Ok(c)
+    }
+
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -351,6 +494,9 @@ fn finish_open(conn: Connection, path: &Path, opts: OpenOptions) -> rusqlite::Re
         },
         policy: opts.checkpoints,
         path: path.to_path_buf(),
+        readers: Mutex::new(Vec::new()),
+        query_readers: QUERY_READERS,
+        split_queries: AtomicU64::new(0),
     })
 }
 
@@ -458,6 +604,17 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, StoredRow)> {
             canonical: r.get(12)?,
         },
     ))
+}
+
+/// A generated query's parameters, as SQLite values.
+fn values(params: Vec<Param>) -> Vec<rusqlite::types::Value> {
+    params
+        .into_iter()
+        .map(|p| match p {
+            Param::Text(s) => rusqlite::types::Value::Text(s),
+            Param::Int(i) => rusqlite::types::Value::Integer(i),
+        })
+        .collect()
 }
 
 fn collect_rows(
@@ -653,17 +810,18 @@ impl Log for SqliteStore {
     }
 
     fn query(&self, q: &Query) -> Result<Vec<StoredRow>, StoreError> {
-        let (sql, params) = schema::query_sql(q, |n| format!("?{n}"));
-        let c = self.conn();
-        let mut stmt = c.prepare_cached(&sql).map_err(err)?;
-        let values: Vec<rusqlite::types::Value> = params
-            .into_iter()
-            .map(|p| match p {
-                Param::Text(s) => rusqlite::types::Value::Text(s),
-                Param::Int(i) => rusqlite::types::Value::Integer(i),
-            })
-            .collect();
-        collect_rows(&mut stmt, rusqlite::params_from_iter(values))
+        match self.query_split(q, Ok)? {
+            Some(rows) => Ok(rows),
+            None => self.query_whole(q),
+        }
+    }
+
+    fn query_records(&self, q: &Query) -> Result<Vec<(u64, Record)>, StoreError> {
+        let decode = |row: StoredRow| Ok((row.seq, query::decode(&row)?));
+        match self.query_split(q, decode)? {
+            Some(records) => Ok(records),
+            None => self.query_whole(q)?.into_iter().map(decode).collect(),
+        }
     }
 
     fn retain(&self, cutoff_ns: i64) -> Result<u64, StoreError> {
@@ -750,6 +908,127 @@ mod tests {
         assert_eq!(flushes(&s), before + 2);
         s.retain(0).unwrap();
         assert_eq!(flushes(&s), before + 3);
+    }
+
+    /// A query read in two steps (seqs from an index, then rows on several connections)
+    /// answers exactly what the one-statement query does: the same rows in the same order
+    /// (event time, ties by seq), under every filter, range, page and limit; a query it
+    /// cannot split, or a chosen row altered behind the store's back, is answered whole.
+    #[test]
+    fn a_split_query_answers_as_the_whole_query() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = writer(dir.path());
+        let t0 = 1_700_000_000_000_000_000_i64;
+        let batch: Vec<Encoded> = (0..3_000_i64)
+            .map(|i| {
+                // Times out of arrival order, with ties (i and i + 1,000 share one).
+                let mut r = Record::new(
+                    Source::Inference,
+                    format!("ev-{i}"),
+                    t0 + (i * 7919) % 1_000,
+                );
+                r.model = Some(format!("model-{}", i % 3));
+                r.actor = format!("user-{}", i % 2);
+                r.namespace = Some(format!("team-{}", i % 5));
+                r.verb = if i % 4 == 0 { "get" } else { "query" }.into();
+                r.resource = "inferenceservices".into();
+                Encoded::new(&r)
+            })
+            .collect();
+        s.append_encoded(batch).unwrap();
+        let model = |m: &str| Query {
+            model: Some(m.into()),
+            ..Query::default()
+        };
+        let splits = [
+            model("model-1"),
+            Query {
+                since_ns: Some(t0 + 100),
+                until_ns: Some(t0 + 900),
+                ..model("model-2")
+            },
+            Query {
+                limit: Some(700),
+                ..model("model-0")
+            },
+            Query {
+                after: Some((t0 + 500, 1_200)),
+                limit: Some(300),
+                ..model("model-0")
+            },
+            Query {
+                actor: Some("user-1".into()),
+                ..Query::default()
+            },
+            Query {
+                namespace: Some("team-3".into()),
+                ..Query::default()
+            },
+        ];
+        let whole = [
+            Query {
+                verb: Some("query".into()),
+                ..model("model-1")
+            },
+            Query {
+                actor: Some("user-1".into()),
+                ..model("model-1")
+            },
+            Query::default(),
+            Query {
+                limit: Some(100),
+                ..model("model-1")
+            },
+        ];
+        let check = |q: &Query| {
+            let want = s.query_whole(q).unwrap();
+            assert!(!want.is_empty(), "{q:?}");
+            assert_eq!(s.query(q).unwrap(), want, "{q:?}");
+            let decoded: Vec<(u64, Record)> = want
+                .iter()
+                .map(|row| (row.seq, query::decode(row).unwrap()))
+                .collect();
+            assert_eq!(s.query_records(q).unwrap(), decoded, "{q:?}");
+        };
+        for q in &splits {
+            let before = s.split_queries.load(Ordering::Relaxed);
+            check(q);
+            assert_eq!(s.split_queries.load(Ordering::Relaxed), before + 2, "{q:?}");
+        }
+        let before = s.split_queries.load(Ordering::Relaxed);
+        for q in &whole {
+            check(q);
+        }
+        assert_eq!(s.split_queries.load(Ordering::Relaxed), before);
+        // The earliest row of model-1 loses its payload but keeps its model: the split query
+        // chooses it from the index, refuses it, and answers whole, without it (with a limit,
+        // the next row takes its place).
+        let first = s.query_whole(&model("model-1")).unwrap()[0].seq;
+        s.conn()
+            .execute(
+                "UPDATE audit_records SET canonical = NULL WHERE seq = ?1",
+                [first as i64],
+            )
+            .unwrap();
+        let limited = Query {
+            limit: Some(600),
+            ..model("model-1")
+        };
+        for q in [model("model-1"), limited] {
+            let before = s.split_queries.load(Ordering::Relaxed);
+            let got = s.query(&q).unwrap();
+            assert_eq!(s.split_queries.load(Ordering::Relaxed), before + 1);
+            assert_eq!(got, s.query_whole(&q).unwrap());
+            assert!(got.iter().all(|r| r.seq != first));
+            assert_eq!(got.len(), if q.limit.is_some() { 600 } else { 999 });
+        }
+        // With one reader, nothing splits.
+        let one = writer(dir.path()).with_query_readers(1);
+        assert_eq!(
+            one.query(&model("model-2")).unwrap(),
+            s.query(&model("model-2")).unwrap()
+        );
+        assert_eq!(one.split_queries.load(Ordering::Relaxed), 0);
     }
 
     /// A store opened through a symbolic link flushes the WAL SQLite writes, beside the
