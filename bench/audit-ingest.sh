@@ -14,8 +14,12 @@
 # batch was due, so this is the latency at that offered rate; RATE defaults to the issue's
 # 50,000 events/s, and --rate 0 skips it).
 #
+# Each row also gives the CPU time the receiver and the PostgreSQL server (all its processes)
+# spent per event acknowledged during that load (from /proc: user + system).
+#
 # Usage: bench/audit-ingest.sh [--seconds N] [--connections N] [--rate EVENTS_PER_S] [--no-postgres]
-# Env:   TMPDIR (the stores, certificates and the fsync file go there; removed at the end).
+# Env:   TMPDIR (the stores, certificates and the fsync file go there; removed at the end);
+#        MLGUARD_BIN (the mlguard binary to measure; default: build target/release/mlguard).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -31,14 +35,14 @@ while [ $# -gt 0 ]; do
         --connections) CONNECTIONS=$2; shift 2 ;;
         --rate) RATE=$2; shift 2 ;;
         --no-postgres) POSTGRES=0; shift ;;
-        -h|--help) sed -n "2,19p" "$0"; exit 0 ;;
+        -h|--help) sed -n "2,24p" "$0"; exit 0 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
 
-cargo build --release -q -p mlguard
+[ -n "${MLGUARD_BIN:-}" ] || cargo build --release -q -p mlguard
 cargo bench -q -p mlguard-server --bench audit_load --no-run 2>/dev/null
-MLG=$ROOT/target/release/mlguard
+MLG=${MLGUARD_BIN:-$ROOT/target/release/mlguard}
 LOAD=$(ls -t "$ROOT"/target/release/deps/audit_load-* | grep -v '\.d$' | head -1)
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mlguard-audit-ingest.XXXXXX")
@@ -64,7 +68,37 @@ fi
 
 PORT=18443
 RESULTS=$WORK/results.jsonl
+CPU=$WORK/cpu.txt
 : > "$RESULTS"
+: > "$CPU"
+
+# CPU clock ticks (user + system) of the receiver, and of the postmaster and its children
+# (backends, WAL writer, checkpointer...) plus its reaped children (backends that exited).
+ticks() { # pid
+    local f
+    read -r -a f < "/proc/$1/stat" 2>/dev/null || { echo 0; return; }
+    echo $(( f[13] + f[14] ))
+}
+pg_ticks() {
+    local t=0 p f master
+    master=$(head -1 "$PG_DIR/data/postmaster.pid" 2>/dev/null || true)
+    [ -n "$master" ] || { echo 0; return; }
+    for p in "$master" $(pgrep -P "$master" 2>/dev/null); do
+        read -r -a f < "/proc/$p/stat" 2>/dev/null || continue
+        t=$(( t + f[13] + f[14] ))
+        [ "$p" = "$master" ] && t=$(( t + f[15] + f[16] ))
+    done
+    echo $t
+}
+load() { # label args...
+    local label=$1; shift
+    local r0 p0
+    r0=$(ticks "$SERVER_PID"); p0=$(pg_ticks)
+    "$LOAD" --url "https://127.0.0.1:$PORT" --ca "$WORK/certs/ca.crt" \
+        --token-file "$WORK/tokens.txt" --seconds "$SECONDS_RUN" "$@" \
+        --fsync-dir "$WORK" --label "$label" --json >>"$RESULTS"
+    echo "$label|$(( $(ticks "$SERVER_PID") - r0 ))|$(( $(pg_ticks) - p0 ))" >>"$CPU"
+}
 
 run() { # label store-url
     local label=$1 url=$2
@@ -76,13 +110,9 @@ run() { # label store-url
         curl -sf --cacert "$WORK/certs/ca.crt" "https://localhost:$PORT/healthz" >/dev/null 2>&1 && break
         sleep 0.1
     done
-    "$LOAD" --url "https://127.0.0.1:$PORT" --ca "$WORK/certs/ca.crt" \
-        --token-file "$WORK/tokens.txt" --seconds "$SECONDS_RUN" --connections "$CONNECTIONS" \
-        --fsync-dir "$WORK" --label "$label closed" --json >>"$RESULTS"
+    load "$label closed" --connections "$CONNECTIONS"
     if [ "$RATE" != 0 ]; then
-        "$LOAD" --url "https://127.0.0.1:$PORT" --ca "$WORK/certs/ca.crt" \
-            --token-file "$WORK/tokens.txt" --seconds "$SECONDS_RUN" --connections 32 \
-            --rate "$RATE" --fsync-dir "$WORK" --label "$label open" --json >>"$RESULTS"
+        load "$label open" --connections 32 --rate "$RATE"
     fi
     kill -TERM "$SERVER_PID"
     wait "$SERVER_PID" || { echo "$label: the receiver did not exit cleanly:" >&2; cat "$WORK/serve-$label.log" >&2; }
@@ -100,18 +130,24 @@ fi
 
 echo
 echo "mlguard audit serve: batches of 400 events over HTTPS (loopback), ${SECONDS_RUN}s per load, $(nproc) cores; closed: $CONNECTIONS connections; open: $RATE events/s offered"
-python3 - "$RESULTS" <<'EOF'
+python3 - "$RESULTS" "$CPU" "$(getconf CLK_TCK)" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print(f"| store, load | offered events/s | events/s | batch p50 ms | batch p99 ms | failed batches | machine limit events/s (write+fsync per batch) | ratio |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
+cpu = {l.split("|")[0]: [int(x) for x in l.strip().split("|")[1:]] for l in open(sys.argv[2]) if l.strip()}
+tck = int(sys.argv[3])
+print(f"| store, load | offered events/s | events/s | batch p50 ms | batch p99 ms | failed batches | machine limit events/s (write+fsync per batch) | ratio | CPU µs/event: receiver | PostgreSQL |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
     lim = r.get("fsync_limit_events_per_s")
     ratio = r.get("ratio")
     offered = r.get("offered_events_per_s")
     offered = f"{offered:,.0f}" if offered else "as fast as answered"
     head = f"| {r['label']} | {offered} | {r['events_per_s']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | "
-    print(head + (f"{lim:,.0f} | {ratio:.2f} |" if lim else "n/a | n/a |"))
+    events = r["batches"] * 400
+    rc, pc = cpu.get(r["label"], [0, 0])
+    per = lambda t: f"{t / tck * 1e6 / events:.1f}" if events else "n/a"
+    tail = f" {per(rc)} | " + (per(pc) if r["label"].startswith("postgres") else "-") + " |"
+    print(head + (f"{lim:,.0f} | {ratio:.2f} |" if lim else "n/a | n/a |") + tail)
 # Met by a load that sustains 50,000 events/s with no failed batch and a batch p99 under 50 ms.
 # An open load sustains its offered rate when it delivers 99% of it: the last batches due in
 # the window are answered after it closes, so it never counts quite all of them.

@@ -2,7 +2,8 @@
 //! append (and checkpoint) runs in one transaction that first takes a transaction-level
 //! advisory lock, so appends are serialized: seq stays gapless and the saved frontier matches
 //! the rows. The session sets `synchronous_commit = on`, so a commit is flushed to the WAL on
-//! disk before [`Store::append`] returns. Rows are written with `COPY ... FROM STDIN`.
+//! disk before [`Store::append`] returns. Rows are written with `COPY ... FROM STDIN` in the
+//! binary format.
 //!
 //! The connection is plain TCP or a Unix socket (no TLS in this build). A dropped connection
 //! is reopened on the next call; errors reaching the server are [`StoreError::Unavailable`].
@@ -274,38 +275,30 @@ fn existing(c: &mut impl GenericClient, batch: &[Encoded]) -> Result<HashSet<Key
 /// An idempotency key, owned: (source, event id, stage, time).
 type Key = (String, String, String, i64);
 
-/// A COPY text-format field.
-fn copy_text(out: &mut Vec<u8>, v: Option<&str>) {
-    let Some(v) = v else {
-        out.extend_from_slice(b"\\N");
-        return;
-    };
-    for b in v.bytes() {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            _ => out.push(b),
+/// COPY's binary format (PostgreSQL documentation, "Binary Format"): the signature, flags 0
+/// and no header extension.
+const COPY_BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+
+/// A binary-format field: its length (-1 for NULL) and its bytes, which for `text` are the
+/// UTF-8 string and for `bytea` the bytes themselves.
+fn copy_field(out: &mut Vec<u8>, v: Option<&[u8]>) {
+    match v {
+        None => out.extend_from_slice(&(-1_i32).to_be_bytes()),
+        Some(v) => {
+            let len = i32::try_from(v.len()).expect("a record field under 2 GiB");
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(v);
         }
     }
 }
 
-/// A COPY text-format bytea field (hex format, its backslash escaped).
-fn copy_bytes(out: &mut Vec<u8>, v: Option<&[u8]>) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let Some(v) = v else {
-        out.extend_from_slice(b"\\N");
-        return;
-    };
-    out.extend_from_slice(b"\\\\x");
-    for b in v {
-        out.push(HEX[usize::from(b >> 4)]);
-        out.push(HEX[usize::from(b & 15)]);
-    }
+/// A binary-format `bigint` field.
+fn copy_bigint(out: &mut Vec<u8>, v: i64) {
+    out.extend_from_slice(&8_i32.to_be_bytes());
+    out.extend_from_slice(&v.to_be_bytes());
 }
 
-/// Writes rows with COPY (text format).
+/// Writes rows with COPY in the binary format: the server parses no text and decodes no hex.
 fn copy_rows(c: &mut impl GenericClient, rows: &[StoredRow]) -> Result<(), StoreError> {
     if rows.is_empty() {
         return Ok(());
@@ -313,20 +306,19 @@ fn copy_rows(c: &mut impl GenericClient, rows: &[StoredRow]) -> Result<(), Store
     let mut w = c
         .copy_in(
             "COPY audit_records (seq, leaf_hash, source, event_id, stage, time_ns, actor, verb, \
-             resource, namespace, name, model, canonical) FROM STDIN",
+             resource, namespace, name, model, canonical) FROM STDIN (FORMAT binary)",
         )
         .map_err(err)?;
     let mut buf = Vec::with_capacity(1 << 20);
+    buf.extend_from_slice(COPY_BINARY_HEADER);
     for r in rows {
-        buf.extend_from_slice(r.seq.to_string().as_bytes());
-        buf.push(b'\t');
-        copy_bytes(&mut buf, Some(&r.leaf_hash));
-        for v in [Some(r.source.as_str()), Some(&r.event_id), Some(&r.stage)] {
-            buf.push(b'\t');
-            copy_text(&mut buf, v);
+        buf.extend_from_slice(&13_i16.to_be_bytes());
+        copy_bigint(&mut buf, schema::to_i64(r.seq)?);
+        copy_field(&mut buf, Some(&r.leaf_hash));
+        for v in [&r.source, &r.event_id, &r.stage] {
+            copy_field(&mut buf, Some(v.as_bytes()));
         }
-        buf.push(b'\t');
-        buf.extend_from_slice(r.time_ns.to_string().as_bytes());
+        copy_bigint(&mut buf, r.time_ns);
         for v in [
             &r.actor,
             &r.verb,
@@ -335,18 +327,16 @@ fn copy_rows(c: &mut impl GenericClient, rows: &[StoredRow]) -> Result<(), Store
             &r.name,
             &r.model,
         ] {
-            buf.push(b'\t');
-            copy_text(&mut buf, v.as_deref());
+            copy_field(&mut buf, v.as_deref().map(str::as_bytes));
         }
-        buf.push(b'\t');
-        copy_bytes(&mut buf, r.canonical.as_deref());
-        buf.push(b'\n');
+        copy_field(&mut buf, r.canonical.as_deref());
         if buf.len() >= 1 << 20 {
             w.write_all(&buf)
                 .map_err(|e| StoreError::Unavailable(format!("COPY to PostgreSQL: {e}")))?;
             buf.clear();
         }
     }
+    buf.extend_from_slice(&(-1_i16).to_be_bytes());
     w.write_all(&buf)
         .map_err(|e| StoreError::Unavailable(format!("COPY to PostgreSQL: {e}")))?;
     w.finish().map_err(err)?;
