@@ -17,7 +17,8 @@
 # Each row also gives the CPU time the receiver and the PostgreSQL server (all its processes)
 # spent per event acknowledged during that load (from /proc: user + system).
 #
-# Usage: bench/audit-ingest.sh [--seconds N] [--connections N] [--rate EVENTS_PER_S] [--no-postgres]
+# Usage: bench/audit-ingest.sh [--seconds N] [--connections N] [--rate EVENTS_PER_S] [--no-sqlite]
+#            [--no-postgres] [--pg-setting NAME=VALUE]...
 # Env:   TMPDIR (the stores, certificates and the fsync file go there; removed at the end);
 #        MLGUARD_BIN (the mlguard binary to measure; default: build target/release/mlguard).
 set -euo pipefail
@@ -29,13 +30,17 @@ SECONDS_RUN=10
 CONNECTIONS=8
 RATE=50000
 POSTGRES=1
+SQLITE=1
+PG_SETTINGS=
 while [ $# -gt 0 ]; do
     case $1 in
         --seconds) SECONDS_RUN=$2; shift 2 ;;
         --connections) CONNECTIONS=$2; shift 2 ;;
         --rate) RATE=$2; shift 2 ;;
         --no-postgres) POSTGRES=0; shift ;;
-        -h|--help) sed -n "2,24p" "$0"; exit 0 ;;
+        --no-sqlite) SQLITE=0; shift ;;
+        --pg-setting) PG_SETTINGS="$PG_SETTINGS $2"; shift 2 ;;
+        -h|--help) sed -n "2,25p" "$0"; exit 0 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -119,9 +124,10 @@ run() { # label store-url
     SERVER_PID=
 }
 
-run sqlite "sqlite:$WORK/bench.db"
+[ "$SQLITE" = 0 ] || run sqlite "sqlite:$WORK/bench.db"
 if [ "$POSTGRES" = 1 ]; then
-    if PG_URL=$("$ROOT/scripts/pg-test-server" start "$PG_DIR" 55439 2>"$WORK/pg.log"); then
+    [ -z "$PG_SETTINGS" ] || echo "PostgreSQL settings:$PG_SETTINGS"
+    if PG_URL=$(PG_TEST_SERVER_SETTINGS=$PG_SETTINGS "$ROOT/scripts/pg-test-server" start "$PG_DIR" 55439 2>"$WORK/pg.log"); then
         run postgres "$PG_URL"
     else
         echo "PostgreSQL not benchmarked: $(tail -1 "$WORK/pg.log")" >&2

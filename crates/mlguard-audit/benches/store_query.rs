@@ -6,8 +6,10 @@
 //! runs it (the indexed query and the decoding of every matching record) for 20 models: p50,
 //! p99 and max against the 200 ms target. SQLite is read two ways in the same run, alternated:
 //! the query in one statement on one connection, and split over several connections (the
-//! default). With MLGUARD_BENCH_COLD=1 (as root) each query first runs with the OS page cache
-//! dropped just before it, so every page it needs comes from the disk; then all run warm.
+//! default). Three passes: the first read of each model (right after a load, what the load
+//! left in the page cache); with MLGUARD_BENCH_COLD=1 (as root) each query with the OS page
+//! cache dropped just before it, so every page it needs comes from the disk, beside the disk's
+//! random-read limit measured in the same run; then all warm.
 //!
 //! Records: about 1,000 models, 5,000 identities, 100 namespaces, event times spread over ten
 //! years (arrival order shuffled against event time), 70% inference queries, 20% storage reads
@@ -245,27 +247,41 @@ fn random_read_limit(file: &std::path::Path) -> f64 {
     done.into_inner() as f64 / 2.0
 }
 
-/// Times `query --model` for each model with each way of reading, alternated, and prints
-/// their p50, p99 and max: with MLGUARD_BENCH_COLD=1 (as root) first with the page cache
-/// dropped before every query, with the pages each read from storage and the time the disk's
-/// random-read limit ([`random_read_limit`], on `file`) puts on that many; then warm, after
-/// one untimed pass over every model.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    First,
+    Cold,
+    Warm,
+}
+
+/// Times `query --model` for each model and prints each way's p50, p99 and max, and the pages
+/// its queries read from storage, in passes: the first read of each model since the store was
+/// opened (one way per model, taking turns: right after a load, what the load left in the page
+/// cache); with MLGUARD_BENCH_COLD=1 (as root) every way on every model with the page cache
+/// dropped before each query, and the time the disk's random-read limit
+/// ([`random_read_limit`], on `file`) puts on that many reads; then warm, every way on every
+/// model after one untimed pass over all.
 fn time_queries(ways: &[(&str, &dyn Log)], models: &[String], file: Option<&std::path::Path>) {
     let cold = std::env::var("MLGUARD_BENCH_COLD").is_ok_and(|v| v == "1");
-    let mut passes = Vec::new();
+    // The first read of each model since the store was opened (by one way only: the ways
+    // take turns), then the cold pass, then warm.
+    let mut passes = vec![(
+        "first read of each model, whatever the page cache holds (the ways take turns)",
+        Pass::First,
+    )];
     if cold {
         if drop_page_cache() {
-            passes.push(("page cache dropped before each query", true));
+            passes.push(("page cache dropped before each query", Pass::Cold));
         } else {
             println!("  cold: cannot write /proc/sys/vm/drop_caches (run as root): skipped");
         }
     }
-    passes.push(("warm (one untimed pass first)", false));
-    for (pass, drop_cache) in passes {
+    passes.push(("warm (one untimed pass first)", Pass::Warm));
+    for (pass, kind) in passes {
         let mut times = vec![Vec::new(); ways.len()];
         let mut rows = vec![0; ways.len()];
         let mut pages = vec![0; ways.len()];
-        if !drop_cache {
+        if kind == Pass::Warm {
             for (_, log) in ways {
                 for m in models {
                     query::run(*log, &q(m)).expect("query");
@@ -274,9 +290,10 @@ fn time_queries(ways: &[(&str, &dyn Log)], models: &[String], file: Option<&std:
         }
         for (i, m) in models.iter().enumerate() {
             // Alternate which way reads a model first.
-            for k in 0..ways.len() {
+            let turns = if kind == Pass::First { 1 } else { ways.len() };
+            for k in 0..turns {
                 let w = (k + i) % ways.len();
-                if drop_cache {
+                if kind == Pass::Cold {
                     drop_page_cache();
                 }
                 let read = storage_read_bytes();
@@ -287,20 +304,21 @@ fn time_queries(ways: &[(&str, &dyn Log)], models: &[String], file: Option<&std:
                 rows[w] += r.len();
             }
         }
-        println!("  query --model, {pass} ({} models):", models.len());
+        println!("  query --model, {pass}:");
         for (w, (label, _)) in ways.iter().enumerate() {
             let t = &mut times[w];
             t.sort();
-            let p50 = t[t.len() / 2];
-            let p99 = t[(t.len() * 99).div_ceil(100) - 1];
+            let n = t.len();
+            let p50 = t[n / 2];
+            let p99 = t[(n * 99).div_ceil(100) - 1];
             println!(
-                "    {label}: {} records a query on average, {} pages read from storage; p50 \
-                 {}, p99 {}, max {}: {} the 200 ms target",
-                rows[w] / models.len(),
-                pages[w] / models.len() as u64,
+                "    {label}: {n} models, {} records a query on average, {} pages read from \
+                 storage; p50 {}, p99 {}, max {}: {} the 200 ms target",
+                rows[w] / n,
+                pages[w] / n as u64,
                 fmt_ms(p50),
                 fmt_ms(p99),
-                fmt_ms(t[t.len() - 1]),
+                fmt_ms(t[n - 1]),
                 if p99 < TARGET { "within" } else { "OVER" }
             );
         }
@@ -311,7 +329,7 @@ fn time_queries(ways: &[(&str, &dyn Log)], models: &[String], file: Option<&std:
                 mid(&times[1]) / mid(&times[0])
             );
         }
-        if let (true, Some(file)) = (drop_cache, file) {
+        if let (Pass::Cold, Some(file)) = (kind, file) {
             let iops = random_read_limit(file);
             let most = pages.iter().max().copied().unwrap_or(0) / models.len() as u64;
             println!(
