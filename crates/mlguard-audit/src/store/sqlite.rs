@@ -2,7 +2,9 @@
 //! the store flushes the WAL itself ([`WalFile`]) before [`Store::append`] returns, so a
 //! commit is on disk before it is reported stored; a caller can overlap that flush with its
 //! next append ([`Store::append_deferred`]). Several processes may open the file; SQLite's
-//! write lock (`BEGIN IMMEDIATE`) serializes appends, so seq stays gapless.
+//! write lock (`BEGIN IMMEDIATE`) serializes appends, so seq stays gapless. A large query by
+//! model, user or namespace reads its rows on several read-only connections at once
+//! ([`QUERY_READERS`]), so that a query whose pages are on disk keeps many reads in flight.
 
 use super::schema::{self, Encoded, Param, StoredCheckpoint, StoredRow, ROW_COLUMNS};
 use super::{
