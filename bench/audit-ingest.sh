@@ -40,7 +40,7 @@ while [ $# -gt 0 ]; do
         --no-postgres) POSTGRES=0; shift ;;
         --no-sqlite) SQLITE=0; shift ;;
         --pg-setting) PG_SETTINGS="$PG_SETTINGS $2"; shift 2 ;;
-        -h|--help) sed -n "2,25p" "$0"; exit 0 ;;
+        -h|--help) sed -n "2,23p" "$0"; exit 0 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
