@@ -190,13 +190,10 @@ pub trait Log: Store {
     fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError>;
     /// The rows a query selects, by event time then seq.
     fn query(&self, q: &Query) -> Result<Vec<StoredRow>, StoreError>;
-    /// The records a query selects, decoded ([`query::decode`]), by event time then seq, with
-    /// their seqs. A backend that reads a query on several threads decodes there too.
-    fn query_records(&self, q: &Query) -> Result<Vec<(u64, Record)>, StoreError> {
-        self.query(q)?
-            .iter()
-            .map(|row| Ok((row.seq, query::decode(row)?)))
-            .collect()
+    /// The records a query selects, decoded ([`query::Decoded`]), by event time then seq. A
+    /// backend that reads a query on several threads decodes there too.
+    fn query_records(&self, q: &Query) -> Result<Vec<query::Decoded>, StoreError> {
+        self.query(q)?.iter().map(query::Decoded::of).collect()
     }
     /// Drops the payload (canonical bytes and the query columns other than source, event id,
     /// stage and time) of every record whose event time is before `cutoff_ns`; keeps the leaf

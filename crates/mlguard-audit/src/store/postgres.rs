@@ -281,15 +281,18 @@ const COPY_BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 
 /// A binary-format field: its length (-1 for NULL) and its bytes, which for `text` are the
 /// UTF-8 string and for `bytea` the bytes themselves.
-fn copy_field(out: &mut Vec<u8>, v: Option<&[u8]>) {
+fn copy_field(out: &mut Vec<u8>, v: Option<&[u8]>) -> Result<(), StoreError> {
     match v {
         None => out.extend_from_slice(&(-1_i32).to_be_bytes()),
         Some(v) => {
-            let len = i32::try_from(v.len()).expect("a record field under 2 GiB");
+            let len = i32::try_from(v.len()).map_err(|_| {
+                StoreError::Backend(format!("a record field of {} bytes (over 2 GiB)", v.len()))
+            })?;
             out.extend_from_slice(&len.to_be_bytes());
             out.extend_from_slice(v);
         }
     }
+    Ok(())
 }
 
 /// A binary-format `bigint` field.
@@ -314,9 +317,9 @@ fn copy_rows(c: &mut impl GenericClient, rows: &[StoredRow]) -> Result<(), Store
     for r in rows {
         buf.extend_from_slice(&13_i16.to_be_bytes());
         copy_bigint(&mut buf, schema::to_i64(r.seq)?);
-        copy_field(&mut buf, Some(&r.leaf_hash));
+        copy_field(&mut buf, Some(&r.leaf_hash))?;
         for v in [&r.source, &r.event_id, &r.stage] {
-            copy_field(&mut buf, Some(v.as_bytes()));
+            copy_field(&mut buf, Some(v.as_bytes()))?;
         }
         copy_bigint(&mut buf, r.time_ns);
         for v in [
@@ -327,9 +330,9 @@ fn copy_rows(c: &mut impl GenericClient, rows: &[StoredRow]) -> Result<(), Store
             &r.name,
             &r.model,
         ] {
-            copy_field(&mut buf, v.as_deref().map(str::as_bytes));
+            copy_field(&mut buf, v.as_deref().map(str::as_bytes))?;
         }
-        copy_field(&mut buf, r.canonical.as_deref());
+        copy_field(&mut buf, r.canonical.as_deref())?;
         if buf.len() >= 1 << 20 {
             w.write_all(&buf)
                 .map_err(|e| StoreError::Unavailable(format!("COPY to PostgreSQL: {e}")))?;

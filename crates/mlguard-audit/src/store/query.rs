@@ -76,9 +76,34 @@ pub fn decode(row: &StoredRow) -> Result<Record, StoreError> {
     })
 }
 
+/// A record of a query's answer, decoded, with its row's keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    pub seq: u64,
+    /// The row's `time_ns` column: what the query orders and pages by (equal to the record's
+    /// time unless the row was altered behind the store's back).
+    pub time_ns: i64,
+    pub record: Record,
+}
+
+impl Decoded {
+    /// A row, decoded ([`decode`]).
+    pub fn of(row: &StoredRow) -> Result<Decoded, StoreError> {
+        Ok(Decoded {
+            seq: row.seq,
+            time_ns: row.time_ns,
+            record: decode(row)?,
+        })
+    }
+}
+
 /// Runs a query and decodes its records (all in memory: for large answers use [`for_each`]).
 pub fn run(log: &dyn Log, q: &Query) -> Result<Vec<(u64, Record)>, StoreError> {
-    log.query_records(q)
+    Ok(log
+        .query_records(q)?
+        .into_iter()
+        .map(|d| (d.seq, d.record))
+        .collect())
 }
 
 /// Records read per page by [`for_each`].
@@ -112,12 +137,12 @@ pub fn for_each_paged(
         }
         let records = log.query_records(&page)?;
         let got = records.len() as u64;
-        let Some((seq, last)) = records.last() else {
+        let Some(last) = records.last() else {
             return Ok(n);
         };
-        page.after = Some((last.time_ns, *seq));
-        for (seq, r) in records {
-            f(seq, r)?;
+        page.after = Some((last.time_ns, last.seq));
+        for d in records {
+            f(d.seq, d.record)?;
         }
         n += got;
         left = left.map(|l| l - got);

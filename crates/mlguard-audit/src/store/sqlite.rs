@@ -11,7 +11,6 @@ use super::{
     query, AppendSummary, CheckpointPolicy, Deferred, Log, OpenOptions, Query, Store, StoreError,
 };
 use crate::trail::merkle::{CompactTree, Hash};
-use crate::trail::record::Record;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -22,6 +21,13 @@ use std::time::Duration;
 /// An audit store in one SQLite file.
 #[derive(Debug)]
 pub struct SqliteStore {
+    /// Read-only connections a large query fetches its rows with, kept between queries (at
+    /// most `query_readers`). First, so they close first: the last connection to close copies
+    /// the WAL into the database and removes it, which a read-only one cannot.
+    readers: Mutex<Vec<Connection>>,
+    /// The file the readers open: the store's path with symbolic links resolved when it was
+    /// opened, so a later change of working folder does not move them.
+    readers_path: PathBuf,
     conn: Mutex<Connection>,
     policy: Option<CheckpointPolicy>,
     path: PathBuf,
@@ -30,12 +36,12 @@ pub struct SqliteStore {
     wal: Option<WalFile>,
     /// Writers only: the thread copying the WAL into the database (see [`WalCopier`]).
     _copier: Option<WalCopier>,
-    /// Read-only connections a large query fetches its rows with, kept between queries.
-    readers: Mutex<Vec<Connection>>,
     /// How many of them a query uses at most (1: every query reads on `conn` alone).
     query_readers: usize,
-    /// Queries answered in two steps (the tests check that the path is taken).
+    /// Queries answered in two steps, and queries that started in two and were answered in
+    /// one (a chosen row without payload): the tests check which path answered.
     split_queries: AtomicU64,
+    split_refused: AtomicU64,
 }
 
 /// How many connections a large query fetches its rows with at most. A record selected by
@@ -386,7 +392,6 @@ impl SqliteStore {
         if seqs.len() < SPLIT_MIN {
             return Ok(None);
         }
-        self.split_queries.fetch_add(1, Ordering::Relaxed);
         let workers = self.query_readers.min(seqs.len().div_ceil(SPLIT_MIN));
         let runs: Vec<Result<Option<Vec<T>>, StoreError>> = std::thread::scope(|s| {
             let handles: Vec<_> = seqs
@@ -407,10 +412,12 @@ impl SqliteStore {
         let mut out = Vec::with_capacity(seqs.len());
         for run in runs {
             let Some(rows) = run? else {
+                self.split_refused.fetch_add(1, Ordering::Relaxed);
                 return Ok(None);
             };
             out.extend(rows);
         }
+        self.split_queries.fetch_add(1, Ordering::Relaxed);
         Ok(Some(out))
     }
 
@@ -440,10 +447,10 @@ impl SqliteStore {
             }
             Ok(Some(out))
         })();
-        self.readers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(conn);
+        let mut kept = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.len() < self.query_readers {
+            kept.push(conn);
+        }
         rows
     }
 
@@ -453,7 +460,7 @@ impl SqliteStore {
             return Ok(c);
         }
         let c = Connection::open_with_flags(
-            &self.path,
+            &self.readers_path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(err)?;
@@ -497,8 +504,10 @@ fn finish_open(conn: Connection, path: &Path, opts: OpenOptions) -> rusqlite::Re
         policy: opts.checkpoints,
         path: path.to_path_buf(),
         readers: Mutex::new(Vec::new()),
+        readers_path: std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
         query_readers: QUERY_READERS,
         split_queries: AtomicU64::new(0),
+        split_refused: AtomicU64::new(0),
     })
 }
 
@@ -818,8 +827,8 @@ impl Log for SqliteStore {
         }
     }
 
-    fn query_records(&self, q: &Query) -> Result<Vec<(u64, Record)>, StoreError> {
-        let decode = |row: StoredRow| Ok((row.seq, query::decode(&row)?));
+    fn query_records(&self, q: &Query) -> Result<Vec<query::Decoded>, StoreError> {
+        let decode = |row: StoredRow| query::Decoded::of(&row);
         match self.query_split(q, decode)? {
             Some(records) => Ok(records),
             None => self.query_whole(q)?.into_iter().map(decode).collect(),
@@ -923,12 +932,10 @@ mod tests {
         let t0 = 1_700_000_000_000_000_000_i64;
         let batch: Vec<Encoded> = (0..3_000_i64)
             .map(|i| {
-                // Times out of arrival order, with ties (i and i + 1,000 share one).
-                let mut r = Record::new(
-                    Source::Inference,
-                    format!("ev-{i}"),
-                    t0 + (i * 7919) % 1_000,
-                );
+                // Times out of arrival order, with ties: i, i + 500, i + 1,000... share one,
+                // and i and i + 1,500 share a model too.
+                let mut r =
+                    Record::new(Source::Inference, format!("ev-{i}"), t0 + (i * 7919) % 500);
                 r.model = Some(format!("model-{}", i % 3));
                 r.actor = format!("user-{}", i % 2);
                 r.namespace = Some(format!("team-{}", i % 5));
@@ -942,6 +949,12 @@ mod tests {
             model: Some(m.into()),
             ..Query::default()
         };
+        // A page boundary inside a tie: the key of a record followed by one at the same time.
+        let all = s.query_whole(&model("model-0")).unwrap();
+        let tie = all
+            .windows(2)
+            .position(|w| w[0].time_ns == w[1].time_ns)
+            .expect("model-0 has records that share a time");
         let splits = [
             model("model-1"),
             Query {
@@ -954,7 +967,7 @@ mod tests {
                 ..model("model-0")
             },
             Query {
-                after: Some((t0 + 500, 1_200)),
+                after: Some((all[tie].time_ns, all[tie].seq)),
                 limit: Some(300),
                 ..model("model-0")
             },
@@ -986,9 +999,9 @@ mod tests {
             let want = s.query_whole(q).unwrap();
             assert!(!want.is_empty(), "{q:?}");
             assert_eq!(s.query(q).unwrap(), want, "{q:?}");
-            let decoded: Vec<(u64, Record)> = want
+            let decoded: Vec<query::Decoded> = want
                 .iter()
-                .map(|row| (row.seq, query::decode(row).unwrap()))
+                .map(|row| query::Decoded::of(row).unwrap())
                 .collect();
             assert_eq!(s.query_records(q).unwrap(), decoded, "{q:?}");
         };
@@ -1018,12 +1031,15 @@ mod tests {
         };
         for q in [model("model-1"), limited] {
             let before = s.split_queries.load(Ordering::Relaxed);
+            let refused = s.split_refused.load(Ordering::Relaxed);
             let got = s.query(&q).unwrap();
-            assert_eq!(s.split_queries.load(Ordering::Relaxed), before + 1);
+            assert_eq!(s.split_queries.load(Ordering::Relaxed), before);
+            assert_eq!(s.split_refused.load(Ordering::Relaxed), refused + 1);
             assert_eq!(got, s.query_whole(&q).unwrap());
             assert!(got.iter().all(|r| r.seq != first));
             assert_eq!(got.len(), if q.limit.is_some() { 600 } else { 999 });
         }
+        assert_eq!(s.split_refused.load(Ordering::Relaxed), 2);
         // With one reader, nothing splits.
         let one = writer(dir.path()).with_query_readers(1);
         assert_eq!(
@@ -1031,6 +1047,40 @@ mod tests {
             s.query(&model("model-2")).unwrap()
         );
         assert_eq!(one.split_queries.load(Ordering::Relaxed), 0);
+    }
+
+    /// Pages are keyed on the rows' time column, which the query orders by, not on the
+    /// payload's time: a row whose column was altered behind the store's back is neither read
+    /// twice nor skipped.
+    #[test]
+    fn pages_follow_the_rows_time_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = writer(dir.path());
+        let batch: Vec<Encoded> = (0..40_i64)
+            .map(|i| {
+                let mut r = Record::new(Source::K8s, format!("ev-{i}"), 1_000 + i);
+                r.model = Some("m".into());
+                Encoded::new(&r)
+            })
+            .collect();
+        s.append_encoded(batch).unwrap();
+        s.conn()
+            .execute("UPDATE audit_records SET time_ns = time_ns + 7", [])
+            .unwrap();
+        let q = Query {
+            model: Some("m".into()),
+            ..Query::default()
+        };
+        let mut seen = Vec::new();
+        query::for_each_paged(&s, &q, 6, &mut |seq, _| {
+            seen.push(seq);
+            if seen.len() > 40 {
+                return Err(StoreError::Backend("a record read twice".into()));
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, (0..40).collect::<Vec<u64>>());
     }
 
     /// A store opened through a symbolic link flushes the WAL SQLite writes, beside the
