@@ -321,72 +321,72 @@ fn scan_inner(
     // exceptions are per finding.
     use rayon::prelude::*;
     let raw = std::mem::take(&mut ctx.raw);
-    let built: Vec<(Finding, Option<usize>)> = raw
-        .into_par_iter()
-        .with_min_len(mlguard_core::PAR_MIN)
-        .filter_map(
-            |RawFinding {
-                 control,
-                 object,
-                 path,
-                 pos,
-                 message,
-             }| {
-                let def = catalog.get(&control)?;
-                let o = &inv.objects[object];
-                let regulated = o.namespace.as_deref().is_some_and(|n| inv.is_regulated(n));
-                let resource = ResourceRef {
-                    api_version: o.api_version.clone(),
-                    kind: o.kind.clone(),
-                    namespace: o.namespace.clone(),
-                    name: o.name.clone(),
-                };
-                let mut status = FindingStatus::Failed;
-                let mut exception = None;
-                let mut message = message;
-                let mut used = None;
-                if let Some((_, reason)) = annotated
-                    .get(&object)
-                    .and_then(|v| v.iter().find(|(id, _)| *id == control))
-                {
-                    status = FindingStatus::Excepted;
-                    exception = Some(ExceptionInfo {
-                        reason: reason.clone(),
-                        expires: None,
-                        source: format!("annotation {ANNOTATION}"),
-                        expired: false,
-                    });
-                } else if !opts.exceptions.entries.is_empty() {
-                    if let Some(m) = file_exception(opts, &control, &resource, &o.labels()) {
-                        (used, exception) = (Some(m.index), Some(m.info));
-                        status = m.status;
-                        if let Some(suffix) = m.expired_note {
-                            message.push_str(&suffix);
-                        }
-                    }
+    let build = |RawFinding {
+                     control,
+                     object,
+                     path,
+                     pos,
+                     message,
+                 }| {
+        let def = catalog.get(&control)?;
+        let o = &inv.objects[object];
+        let regulated = o.namespace.as_deref().is_some_and(|n| inv.is_regulated(n));
+        let resource = ResourceRef {
+            api_version: o.api_version.clone(),
+            kind: o.kind.clone(),
+            namespace: o.namespace.clone(),
+            name: o.name.clone(),
+        };
+        let mut status = FindingStatus::Failed;
+        let mut exception = None;
+        let mut message = message;
+        let mut used = None;
+        if let Some((_, reason)) = annotated
+            .get(&object)
+            .and_then(|v| v.iter().find(|(id, _)| *id == control))
+        {
+            status = FindingStatus::Excepted;
+            exception = Some(ExceptionInfo {
+                reason: reason.clone(),
+                expires: None,
+                source: format!("annotation {ANNOTATION}"),
+                expired: false,
+            });
+        } else if !opts.exceptions.entries.is_empty() {
+            if let Some(m) = file_exception(opts, &control, &resource, &o.labels()) {
+                (used, exception) = (Some(m.index), Some(m.info));
+                status = m.status;
+                if let Some(suffix) = m.expired_note {
+                    message.push_str(&suffix);
                 }
-                let finding = Finding {
-                    title: def.title.clone(),
-                    severity: def.severity_for(regulated),
-                    status,
-                    exception,
-                    resource,
-                    location: Location {
-                        file: inv.file_of(o).to_owned(),
-                        line: pos.line,
-                        column: pos.column,
-                        path: path.to_string(),
-                    },
-                    message,
-                    remediation: def.remediation.clone(),
-                    frameworks: def.frameworks.clone(),
-                    control,
-                };
-                Some((finding, used))
+            }
+        }
+        let finding = Finding {
+            title: def.title.clone(),
+            severity: def.severity_for(regulated),
+            status,
+            exception,
+            resource,
+            location: Location {
+                file: inv.file_of(o).to_owned(),
+                line: pos.line,
+                column: pos.column,
+                path: path.to_string(),
             },
-        )
-        .collect();
-    let mut built = built;
+            message,
+            remediation: def.remediation.clone(),
+            frameworks: def.frameworks.clone(),
+            control,
+        };
+        Some((finding, used))
+    };
+    // Below PAR_MIN (an admission decision's few findings) on this thread: rayon's collect of a
+    // filtered iterator goes through a list of vectors.
+    let mut built: Vec<(Finding, Option<usize>)> = if raw.len() < mlguard_core::PAR_MIN {
+        raw.into_iter().filter_map(build).collect()
+    } else {
+        raw.into_par_iter().filter_map(build).collect()
+    };
     for (x, object) in &external {
         let Some(def) = catalog.get(&x.control) else {
             continue;

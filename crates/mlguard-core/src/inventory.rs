@@ -3,7 +3,8 @@
 
 use crate::load::{InputError, Loaded, Note, Object, SourceFile};
 use crate::node::{At, Node};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use crate::FastMap as HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 pub const LABEL_TENANT: &str = "mlguard.io/tenant";
@@ -146,6 +147,9 @@ pub struct PodTemplate<'a> {
     /// The pod spec (or the inline pod-spec-like node).
     pub spec: At<'a>,
     pub containers: Vec<Container<'a>>,
+    /// [`Inventory::pod_labels`], computed on first use (the network and namespace checks
+    /// both read them).
+    labels: std::sync::OnceLock<BTreeMap<String, String>>,
 }
 
 impl PodTemplate<'_> {
@@ -409,11 +413,15 @@ impl Inventory {
         // One pass over every new pod template: GPU use marks ML namespaces, and the fields
         // the checks rely on are type-checked.
         use rayon::prelude::*;
-        let per_object: Vec<(Vec<InputError>, Option<String>)> = (start..self.objects.len())
-            .into_par_iter()
-            .with_min_len(crate::PAR_MIN)
-            .map(|i| self.check_object(i))
-            .collect();
+        let end = self.objects.len();
+        let per_object: Vec<(Vec<InputError>, Option<String>)> = if end - start < crate::PAR_MIN {
+            (start..end).map(|i| self.check_object(i)).collect()
+        } else {
+            (start..end)
+                .into_par_iter()
+                .map(|i| self.check_object(i))
+                .collect()
+        };
         let mut marked = BTreeSet::new();
         for (errs, ml_ns) in per_object {
             self.errors.extend(errs);
@@ -687,6 +695,7 @@ impl Inventory {
                         meta: None,
                         spec: trainer,
                         containers,
+                        labels: std::sync::OnceLock::new(),
                     });
                 }
             }
@@ -795,7 +804,11 @@ impl Inventory {
     /// Labels the pods of a template carry: the template's own labels plus those the owning
     /// controller adds (Kubeflow training operator, KServe, KubeRay, Notebook controller, Job
     /// controller), so selectors written against those labels are understood.
-    pub fn pod_labels(&self, t: &PodTemplate<'_>) -> BTreeMap<String, String> {
+    pub fn pod_labels<'t>(&self, t: &'t PodTemplate<'_>) -> &'t BTreeMap<String, String> {
+        t.labels.get_or_init(|| self.compute_pod_labels(t))
+    }
+
+    fn compute_pod_labels(&self, t: &PodTemplate<'_>) -> BTreeMap<String, String> {
         let o = &self.objects[t.object];
         let mut labels =
             crate::selector::labels_of(t.meta.as_ref().and_then(|m| m.node.get("labels")));
@@ -811,10 +824,9 @@ impl Inventory {
             ("kubeflow.org", _) => {
                 add("training.kubeflow.org/job-name", &o.name);
                 add("training.kubeflow.org/replica-type", &role.to_lowercase());
-                add(
-                    "training.kubeflow.org/operator-name",
-                    &format!("{}-controller", o.kind.to_lowercase()),
-                );
+                let mut operator = o.kind.to_lowercase();
+                operator.push_str("-controller");
+                add("training.kubeflow.org/operator-name", &operator);
             }
             ("serving.kserve.io", "InferenceService") => {
                 add("serving.kserve.io/inferenceservice", &o.name);
@@ -846,9 +858,12 @@ impl Inventory {
     /// All pod templates of all objects.
     pub fn all_pod_templates(&self) -> Vec<PodTemplate<'_>> {
         use rayon::prelude::*;
-        (0..self.objects.len())
+        let n = self.objects.len();
+        if n < crate::PAR_MIN {
+            return (0..n).flat_map(|i| self.pod_templates(i)).collect();
+        }
+        (0..n)
             .into_par_iter()
-            .with_min_len(crate::PAR_MIN)
             .flat_map_iter(|i| self.pod_templates(i))
             .collect()
     }
@@ -1103,6 +1118,7 @@ fn make_template<'a>(
         meta,
         containers: containers_of(&spec),
         spec,
+        labels: std::sync::OnceLock::new(),
     }
 }
 
@@ -1137,6 +1153,7 @@ fn inline_pod_spec<'a>(
         meta: None,
         spec,
         containers,
+        labels: std::sync::OnceLock::new(),
     }
 }
 

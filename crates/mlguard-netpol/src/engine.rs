@@ -11,7 +11,8 @@ use crate::ip::{split_at_boundaries, Family, IpRange, IpSet};
 use crate::network::{Network, Pod};
 use crate::policy::{Action, Direction, NsSel, Peer, Policy, PortSpec, Rule, Tier};
 use crate::ports::{Conns, PortSet};
-use std::collections::{BTreeMap, HashMap};
+use mlguard_core::FastMap as HashMap;
+use std::collections::BTreeMap;
 
 thread_local! {
     /// Scratch target-to-slot map for [`Analysis::verdicts`], all `u32::MAX` between calls.
@@ -175,7 +176,7 @@ impl<'n> Analysis<'n> {
         let addr_sets: Vec<&IpSet> = in_sets.iter().chain(&out_sets).copied().collect();
 
         // Classes.
-        let mut key_to_class: HashMap<ClassKey<'_>, u32> = HashMap::new();
+        let mut key_to_class: HashMap<ClassKey<'_>, u32> = HashMap::default();
         let mut classes: Vec<Class> = Vec::new();
         let mut class_of = vec![None; net.pods.len()];
         for (i, pod) in net.pods.iter().enumerate() {

@@ -9,8 +9,9 @@ use crate::ip::{Cidr, Family, IpRange, IpSet};
 use crate::policy::Direction;
 use crate::ports::{Conns, PortSet, Protocol};
 use mlguard_core::selector::{Requirement, Selector};
+use mlguard_core::FastMap as HashMap;
 use mlguard_core::{At, InputError, WorkloadClass};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::sync::Mutex;
 
@@ -435,14 +436,14 @@ pub fn training_jobs(a: &Analysis<'_>) -> BTreeMap<String, TrainingJob> {
         }
         let w = &a.net.workloads[p.workload];
         let name = match w.object {
-            Some(_) if w.role.is_some() => w
-                .name
-                .strip_suffix(&format!(
-                    "-{}",
-                    w.role.clone().unwrap_or_default().to_lowercase()
-                ))
-                .unwrap_or(&w.name)
-                .to_owned(),
+            Some(_) if w.role.is_some() => {
+                let role = w.role.as_deref().unwrap_or_default().to_lowercase();
+                w.name
+                    .strip_suffix(role.as_str())
+                    .and_then(|n| n.strip_suffix('-'))
+                    .unwrap_or(&w.name)
+                    .to_owned()
+            }
             _ => w.name.clone(),
         };
         let e = jobs.entry(p.job_key()).or_insert_with(|| TrainingJob {
@@ -579,7 +580,7 @@ impl<'a, 'n> Reach<'a, 'n> {
     pub fn new(a: &'a Analysis<'n>) -> Self {
         Reach {
             a,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(HashMap::default()),
             jobs: std::sync::OnceLock::new(),
         }
     }
@@ -637,7 +638,12 @@ impl<'a, 'n> Reach<'a, 'n> {
                 let p = &self.a.net.pods[self.a.classes[c].rep];
                 self.a.net.workloads[p.workload].display()
             }
-            Side::Range(r) => format!("{}[External]", self.a.ranges[r].span()),
+            Side::Range(r) => {
+                let mut out = String::with_capacity(41);
+                self.a.ranges[r].push_span(&mut out);
+                out.push_str("[External]");
+                out
+            }
         }
     }
 
@@ -667,7 +673,7 @@ impl<'a, 'n> Reach<'a, 'n> {
         }
         if let Some(j) = &e.job {
             let index = self.jobs.get_or_init(|| {
-                let mut m: HashMap<String, Vec<usize>> = HashMap::new();
+                let mut m: HashMap<String, Vec<usize>> = HashMap::default();
                 for (i, p) in a.net.pods.iter().enumerate() {
                     if let Some(c) = a.class_of[i] {
                         let v = m.entry(p.job_key()).or_default();

@@ -71,6 +71,30 @@ fn ip_value(ip: IpAddr) -> (Family, u128) {
     }
 }
 
+/// Append the address `v` of `family` as `IpAddr`'s `Display` writes it.
+fn push_ip(out: &mut String, family: Family, v: u128) {
+    match family {
+        Family::V4 => {
+            for (i, octet) in (v as u32).to_be_bytes().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                if octet >= 100 {
+                    out.push(char::from(b'0' + octet / 100));
+                }
+                if octet >= 10 {
+                    out.push(char::from(b'0' + octet / 10 % 10));
+                }
+                out.push(char::from(b'0' + octet % 10));
+            }
+        }
+        Family::V6 => {
+            use std::fmt::Write;
+            let _ = write!(out, "{}", Ipv6Addr::from(v));
+        }
+    }
+}
+
 fn ip_of(family: Family, v: u128) -> IpAddr {
     match family {
         Family::V4 => IpAddr::V4(Ipv4Addr::from(v as u32)),
@@ -86,11 +110,17 @@ impl IpRange {
 
     /// `first-last`, also for a single address (the connectivity-list form).
     pub fn span(&self) -> String {
-        format!(
-            "{}-{}",
-            ip_of(self.family, self.lo),
-            ip_of(self.family, self.hi)
-        )
+        let mut out = String::with_capacity(31);
+        self.push_span(&mut out);
+        out
+    }
+
+    /// Append [`IpRange::span`] to `out` (names of address ranges are built for every
+    /// admission decision; this writes IPv4 addresses without the formatting machinery).
+    pub fn push_span(&self, out: &mut String) {
+        push_ip(out, self.family, self.lo);
+        out.push('-');
+        push_ip(out, self.family, self.hi);
     }
 }
 
@@ -258,6 +288,54 @@ pub fn split_at_boundaries(families: &[Family], sets: &[&IpSet]) -> Vec<IpRange>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `span` writes what `IpAddr`'s `Display` writes, for addresses of every octet width.
+    #[test]
+    fn span_is_the_addresses_display() {
+        let mut x: u32 = 0x0102_0304;
+        for _ in 0..20_000 {
+            x = x.wrapping_mul(2_654_435_761).wrapping_add(0x9e37_79b9);
+            let (lo, hi) = (
+                u128::from(x.min(x.rotate_left(7))),
+                u128::from(x.max(x.rotate_left(7))),
+            );
+            let r = IpRange {
+                family: Family::V4,
+                lo,
+                hi,
+            };
+            let want = format!(
+                "{}-{}",
+                Ipv4Addr::from(lo as u32),
+                Ipv4Addr::from(hi as u32)
+            );
+            assert_eq!(r.span(), want);
+        }
+        for (lo, hi) in [(0u128, 0u128), (0, u128::from(u32::MAX)), (10, 255)] {
+            let r = IpRange {
+                family: Family::V4,
+                lo,
+                hi,
+            };
+            assert_eq!(
+                r.span(),
+                format!(
+                    "{}-{}",
+                    Ipv4Addr::from(lo as u32),
+                    Ipv4Addr::from(hi as u32)
+                )
+            );
+        }
+        let r = IpRange {
+            family: Family::V6,
+            lo: 1,
+            hi: u128::MAX,
+        };
+        assert_eq!(
+            r.span(),
+            format!("{}-{}", Ipv6Addr::from(1u128), Ipv6Addr::from(u128::MAX))
+        );
+    }
 
     #[test]
     fn cidr_masks_host_bits() {

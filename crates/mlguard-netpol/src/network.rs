@@ -5,9 +5,10 @@ use crate::policy::{read_policies, Policy};
 use crate::ports::Protocol;
 use mlguard_core::inventory::LABEL_NS_NAME;
 use mlguard_core::selector::Selector;
+use mlguard_core::FastMap as HashMap;
 use mlguard_core::{At, InputError, Inventory, Namespace, Object, PodTemplate, Pos, WorkloadClass};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -34,19 +35,41 @@ pub struct Workload {
 
 impl Workload {
     pub fn display(&self) -> String {
-        format!(
-            "{}/{}[{}]",
-            printable(&self.ns),
-            printable(&self.name),
-            printable(&self.kind)
-        )
+        let mut out = String::with_capacity(self.ns.len() + self.name.len() + self.kind.len() + 3);
+        push_printable(&mut out, &self.ns);
+        out.push('/');
+        push_printable(&mut out, &self.name);
+        out.push('[');
+        push_printable(&mut out, &self.kind);
+        out.push(']');
+        out
+    }
+}
+
+/// Whether `s` holds a control character (`char::is_control`: U+0000-U+001F and
+/// U+007F-U+009F), by its UTF-8 bytes.
+fn has_control(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        c < 0x20
+            || c == 0x7f
+            || (c == 0xc2 && b.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+    })
+}
+
+/// Append `s` as [`printable`] gives it.
+fn push_printable(out: &mut String, s: &str) {
+    if has_control(s) {
+        out.push_str(&printable(s));
+    } else {
+        out.push_str(s);
     }
 }
 
 /// A name as printed: control characters escaped (`\n`), so one connection stays one line
 /// whatever the input holds (the API server would reject such names; files need not).
 pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.chars().any(char::is_control) {
+    if has_control(s) {
         std::borrow::Cow::Owned(
             s.chars()
                 .map(|c| {
@@ -93,7 +116,11 @@ impl Pod {
             "batch.kubernetes.io/job-name",
         ] {
             if let Some(v) = self.labels.get(k) {
-                return format!("{}/{v}", self.ns);
+                let mut key = String::with_capacity(self.ns.len() + 1 + v.len());
+                key.push_str(&self.ns);
+                key.push('/');
+                key.push_str(v);
+                return key;
             }
         }
         format!("#{}", self.object)
@@ -280,7 +307,7 @@ impl Network {
             ..Default::default()
         };
         net.namespaces = inv.namespaces.clone();
-        let mut wl_index: HashMap<(String, String, String), usize> = HashMap::new();
+        let mut wl_index: HashMap<(String, String, String), usize> = HashMap::default();
         let mut workload = |net: &mut Network, w: Workload| -> usize {
             let key = (w.ns.clone(), w.name.clone(), w.kind.clone());
             *wl_index.entry(key).or_insert_with(|| {
@@ -289,7 +316,7 @@ impl Network {
             })
         };
         // Workloads that have live pods in the inputs do not get a synthetic pod.
-        let mut owned: HashMap<(String, String, String), ()> = HashMap::new();
+        let mut owned: HashMap<(String, String, String), ()> = HashMap::default();
         for (idx, o) in inv.objects.iter().enumerate() {
             if o.kind != "Pod" || o.group() != "" {
                 continue;
@@ -417,7 +444,7 @@ impl Network {
                 net.pods.push(Pod {
                     ns: ns.clone(),
                     name,
-                    labels: inv.pod_labels(t),
+                    labels: inv.pod_labels(t).clone(),
                     named_ports: named_ports(&t.spec),
                     ips: Vec::new(),
                     host_network: t.spec_bool("hostNetwork") == Some(true),
@@ -708,6 +735,26 @@ fn read_service(inv: &Inventory, idx: usize, o: &Object) -> Service {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The byte test of a control character is `char::is_control`, for every character
+    /// (alone and between others), and a display escapes exactly those.
+    #[test]
+    fn control_characters_are_found_by_their_bytes() {
+        for c in (0..=0x10ffffu32).filter_map(char::from_u32) {
+            let alone = c.to_string();
+            let framed = format!("a{c}\u{a0}");
+            assert_eq!(has_control(&alone), c.is_control(), "{c:?}");
+            assert_eq!(has_control(&framed), c.is_control(), "{c:?}");
+        }
+        let w = Workload {
+            ns: "n\u{85}s".into(),
+            name: "a\nb".into(),
+            kind: "Pod".into(),
+            object: None,
+            role: None,
+        };
+        assert_eq!(w.display(), "n\\u{85}s/a\\nb[Pod]");
+    }
 
     /// A Network is built for every admission decision: it must share the inventory's
     /// namespaces rather than copy a cluster's worth of them each time, and still answer

@@ -4,7 +4,9 @@
 
 use super::workload::{literal_secret, plaintext_url};
 use super::Ctx;
-use mlguard_core::inventory::{requests_gpu, Classification, WorkloadClass, LABEL_CLASSIFICATION};
+use mlguard_core::inventory::{
+    requests_gpu, Classification, PodTemplate, WorkloadClass, LABEL_CLASSIFICATION,
+};
 use mlguard_core::node::{At, Node};
 use mlguard_core::selector::Selector;
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,15 +30,19 @@ pub fn run(ctx: &mut Ctx<'_>) {
 /// Pod labels of every template, per namespace, with the template's class.
 fn pod_labels_by_ns(ctx: &Ctx<'_>) -> BTreeMap<String, Vec<(Labels, WorkloadClass, usize)>> {
     use rayon::prelude::*;
-    let labelled: Vec<(String, (Labels, WorkloadClass, usize))> = ctx
-        .templates
-        .par_iter()
-        .with_min_len(mlguard_core::PAR_MIN)
-        .filter_map(|t| {
-            let ns = ctx.ns_of(t.object)?;
-            Some((ns.to_owned(), (ctx.inv.pod_labels(t), t.class, t.object)))
-        })
-        .collect();
+    let label = |t: &PodTemplate<'_>| {
+        let ns = ctx.ns_of(t.object)?;
+        Some((
+            ns.to_owned(),
+            (ctx.inv.pod_labels(t).clone(), t.class, t.object),
+        ))
+    };
+    let labelled: Vec<(String, (Labels, WorkloadClass, usize))> =
+        if ctx.templates.len() < mlguard_core::PAR_MIN {
+            ctx.templates.iter().filter_map(label).collect()
+        } else {
+            ctx.templates.par_iter().filter_map(label).collect()
+        };
     let mut out: BTreeMap<String, Vec<(Labels, WorkloadClass, usize)>> = BTreeMap::new();
     for (ns, v) in labelled {
         out.entry(ns).or_default().push(v);

@@ -100,27 +100,32 @@ struct Group {
 }
 
 fn by_workload(ctx: &Ctx<'_>, r: &Reach<'_, '_>, keep: impl Fn(usize) -> bool) -> Vec<Group> {
-    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+    // Keyed by workload: `Network::build` makes one per printed name (`ns/name[Kind]`); the
+    // only other one, the synthetic kube-dns, has no object to anchor on. Names are built
+    // only for the groups kept (with a focus, the one whose findings are wanted).
+    let mut by_wl: BTreeMap<usize, (usize, Vec<usize>)> = BTreeMap::new();
     for c in (0..r.a.classes.len()).filter(|&c| keep(c)) {
         let Some(object) = anchor(ctx, r, c) else {
             continue;
         };
-        let name = r.name(Side::Class(c));
-        groups
-            .entry(name.clone())
-            .or_insert_with(|| Group {
-                name,
-                object,
-                classes: Vec::new(),
-            })
-            .classes
+        let wl = r.a.net.pods[r.a.classes[c].rep].workload;
+        by_wl
+            .entry(wl)
+            .or_insert_with(|| (object, Vec::new()))
+            .1
             .push(c);
     }
-    // A group's findings land on its object: with a focus, only its group is worked on.
-    groups
+    let mut groups: Vec<Group> = by_wl
         .into_values()
-        .filter(|g| ctx.wants(g.object))
-        .collect()
+        .filter(|(object, _)| ctx.wants(*object))
+        .map(|(object, classes)| Group {
+            name: r.name(Side::Class(classes[0])),
+            object,
+            classes,
+        })
+        .collect();
+    groups.sort_by(|a, b| a.name.cmp(&b.name));
+    groups
 }
 
 fn emit_on(ctx: &mut Ctx<'_>, id: &str, object: usize, msg: String) {
