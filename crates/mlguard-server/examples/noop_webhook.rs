@@ -6,6 +6,10 @@
 //! answering: a stand-in for a decision of that CPU cost, which `bench/webhook.sh --calibrate`
 //! uses to show what a decision may cost on the machine for the webhook to meet its p99 ratio.
 //!
+//! With `MLGUARD_WEBHOOK_THREADS=per-core` in its environment it serves as `mlguard webhook
+//! serve --threads per-core` does (one single-threaded runtime per core), so that the bench
+//! compares the two servers in the same mode.
+//!
 //! `cargo run --release -p mlguard-server --example noop_webhook -- ADDR CERT KEY [--spin-us N]`
 
 use axum::routing::post;
@@ -57,10 +61,22 @@ fn main() {
             .await
             .expect("listen");
         eprintln!("noop webhook listening on https://{}", listener.local_addr().expect("addr"));
-        mlguard_server::webhook::serve(listener, tls, app, async {
+        if std::env::var("MLGUARD_WEBHOOK_THREADS").is_ok_and(|v| v == "per-core") {
+            let threads = std::thread::available_parallelism().map_or(2, usize::from);
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let listener = listener.into_std().expect("listener");
+            let serving = tokio::task::spawn_blocking(move || {
+                mlguard_server::webhook::serve_per_thread(listener, threads, tls, app, stopped)
+            });
             let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .expect("serve");
+            let _ = stop.send(true);
+            serving.await.expect("join").expect("serve");
+        } else {
+            mlguard_server::webhook::serve(listener, tls, app, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .expect("serve");
+        }
     });
 }

@@ -316,14 +316,66 @@ fn judges() -> Option<&'static Judges> {
     started.then_some(&QUEUE)
 }
 
-/// Where decisions run: on the judging threads (the default), or inline on the async
-/// runtime's worker that read the request when `MLGUARD_WEBHOOK_JUDGE=inline` (no hand-off
-/// between threads; a decision then holds its worker for its few tens of microseconds).
+/// Where decisions run: on the judging threads (the default), or inline on the thread that
+/// read the request: on [`serve_per_thread`]'s threads, and on the async runtime's workers
+/// when `MLGUARD_WEBHOOK_JUDGE=inline` (no hand-off between threads; a decision then holds
+/// its thread for its few tens of microseconds).
 fn inline() -> bool {
     static INLINE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *INLINE.get_or_init(|| {
-        std::env::var("MLGUARD_WEBHOOK_JUDGE").is_ok_and(|v| v.eq_ignore_ascii_case("inline"))
-    })
+    SERVING_THREAD.get()
+        || *INLINE.get_or_init(|| {
+            std::env::var("MLGUARD_WEBHOOK_JUDGE").is_ok_and(|v| v.eq_ignore_ascii_case("inline"))
+        })
+}
+
+thread_local! {
+    /// Whether this is one of [`serve_per_thread`]'s threads, whose decisions run inline.
+    static SERVING_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Serve `app` over TLS on `threads` threads, each with its own single-threaded runtime
+/// accepting on `listener` and keeping the connections it accepted: a request is read,
+/// judged and answered on one thread, with no hand-off between threads (decisions run
+/// inline). Until `shutdown` holds `true`; then each thread drains as [`serve`] does.
+pub fn serve_per_thread(
+    listener: std::net::TcpListener,
+    threads: usize,
+    tls: Arc<rustls::ServerConfig>,
+    app: Router,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let mut handles = Vec::new();
+    for i in 0..threads.max(1) {
+        let listener = listener.try_clone()?;
+        let (tls, app, mut shutdown) = (tls.clone(), app.clone(), shutdown.clone());
+        let handle = std::thread::Builder::new()
+            .name(format!("mlguard-serve-{i}"))
+            .spawn(move || -> std::io::Result<()> {
+                SERVING_THREAD.set(true);
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                rt.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    serve(listener, tls, app, async move {
+                        let _ = shutdown.wait_for(|stop| *stop).await;
+                    })
+                    .await
+                })
+            })?;
+        handles.push(handle);
+    }
+    drop(listener);
+    let mut result = Ok(());
+    for h in handles {
+        match h.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => result = Err(e),
+            Err(_) => result = Err(std::io::Error::other("a serving thread panicked")),
+        }
+    }
+    result
 }
 
 /// Run `f` where decisions run (see [`inline`]). A panic is caught and reported as `Err`.

@@ -151,3 +151,80 @@ fn bad_files_name_the_file() {
     assert!(e.to_string().contains("missing.crt"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `serve_per_thread`: every thread answers (a few connections at once), a request in flight
+/// when shutdown starts is still answered (its decision made on the serving thread), and the
+/// call returns once every thread has drained.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_thread_serving_answers_and_drains() {
+    let dir = std::env::temp_dir().join(format!("mlguard-tls-pt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let g = generate(&[HOST.to_owned()]).expect("generate");
+    write_pair(&dir, &g);
+    let certs =
+        Arc::new(ReloadingCert::new(&dir.join("tls.crt"), &dir.join("tls.key")).expect("load"));
+    let cfg = server_config(certs).expect("config");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let app = router(Arc::new(AppState::new(Judge::default())));
+    let server = std::thread::spawn(move || {
+        mlguard_server::webhook::serve_per_thread(listener, 2, cfg, app, stopped)
+    });
+
+    let mut health = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let ca = g.ca_cert.clone();
+        health.spawn(async move { request(addr, &ca, HEALTH).await });
+    }
+    for r in health.join_all().await {
+        let r = r.expect("health over TLS");
+        assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    }
+
+    let body = serde_json::json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "u-pt", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                    "resource": {"group": "", "version": "v1", "resource": "pods"},
+                    "name": "p", "namespace": "team-a", "operation": "CREATE", "userInfo": {"username": "a"},
+                    "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "team-a"},
+                               "spec": {"containers": [{"name": "c", "image": "registry.example.com/x:1",
+                                         "securityContext": {"privileged": true},
+                                         "resources": {"limits": {"nvidia.com/gpu": "1"}}}]}}}
+    })
+    .to_string();
+    let head = format!(
+        "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut tls = client(&g.ca_cert)
+        .connect(ServerName::try_from(HOST).expect("name"), tcp)
+        .await
+        .expect("tls");
+    let (first_half, second_half) = body.split_at(body.len() / 2);
+    tls.write_all(head.as_bytes()).await.expect("send");
+    tls.write_all(first_half.as_bytes()).await.expect("send");
+    tls.flush().await.expect("flush");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stop.send(true).expect("stop");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    tls.write_all(second_half.as_bytes())
+        .await
+        .expect("send the rest");
+    tls.flush().await.expect("flush");
+    let mut out = Vec::new();
+    tls.read_to_end(&mut out).await.expect("answered");
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(out.contains("u-pt") && out.contains("MLG-POD-001"), "{out}");
+    let joined = tokio::task::spawn_blocking(move || server.join())
+        .await
+        .expect("join task");
+    joined.expect("no serving thread panicked").expect("serve");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no longer listening"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

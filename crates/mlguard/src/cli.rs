@@ -763,6 +763,19 @@ are documented in docs/webhook.md. Exit codes: 0 after SIGTERM, 2 on a usage, fi
         /// readonly-models, or all (default: none; /mutate then allows without a patch).
         #[arg(long, value_name = "LIST", default_value = "", env = "MLGUARD_MUTATE")]
         mutate: String,
+        /// How requests are served. `pool`: connections on the async runtime, decisions on a
+        /// pool of judging threads, so a slow decision holds up no other connection.
+        /// `per-core`: one thread per core reads, judges and answers the connections it
+        /// accepted (about a third less CPU a request in bench/webhook.sh; a slow decision
+        /// delays the other requests of its thread). See docs/webhook.md.
+        #[arg(
+            long,
+            value_name = "MODE",
+            default_value = "pool",
+            value_parser = ["pool", "per-core"],
+            env = "MLGUARD_WEBHOOK_THREADS"
+        )]
+        threads: String,
     },
     /// Print the install manifests: ServiceAccount (no token), the context ConfigMap, the
     /// Deployment (two replicas, non-root, read-only root filesystem, HTTPS probes), a

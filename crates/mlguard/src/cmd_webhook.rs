@@ -46,6 +46,7 @@ pub fn run(cmd: WebhookCommand) -> Result<u8> {
             exceptions,
             deny_at,
             mutate,
+            threads,
         } => {
             let mutations = mlguard_server::mutate::Mutations::parse(&mutate)
                 .map_err(|e| anyhow::anyhow!("--mutate: {e}"))?;
@@ -77,6 +78,7 @@ pub fn run(cmd: WebhookCommand) -> Result<u8> {
                 judge,
                 mutations,
                 cluster,
+                threads == "per-core",
             )
         }
     }
@@ -122,12 +124,18 @@ fn serve(
     judge: Judge,
     mutations: mlguard_server::mutate::Mutations,
     cluster: Option<Option<String>>,
+    per_core: bool,
 ) -> Result<u8> {
     mlguard_server::init_logging();
     let certs = Arc::new(mlguard_server::tls::ReloadingCert::new(cert, key)?);
     let tls = mlguard_server::tls::server_config(certs.clone())?;
     judge.warm_up();
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if per_core {
+        // Only the signal, the certificate watch and the context's watches run here.
+        rt.worker_threads(1);
+    }
+    let rt = rt
         .enable_all()
         .build()
         .context("starting the async runtime")?;
@@ -164,7 +172,19 @@ fn serve(
             }
         };
         let app = mlguard_server::webhook::router(state);
-        mlguard_server::webhook::serve(listener, tls, app, shutdown_signal()).await?;
+        if per_core {
+            let threads = std::thread::available_parallelism().map_or(2, usize::from);
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let listener = listener.into_std()?;
+            let serving = tokio::task::spawn_blocking(move || {
+                mlguard_server::webhook::serve_per_thread(listener, threads, tls, app, stopped)
+            });
+            shutdown_signal().await;
+            let _ = stop.send(true);
+            serving.await.context("serving threads")??;
+        } else {
+            mlguard_server::webhook::serve(listener, tls, app, shutdown_signal()).await?;
+        }
         eprintln!("mlguard webhook stopped");
         Ok(exit::CLEAN)
     })

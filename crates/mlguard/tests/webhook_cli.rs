@@ -102,7 +102,21 @@ fn privileged_pod_review(uid: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certs_then_serve_then_sigterm() {
-    let dir = tmpdir("serve");
+    certs_serve_sigterm("serve", &[]).await;
+}
+
+/// The same contract with one serving thread per core (decisions inline on them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certs_then_serve_per_core_then_sigterm() {
+    certs_serve_sigterm(
+        "serve-per-core",
+        &["--threads".as_ref(), "per-core".as_ref()],
+    )
+    .await;
+}
+
+async fn certs_serve_sigterm(name: &str, extra: &[&std::ffi::OsStr]) {
+    let dir = tmpdir(name);
     let o = mlguard()
         .args(["webhook", "certs", "-o"])
         .arg(&dir)
@@ -126,16 +140,24 @@ async fn certs_then_serve_then_sigterm() {
     let ctx = dir.join("context.yaml");
     std::fs::write(&ctx, "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a, labels: {mlguard.io/enforcement: enforce}}\n").expect("ctx");
 
-    let (mut child, addr, _stderr) =
-        spawn_serve(&dir, &["--context-dir".as_ref(), ctx.as_os_str()], &[]);
+    let mut args = vec!["--context-dir".as_ref(), ctx.as_os_str()];
+    args.extend_from_slice(extra);
+    let (mut child, addr, _stderr) = spawn_serve(&dir, &args, &[]);
     let ca = std::fs::read_to_string(dir.join("ca.crt")).expect("ca");
     let review = privileged_pod_review("u-cli");
-    let resp = post(&addr, &ca, &review).await;
-    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
-    assert!(
-        resp.contains("\"allowed\":false") && resp.contains("MLG-POD-001"),
-        "{resp}"
-    );
+    // Several connections at once (with one thread per core, each thread takes some).
+    let mut posts = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let (addr, ca, review) = (addr.clone(), ca.clone(), review.clone());
+        posts.spawn(async move { post(&addr, &ca, &review).await });
+    }
+    for resp in posts.join_all().await {
+        assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+        assert!(
+            resp.contains("\"allowed\":false") && resp.contains("MLG-POD-001"),
+            "{resp}"
+        );
+    }
     let bad = post(&addr, &ca, "{\"kind\": \"Pod\"}").await;
     assert!(bad.starts_with("HTTP/1.1 400"), "{bad}");
 
