@@ -346,12 +346,7 @@ fn scan_inner(
             .and_then(|v| v.iter().find(|(id, _)| *id == control))
         {
             status = FindingStatus::Excepted;
-            exception = Some(ExceptionInfo {
-                reason: reason.clone(),
-                expires: None,
-                source: format!("annotation {ANNOTATION}"),
-                expired: false,
-            });
+            exception = Some(annotation_exception(reason));
         } else if !opts.exceptions.entries.is_empty() {
             if let Some(m) = file_exception(opts, &control, &resource, &o.labels()) {
                 (used, exception) = (Some(m.index), Some(m.info));
@@ -401,12 +396,7 @@ fn scan_inner(
             .and_then(|v| v.iter().find(|(id, _)| *id == x.control))
         {
             status = FindingStatus::Excepted;
-            exception = Some(ExceptionInfo {
-                reason: reason.clone(),
-                expires: None,
-                source: format!("annotation {ANNOTATION}"),
-                expired: false,
-            });
+            exception = Some(annotation_exception(reason));
         } else if let Some(m) = file_exception(opts, &x.control, &x.resource, &labels) {
             (used, exception) = (Some(m.index), Some(m.info));
             status = m.status;
@@ -506,6 +496,16 @@ struct FileExceptionMatch {
     status: FindingStatus,
     /// What to add to the finding's message when it expired.
     expired_note: Option<String>,
+}
+
+/// The exception an object's own annotation grants.
+fn annotation_exception(reason: &str) -> ExceptionInfo {
+    ExceptionInfo {
+        reason: reason.to_owned(),
+        expires: None,
+        source: format!("annotation {ANNOTATION}"),
+        expired: false,
+    }
 }
 
 fn file_exception(

@@ -1,7 +1,8 @@
 //! The webhook over real TLS on loopback: a certificate from `tls::generate` serves
 //! /validate; rewriting the certificate files (as cert-manager rotates them) makes new
 //! handshakes present the new certificate without a restart, and a half-written pair keeps
-//! the old one; on shutdown a request already sent is still answered, then serve returns.
+//! the old one; on shutdown a request already sent is still answered, then serve returns
+//! (`serve_per_thread` too, on every thread).
 
 use mlguard_server::admission::Judge;
 use mlguard_server::tls::{generate, server_config, ReloadingCert};
@@ -40,6 +41,39 @@ async fn request(addr: std::net::SocketAddr, ca_pem: &str, raw: &[u8]) -> Result
 }
 
 const HEALTH: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+/// POST `body` to /validate with shutdown starting in the middle: the headers and half the
+/// body are sent, then `stop` is called, then the rest follows. The raw response.
+async fn post_across_shutdown(
+    addr: std::net::SocketAddr,
+    ca_pem: &str,
+    body: &str,
+    stop: impl FnOnce(),
+) -> String {
+    let head = format!(
+        "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut tls = client(ca_pem)
+        .connect(ServerName::try_from(HOST).expect("name"), tcp)
+        .await
+        .expect("tls");
+    let (first_half, second_half) = body.split_at(body.len() / 2);
+    tls.write_all(head.as_bytes()).await.expect("send");
+    tls.write_all(first_half.as_bytes()).await.expect("send");
+    tls.flush().await.expect("flush");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stop();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    tls.write_all(second_half.as_bytes())
+        .await
+        .expect("send the rest");
+    tls.flush().await.expect("flush");
+    let mut out = Vec::new();
+    tls.read_to_end(&mut out).await.expect("answered");
+    String::from_utf8_lossy(&out).into_owned()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_over_tls_reloads_rotated_certificates_and_drains() {
@@ -102,29 +136,10 @@ async fn serves_over_tls_reloads_rotated_certificates_and_drains() {
                     "object": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}}
     })
     .to_string();
-    let head = format!(
-        "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let mut tls = client(&second.ca_cert)
-        .connect(ServerName::try_from(HOST).expect("name"), tcp)
-        .await
-        .expect("tls");
-    let (first_half, second_half) = body.split_at(body.len() / 2);
-    tls.write_all(head.as_bytes()).await.expect("send");
-    tls.write_all(first_half.as_bytes()).await.expect("send");
-    tls.flush().await.expect("flush");
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    stop_tx.send(()).expect("stop");
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    tls.write_all(second_half.as_bytes())
-        .await
-        .expect("send the rest");
-    tls.flush().await.expect("flush");
-    let mut out = Vec::new();
-    tls.read_to_end(&mut out).await.expect("answered");
-    let out = String::from_utf8_lossy(&out);
+    let out = post_across_shutdown(addr, &second.ca_cert, &body, || {
+        stop_tx.send(()).expect("stop");
+    })
+    .await;
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     assert!(out.contains("u-drain"), "{out}");
     tokio::time::timeout(std::time::Duration::from_secs(10), server)
@@ -193,29 +208,10 @@ async fn per_thread_serving_answers_and_drains() {
                                          "resources": {"limits": {"nvidia.com/gpu": "1"}}}]}}}
     })
     .to_string();
-    let head = format!(
-        "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let mut tls = client(&g.ca_cert)
-        .connect(ServerName::try_from(HOST).expect("name"), tcp)
-        .await
-        .expect("tls");
-    let (first_half, second_half) = body.split_at(body.len() / 2);
-    tls.write_all(head.as_bytes()).await.expect("send");
-    tls.write_all(first_half.as_bytes()).await.expect("send");
-    tls.flush().await.expect("flush");
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    stop.send(true).expect("stop");
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    tls.write_all(second_half.as_bytes())
-        .await
-        .expect("send the rest");
-    tls.flush().await.expect("flush");
-    let mut out = Vec::new();
-    tls.read_to_end(&mut out).await.expect("answered");
-    let out = String::from_utf8_lossy(&out);
+    let out = post_across_shutdown(addr, &g.ca_cert, &body, || {
+        stop.send(true).expect("stop");
+    })
+    .await;
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     assert!(out.contains("u-pt") && out.contains("MLG-POD-001"), "{out}");
     let joined = tokio::task::spawn_blocking(move || server.join())
