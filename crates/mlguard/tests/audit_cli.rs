@@ -212,8 +212,7 @@ fn lint_reports_codes_with_positions_and_exit_codes() {
 
 #[test]
 fn generate_writes_a_policy_that_lints_clean_and_estimates() {
-    let d = std::env::temp_dir().join(format!("mlguard-gen-{}", std::process::id()));
-    std::fs::create_dir_all(&d).expect("tmp");
+    let d = common::TempDir::new("gen");
     let out = d.join("p.yaml");
     let out_s = out.to_str().expect("utf8");
     let o = run(

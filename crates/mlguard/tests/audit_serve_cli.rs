@@ -16,11 +16,8 @@ use std::time::{Duration, Instant};
 
 const TOKEN: &str = "cli-test-token-0123456789abcdef";
 
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mlguard-audit-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("tmp");
-    d
+fn tmpdir(name: &str) -> common::TempDir {
+    common::TempDir::new(&format!("audit-{name}"))
 }
 
 fn mlguard() -> Command {

@@ -1,5 +1,6 @@
 //! End-to-end tests: run the real binary on the bundled example, the shared corpus and bad input.
 
+mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -28,11 +29,8 @@ fn code(o: &Output) -> i32 {
     o.status.code().expect("exit code")
 }
 
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mlguard-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("tmpdir");
-    d
+fn tmpdir(name: &str) -> common::TempDir {
+    common::TempDir::new(&format!("cli-{name}"))
 }
 
 fn json(path: &Path) -> serde_json::Value {

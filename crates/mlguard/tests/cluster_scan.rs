@@ -119,8 +119,7 @@ async fn a_live_cluster_scans_as_its_manifests_do() {
     for (gv, res) in &groups {
         api.serve(gv, res);
     }
-    let dir = std::env::temp_dir().join(format!("mlguard-cluster-scan-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("tmp");
+    let dir = common::TempDir::new("cluster-scan");
     let kc = kubeconfig(&api.url, &dir);
 
     let files = mlguard(
@@ -251,8 +250,7 @@ async fn a_live_cluster_scans_as_its_manifests_do() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_cluster_exits_2() {
-    let dir = std::env::temp_dir().join(format!("mlguard-cluster-down-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("tmp");
+    let dir = common::TempDir::new("cluster-down");
     let kc = kubeconfig("http://127.0.0.1:9", &dir);
     let o = mlguard(
         ["scan", "--cluster", "-q"].map(String::from).to_vec(),

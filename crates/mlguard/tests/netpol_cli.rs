@@ -4,18 +4,14 @@
 mod common;
 
 use common::{code, err, out, root, run};
-use std::path::PathBuf;
 use std::process::Output;
 
 fn mlguard(args: &[&str]) -> Output {
     run(args, None)
 }
 
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mlguard-netpol-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("tmpdir");
-    d
+fn tmpdir(name: &str) -> common::TempDir {
+    common::TempDir::new(&format!("netpol-{name}"))
 }
 
 #[test]

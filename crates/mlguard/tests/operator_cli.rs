@@ -20,8 +20,7 @@ async fn the_operator_leads_reconciles_and_releases_the_lease_on_sigterm() {
     api.put(T, "mltenants", json!({"apiVersion": "mlguard.io/v1alpha1", "kind": "MLTenant", "metadata": {"name": "alpha"},
         "spec": {"classification": "internal", "namespaces": [{"name": "alpha-train", "role": "training"}],
                  "members": {"engineers": {"groups": ["ml-alpha"]}}}}));
-    let dir = std::env::temp_dir().join(format!("mlguard-operator-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("tmp");
+    let dir = common::TempDir::new("operator-cli");
     let kc = kubeconfig(&api.url, &dir, "fake");
     let mut child = Command::new(env!("CARGO_BIN_EXE_mlguard"))
         .args(["operator", "run", "--health-addr", "127.0.0.1:0"])

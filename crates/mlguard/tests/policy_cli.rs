@@ -134,8 +134,7 @@ fn exports_policies_with_bindings_and_lists_the_rest() {
 
 #[test]
 fn yaml_export_is_valid_for_the_api_server() {
-    let dir = std::env::temp_dir().join(format!("mlguard-policy-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("tmp");
+    let dir = common::TempDir::new("policy");
     let file = dir.join("policies.yaml");
     let o = run(
         &[

@@ -7,11 +7,8 @@ mod common;
 use common::{kubernetes_validate, root, run};
 use std::path::PathBuf;
 
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mlguard-tenant-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("tmp");
-    d
+fn tmpdir(name: &str) -> common::TempDir {
+    common::TempDir::new(&format!("tenant-{name}"))
 }
 
 fn err(o: &std::process::Output) -> String {
