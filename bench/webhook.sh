@@ -26,6 +26,8 @@
 # Usage: bench/webhook.sh [--rate N] [--duration 5s] [--rounds 5] [--settle 1] [--connections C]
 #                         [--namespaces N] [--compare MLGUARD_BINARY] [--calibrate US,...]
 # MLGUARD_BIN=PATH (environment) measures that mlguard binary instead of this tree's build.
+# MLGUARD_WEBHOOK_THREADS=per-core (environment) serves both the webhook and the baseline with
+# one single-threaded runtime per core (`mlguard webhook serve --threads per-core`).
 # --compare runs a second mlguard build as a third server in the same rounds ("other" rows:
 # an A/B of two commits in one run; the targets are judged on this tree's build only).
 set -euo pipefail
@@ -51,7 +53,7 @@ while [ $# -gt 0 ]; do
         --namespaces) NAMESPACES=$2; shift 2 ;;
         --compare) COMPARE=$2; shift 2 ;;
         --calibrate) CALIBRATE=$2; shift 2 ;;
-        -h|--help) sed -n "2,30p" "$0"; exit 0 ;;
+        -h|--help) sed -n "2,32p" "$0"; exit 0 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
