@@ -804,6 +804,9 @@ impl Inventory {
     /// Labels the pods of a template carry: the template's own labels plus those the owning
     /// controller adds (Kubeflow training operator, KServe, KubeRay, Notebook controller, Job
     /// controller), so selectors written against those labels are understood.
+    ///
+    /// `t` must be a template of this Inventory (from [`Inventory::pod_templates`] or
+    /// [`Inventory::all_pod_templates`]): the labels are kept in the template on first use.
     pub fn pod_labels<'t>(&self, t: &'t PodTemplate<'_>) -> &'t BTreeMap<String, String> {
         t.labels.get_or_init(|| self.compute_pod_labels(t))
     }

@@ -15,8 +15,10 @@ pub const PAR_MIN: usize = 64;
 
 /// A hash map for the maps built for every admission decision and scan (indexes by kind and
 /// name, pod classes, verdict caches): foldhash instead of SipHash, a few times faster on
-/// short keys. Its seed is random per process, as SipHash's is, so keys written in an input
-/// cannot be chosen to collide without knowing it. Build one with `FastMap::default()`.
+/// short keys. Its seed is random per process and per map, so keys written in an input
+/// cannot be chosen offline to collide; unlike SipHash it does not claim to resist an
+/// attacker who can probe a running process's timings. The keys are object names, kinds and
+/// labels, which the API server bounds. Build one with `FastMap::default()`.
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 pub mod emit;

@@ -61,7 +61,15 @@ fn main() {
             .await
             .expect("listen");
         eprintln!("noop webhook listening on https://{}", listener.local_addr().expect("addr"));
-        if std::env::var("MLGUARD_WEBHOOK_THREADS").is_ok_and(|v| v == "per-core") {
+        let per_core = match std::env::var("MLGUARD_WEBHOOK_THREADS").as_deref() {
+            Err(_) | Ok("pool") => false,
+            Ok("per-core") => true,
+            Ok(other) => {
+                eprintln!("MLGUARD_WEBHOOK_THREADS: expected pool or per-core, not `{other}`");
+                std::process::exit(2);
+            }
+        };
+        if per_core {
             let threads = std::thread::available_parallelism().map_or(2, usize::from);
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let listener = listener.into_std().expect("listener");

@@ -345,37 +345,73 @@ pub fn serve_per_thread(
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
+    // A thread that cannot serve stops the others: the call then returns its error at once,
+    // rather than serving on fewer threads (or none) until shutdown.
+    let (abort, aborted) = tokio::sync::watch::channel(false);
+    let abort = Arc::new(abort);
     let mut handles = Vec::new();
+    let mut result = Ok(());
     for i in 0..threads.max(1) {
-        let listener = listener.try_clone()?;
-        let (tls, app, mut shutdown) = (tls.clone(), app.clone(), shutdown.clone());
-        let handle = std::thread::Builder::new()
-            .name(format!("mlguard-serve-{i}"))
-            .spawn(move || -> std::io::Result<()> {
-                SERVING_THREAD.set(true);
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()?;
-                rt.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener)?;
-                    serve(listener, tls, app, async move {
-                        let _ = shutdown.wait_for(|stop| *stop).await;
-                    })
-                    .await
+        let (tls, app, shutdown, aborted, stop_all) = (
+            tls.clone(),
+            app.clone(),
+            shutdown.clone(),
+            aborted.clone(),
+            abort.clone(),
+        );
+        let started = listener.try_clone().and_then(|listener| {
+            std::thread::Builder::new()
+                .name(format!("mlguard-serve-{i}"))
+                .spawn(move || -> std::io::Result<()> {
+                    SERVING_THREAD.set(true);
+                    let run = || -> std::io::Result<()> {
+                        let rt = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()?;
+                        rt.block_on(async move {
+                            let listener = tokio::net::TcpListener::from_std(listener)?;
+                            serve(listener, tls, app, stop_on(shutdown, aborted)).await
+                        })
+                    };
+                    let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+                        .unwrap_or_else(|_| Err(std::io::Error::other("a serving thread panicked")));
+                    if let Err(e) = &served {
+                        tracing::error!(thread = i, error = %e, "a serving thread stopped; stopping the others");
+                        let _ = stop_all.send(true);
+                    }
+                    served
                 })
-            })?;
-        handles.push(handle);
+        });
+        match started {
+            Ok(h) => handles.push(h),
+            Err(e) => {
+                let _ = abort.send(true);
+                result = Err(e);
+                break;
+            }
+        }
     }
     drop(listener);
-    let mut result = Ok(());
     for h in handles {
-        match h.join() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => result = Err(e),
-            Err(_) => result = Err(std::io::Error::other("a serving thread panicked")),
+        let joined = h
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("a serving thread panicked")));
+        if result.is_ok() {
+            result = joined;
         }
     }
     result
+}
+
+/// Resolves when `shutdown` or `aborted` holds `true` (or its sender is gone).
+async fn stop_on(
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    mut aborted: tokio::sync::watch::Receiver<bool>,
+) {
+    tokio::select! {
+        _ = shutdown.wait_for(|stop| *stop) => {}
+        _ = aborted.wait_for(|stop| *stop) => {}
+    }
 }
 
 /// Run `f` where decisions run (see [`inline`]). A panic is caught and reported as `Err`.

@@ -176,12 +176,18 @@ fn serve(
             let threads = std::thread::available_parallelism().map_or(2, usize::from);
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let listener = listener.into_std()?;
-            let serving = tokio::task::spawn_blocking(move || {
+            let mut serving = tokio::task::spawn_blocking(move || {
                 mlguard_server::webhook::serve_per_thread(listener, threads, tls, app, stopped)
             });
-            shutdown_signal().await;
-            let _ = stop.send(true);
-            serving.await.context("serving threads")??;
+            // The serving threads end before a signal only when they fail.
+            let served = tokio::select! {
+                () = shutdown_signal() => {
+                    let _ = stop.send(true);
+                    serving.await
+                }
+                r = &mut serving => r,
+            };
+            served.context("serving threads")??;
         } else {
             mlguard_server::webhook::serve(listener, tls, app, shutdown_signal()).await?;
         }

@@ -22,8 +22,21 @@ fn tmpdir(name: &str) -> common::TempDir {
 
 fn mlguard() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mlguard"));
-    c.current_dir(root()).env_remove("MLGUARD_FORMAT");
+    c.current_dir(root())
+        .env_remove("MLGUARD_FORMAT")
+        .env_remove("MLGUARD_WEBHOOK_THREADS");
     c
+}
+
+/// The names of the threads of process `pid` (Linux: /proc/PID/task/*/comm).
+fn thread_names(pid: u32) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("tasks")
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|n| n.trim().to_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 async fn post(addr: &str, ca: &str, body: &str) -> String {
@@ -99,7 +112,7 @@ fn privileged_pod_review(uid: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certs_then_serve_then_sigterm() {
-    certs_serve_sigterm("serve", &[]).await;
+    certs_serve_sigterm("serve", &[], "mlguard-judge-", "mlguard-serve-").await;
 }
 
 /// The same contract with one serving thread per core (decisions inline on them).
@@ -108,11 +121,15 @@ async fn certs_then_serve_per_core_then_sigterm() {
     certs_serve_sigterm(
         "serve-per-core",
         &["--threads".as_ref(), "per-core".as_ref()],
+        "mlguard-serve-",
+        "mlguard-judge-",
     )
     .await;
 }
 
-async fn certs_serve_sigterm(name: &str, extra: &[&std::ffi::OsStr]) {
+/// The contract for scripts, in one serving mode: threads named `serving` (judging threads
+/// in pool mode, serving threads per core) run, none named `absent` does.
+async fn certs_serve_sigterm(name: &str, extra: &[&std::ffi::OsStr], serving: &str, absent: &str) {
     let dir = tmpdir(name);
     let o = mlguard()
         .args(["webhook", "certs", "-o"])
@@ -157,6 +174,15 @@ async fn certs_serve_sigterm(name: &str, extra: &[&std::ffi::OsStr]) {
     }
     let bad = post(&addr, &ca, "{\"kind\": \"Pod\"}").await;
     assert!(bad.starts_with("HTTP/1.1 400"), "{bad}");
+    let threads = thread_names(child.id());
+    assert!(
+        threads.iter().any(|t| t.starts_with(serving)),
+        "{serving}* threads: {threads:?}"
+    );
+    assert!(
+        !threads.iter().any(|t| t.starts_with(absent)),
+        "no {absent}* thread: {threads:?}"
+    );
 
     let status = common::sigterm_and_wait(&mut child, Duration::from_secs(30)).await;
     assert_eq!(status.code(), Some(0));

@@ -100,9 +100,11 @@ struct Group {
 }
 
 fn by_workload(ctx: &Ctx<'_>, r: &Reach<'_, '_>, keep: impl Fn(usize) -> bool) -> Vec<Group> {
-    // Keyed by workload: `Network::build` makes one per printed name (`ns/name[Kind]`); the
-    // only other one, the synthetic kube-dns, has no object to anchor on. Names are built
-    // only for the groups kept (with a focus, the one whose findings are wanted).
+    // Keyed by workload: `Network::build` makes one per (namespace, name, kind); the only
+    // other one, the synthetic kube-dns, has no object to anchor on. Two workloads that print
+    // alike (a name with `/` or a control character, which the API server rejects) are two
+    // groups. Names are built only for the groups kept (with a focus, the one whose findings
+    // are wanted).
     let mut by_wl: BTreeMap<usize, (usize, Vec<usize>)> = BTreeMap::new();
     for c in (0..r.a.classes.len()).filter(|&c| keep(c)) {
         let Some(object) = anchor(ctx, r, c) else {
