@@ -7,10 +7,13 @@ use mlguard_core::inventory::{
 };
 use mlguard_core::node::{At, Node, Value};
 
+/// Templates a worker checks at a time; one chunk or fewer is checked on the calling thread.
+const CHUNK: usize = 512;
+
 pub fn run(ctx: &mut Ctx<'_>) {
     use rayon::prelude::*;
     let templates = ctx.templates.clone();
-    if templates.len() <= 512 {
+    if templates.len() <= CHUNK {
         for t in templates.iter() {
             check_template(ctx, t);
         }
@@ -18,7 +21,7 @@ pub fn run(ctx: &mut Ctx<'_>) {
     }
     let shared: &Ctx<'_> = ctx;
     let parts: Vec<Ctx<'_>> = templates
-        .par_chunks(512)
+        .par_chunks(CHUNK)
         .map(|chunk| {
             let mut c = shared.fork();
             for t in chunk {
