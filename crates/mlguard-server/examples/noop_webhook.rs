@@ -70,15 +70,11 @@ fn main() {
             }
         };
         if per_core {
-            let threads = std::thread::available_parallelism().map_or(2, usize::from);
-            let (stop, stopped) = tokio::sync::watch::channel(false);
-            let listener = listener.into_std().expect("listener");
-            let serving = tokio::task::spawn_blocking(move || {
-                mlguard_server::webhook::serve_per_thread(listener, threads, tls, app, stopped)
-            });
-            let _ = tokio::signal::ctrl_c().await;
-            let _ = stop.send(true);
-            serving.await.expect("join").expect("serve");
+            mlguard_server::webhook::serve_per_core(listener, tls, app, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .expect("serve");
         } else {
             mlguard_server::webhook::serve(listener, tls, app, async {
                 let _ = tokio::signal::ctrl_c().await;

@@ -403,6 +403,30 @@ pub fn serve_per_thread(
     result
 }
 
+/// [`serve_per_thread`] on one thread per core, from async code: serves until `shutdown`
+/// resolves, then drains; returns early, with the error, if a serving thread fails.
+pub async fn serve_per_core(
+    listener: tokio::net::TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let threads = std::thread::available_parallelism().map_or(2, usize::from);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let listener = listener.into_std()?;
+    let mut serving =
+        tokio::task::spawn_blocking(move || serve_per_thread(listener, threads, tls, app, stopped));
+    // The serving threads end before `shutdown` only when they fail.
+    let served = tokio::select! {
+        () = shutdown => {
+            let _ = stop.send(true);
+            serving.await
+        }
+        r = &mut serving => r,
+    };
+    served.map_err(std::io::Error::other)?
+}
+
 /// Resolves when `shutdown` or `aborted` holds `true` (or its sender is gone).
 async fn stop_on(
     mut shutdown: tokio::sync::watch::Receiver<bool>,

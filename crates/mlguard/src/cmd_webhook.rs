@@ -173,21 +173,7 @@ fn serve(
         };
         let app = mlguard_server::webhook::router(state);
         if per_core {
-            let threads = std::thread::available_parallelism().map_or(2, usize::from);
-            let (stop, stopped) = tokio::sync::watch::channel(false);
-            let listener = listener.into_std()?;
-            let mut serving = tokio::task::spawn_blocking(move || {
-                mlguard_server::webhook::serve_per_thread(listener, threads, tls, app, stopped)
-            });
-            // The serving threads end before a signal only when they fail.
-            let served = tokio::select! {
-                () = shutdown_signal() => {
-                    let _ = stop.send(true);
-                    serving.await
-                }
-                r = &mut serving => r,
-            };
-            served.context("serving threads")??;
+            mlguard_server::webhook::serve_per_core(listener, tls, app, shutdown_signal()).await?;
         } else {
             mlguard_server::webhook::serve(listener, tls, app, shutdown_signal()).await?;
         }
