@@ -25,11 +25,17 @@
 #
 # Usage: bench/webhook.sh [--rate N] [--duration 5s] [--rounds 5] [--settle 1] [--connections C]
 #                         [--namespaces N] [--compare MLGUARD_BINARY] [--calibrate US,...]
+#                         [--pgo] [--pin]
 # MLGUARD_BIN=PATH (environment) measures that mlguard binary instead of this tree's build.
 # MLGUARD_WEBHOOK_THREADS=per-core (environment) serves both the webhook and the baseline with
 # one single-threaded runtime per core (`mlguard webhook serve --threads per-core`).
 # --compare runs a second mlguard build as a third server in the same rounds ("other" rows:
 # an A/B of two commits in one run; the targets are judged on this tree's build only).
+# --pgo measures the profile-guided builds of both the webhook and the baseline that
+# scripts/build-pgo wrote to target/pgo (both servers get the same treatment, so the ratio is
+# still the decision's cost; the header names the commit they were built from).
+# --pin runs the servers on the last CPU and oha on the others (taskset), as a webhook on its
+# own node would be, away from the client's caches and scheduling.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -43,6 +49,8 @@ CONNS=16
 NAMESPACES=0
 COMPARE=
 CALIBRATE=
+PGO=
+PIN=
 while [ $# -gt 0 ]; do
     case $1 in
         --rate) RATE=$2; shift 2 ;;
@@ -53,53 +61,52 @@ while [ $# -gt 0 ]; do
         --namespaces) NAMESPACES=$2; shift 2 ;;
         --compare) COMPARE=$2; shift 2 ;;
         --calibrate) CALIBRATE=$2; shift 2 ;;
-        -h|--help) sed -n "2,32p" "$0"; exit 0 ;;
+        --pgo) PGO=1; shift ;;
+        --pin) PIN=1; shift ;;
+        -h|--help) sed -n "2,38p" "$0"; exit 0 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
 command -v oha >/dev/null || { echo "oha not found: cargo install oha --locked" >&2; exit 2; }
-WORK=${TMPDIR:-/tmp}/mlguard-webhook-bench
-rm -rf "$WORK"; mkdir -p "$WORK"
-cargo build --release -q -p mlguard
-cargo build --release -q -p mlguard-server --example noop_webhook
+if [ -z "$PGO" ]; then
+    cargo build --release -q -p mlguard
+    cargo build --release -q -p mlguard-server --example noop_webhook
+fi
 MLG=${MLGUARD_BIN:-$ROOT/target/release/mlguard}
 NOOP=$ROOT/target/release/examples/noop_webhook
-"$MLG" webhook certs -o "$WORK/certs" --dns localhost 2>/dev/null
-
-# The context a deployed webhook holds (`serve --in-cluster` watches these kinds, see
-# crates/mlguard-server/src/cache.rs CONTEXT_KINDS) from a cluster running examples/platform:
-# its namespaces, policies, quotas, RBAC and services, not its workloads.
-ROOTS=(examples/platform)
-if [ "$NAMESPACES" -gt 0 ]; then
-    python3 bench/gen_platform.py "$WORK/cluster" --namespaces "$NAMESPACES" >/dev/null
-    ROOTS+=("$WORK/cluster")
+BUILD=${MLGUARD_BIN:-"release build of the working tree"}
+if [ -n "$PGO" ]; then
+    MLG=${MLGUARD_BIN:-$ROOT/target/pgo/release/mlguard}
+    NOOP=$ROOT/target/pgo/release/examples/noop_webhook
+    [ -x "$MLG" ] && [ -x "$NOOP" ] && [ -f "$ROOT/target/pgo/COMMIT" ] \
+        || { echo "no profile-guided build in target/pgo: run scripts/build-pgo" >&2; exit 2; }
+    BUILD="profile-guided build of $(tr '\n' ' ' < "$ROOT/target/pgo/COMMIT")(scripts/build-pgo)"
+    [ "$(head -1 "$ROOT/target/pgo/COMMIT")" = "$(git rev-parse HEAD)" ] \
+        || echo "warning: target/pgo was built from another commit than HEAD" >&2
 fi
-python3 - "$WORK/context.yaml" "${ROOTS[@]}" <<'PY'
-import os, sys, yaml
-kinds = {"Namespace", "ServiceAccount", "ResourceQuota", "LimitRange", "Service",
-         "PersistentVolumeClaim", "NetworkPolicy", "Ingress", "Role", "RoleBinding", "ClusterRole",
-         "ClusterRoleBinding", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy",
-         "PeerAuthentication", "SecretProviderClass"}
-out = []
-for top in sys.argv[2:]:
-    for root, _, files in os.walk(top):
-        for f in sorted(files):
-            if f.endswith((".yaml", ".yml")) and f != "mlguard.yaml":
-                for d in yaml.safe_load_all(open(os.path.join(root, f))):
-                    if isinstance(d, dict) and d.get("kind") in kinds:
-                        out.append(d)
-yaml.safe_dump_all(out, open(sys.argv[1], "w"))
-print(f"context: {len(out)} objects", file=sys.stderr)
-PY
-"$MLG" webhook serve --listen 127.0.0.1:18443 --tls-cert "$WORK/certs/tls.crt" --tls-key "$WORK/certs/tls.key" \
+# Where servers and load run: with --pin, the servers on the last CPU, oha on the others.
+SERVE_ON=()
+LOAD_ON=()
+PLACEMENT="servers and oha share every CPU"
+if [ -n "$PIN" ]; then
+    last=$(($(nproc) - 1))
+    [ "$last" -ge 1 ] || { echo "--pin needs at least 2 CPUs" >&2; exit 2; }
+    SERVE_ON=(taskset -c "$last")
+    LOAD_ON=(taskset -c "0-$((last - 1))")
+    PLACEMENT="servers on CPU $last, oha on CPUs 0-$((last - 1)) (--pin)"
+fi
+WORK=${TMPDIR:-/tmp}/mlguard-webhook-bench
+rm -rf "$WORK"; mkdir -p "$WORK"
+bench/webhook-inputs.sh "$WORK" "$MLG" "$NAMESPACES"
+"${SERVE_ON[@]}" "$MLG" webhook serve --listen 127.0.0.1:18443 --tls-cert "$WORK/certs/tls.crt" --tls-key "$WORK/certs/tls.key" \
     --context-dir "$WORK/context.yaml" 2>"$WORK/webhook.log" &
 WEBHOOK=$!
-"$NOOP" 127.0.0.1:18444 "$WORK/certs/tls.crt" "$WORK/certs/tls.key" 2>"$WORK/noop.log" &
+"${SERVE_ON[@]}" "$NOOP" 127.0.0.1:18444 "$WORK/certs/tls.crt" "$WORK/certs/tls.key" 2>"$WORK/noop.log" &
 BASE=$!
 OTHER=
 SERVERS="webhook:18443:$WEBHOOK baseline:18444:$BASE"
 if [ -n "$COMPARE" ]; then
-    "$COMPARE" webhook serve --listen 127.0.0.1:18445 --tls-cert "$WORK/certs/tls.crt" \
+    "${SERVE_ON[@]}" "$COMPARE" webhook serve --listen 127.0.0.1:18445 --tls-cert "$WORK/certs/tls.crt" \
         --tls-key "$WORK/certs/tls.key" --context-dir "$WORK/context.yaml" 2>"$WORK/other.log" &
     OTHER=$!
     SERVERS="$SERVERS other:18445:$OTHER"
@@ -109,7 +116,7 @@ SPINS=
 port=18446
 for us in ${CALIBRATE//,/ }; do
     [[ $us =~ ^[0-9]+$ ]] || { echo "--calibrate takes microseconds, e.g. 100,150: $us" >&2; exit 2; }
-    "$NOOP" 127.0.0.1:$port "$WORK/certs/tls.crt" "$WORK/certs/tls.key" --spin-us "$us" \
+    "${SERVE_ON[@]}" "$NOOP" 127.0.0.1:$port "$WORK/certs/tls.crt" "$WORK/certs/tls.key" --spin-us "$us" \
         2>"$WORK/spin$us.log" &
     SPINS="$SPINS $!"
     SERVERS="$SERVERS spin$us:$port:$!"
@@ -119,16 +126,6 @@ done
 trap 'kill $WEBHOOK $BASE $OTHER $SPINS 2>/dev/null || true' EXIT
 sleep 1
 
-review() { # kind-json group version kind resource object-json
-    printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"b9a1c8e2-0000-4000-8000-000000000001","kind":{"group":"%s","version":"%s","kind":"%s"},"resource":{"group":"%s","version":"%s","resource":"%s"},"name":"x","namespace":"team-a","operation":"CREATE","userInfo":{"username":"system:serviceaccount:kubeflow:training-operator"},"object":%s,"dryRun":false}}' \
-        "$1" "$2" "$3" "$1" "$2" "$4" "$5"
-}
-IMG='registry.example.com/ml/pytorch@sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1'
-CTR='{"name":"pytorch","image":"'$IMG'","resources":{"requests":{"cpu":"8","memory":"64Gi","nvidia.com/gpu":"8"},"limits":{"cpu":"8","memory":"64Gi","nvidia.com/gpu":"8"}},"securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]}},"volumeMounts":[{"name":"dshm","mountPath":"/dev/shm"}]}'
-PODSPEC='{"automountServiceAccountToken":false,"securityContext":{"runAsNonRoot":true,"runAsUser":1000,"seccompProfile":{"type":"RuntimeDefault"}},"containers":['$CTR'],"volumes":[{"name":"dshm","emptyDir":{"medium":"Memory","sizeLimit":"16Gi"}}]}'
-review "" v1 Pod pods '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"llama-worker-0","namespace":"team-a","labels":{"mlguard.io/workload":"training","mlguard.io/job":"llama","training.kubeflow.org/job-name":"llama"}},"spec":'"$PODSPEC"'}' > "$WORK/pod.json"
-review kubeflow.org v1 PyTorchJob pytorchjobs '{"apiVersion":"kubeflow.org/v1","kind":"PyTorchJob","metadata":{"name":"llama","namespace":"team-a"},"spec":{"pytorchReplicaSpecs":{"Master":{"replicas":1,"template":{"metadata":{"labels":{"mlguard.io/workload":"training","mlguard.io/job":"llama"}},"spec":'"$PODSPEC"'}},"Worker":{"replicas":7,"template":{"metadata":{"labels":{"mlguard.io/workload":"training","mlguard.io/job":"llama"}},"spec":'"$PODSPEC"'}}}}}' > "$WORK/pytorchjob.json"
-review serving.kserve.io v1beta1 InferenceService inferenceservices '{"apiVersion":"serving.kserve.io/v1beta1","kind":"InferenceService","metadata":{"name":"llm","namespace":"team-a","labels":{"mlguard.io/workload":"serving"}},"spec":{"predictor":{"model":{"modelFormat":{"name":"pytorch"},"storageUri":"s3://models/llm","resources":{"limits":{"cpu":"4","memory":"16Gi"}}}}}}' > "$WORK/isvc.json"
 
 cpu_ticks() { # pid -> utime+stime in clock ticks
     awk '{print $14+$15}' "/proc/$1/stat"
@@ -137,7 +134,7 @@ cpu_ticks() { # pid -> utime+stime in clock ticks
 drive() { # body port duration [oha options...]: RATE requests/s of the body over CONNS connections
     local body=$1 port=$2 duration=$3
     shift 3
-    oha -q "$RATE" -z "$duration" -c "$CONNS" --no-tui --output-format quiet "$@" \
+    "${LOAD_ON[@]}" oha -q "$RATE" -z "$duration" -c "$CONNS" --no-tui --output-format quiet "$@" \
         --cacert "$WORK/certs/ca.crt" -m POST -H 'content-type: application/json' \
         -D "$WORK/$body.json" "https://localhost:$port/validate" >/dev/null 2>&1
 }
@@ -175,6 +172,7 @@ for r in $(seq "$ROUNDS"); do
         done
     done
 done
+echo "servers: $BUILD; threads: ${MLGUARD_WEBHOOK_THREADS:-pool}; $PLACEMENT"
 python3 - "$WORK" "$(getconf CLK_TCK)" "$ROUNDS" "$DURATION" "$SETTLE" $EXTRA <<'PY'
 import sqlite3, sys
 work, hz, rounds, duration = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]

@@ -10,6 +10,9 @@
 //! serve --threads per-core` does (one single-threaded runtime per core), so that the bench
 //! compares the two servers in the same mode.
 //!
+//! On SIGTERM or Ctrl-C it drains and exits 0, as the webhook does (scripts/build-pgo needs
+//! that: a profile-generating build writes its profile at a normal exit).
+//!
 //! `cargo run --release -p mlguard-server --example noop_webhook -- ADDR CERT KEY [--spin-us N]`
 
 use axum::routing::post;
@@ -70,15 +73,21 @@ fn main() {
             }
         };
         if per_core {
-            mlguard_server::webhook::serve_per_core(listener, tls, app, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
+            mlguard_server::webhook::serve_per_core(
+                listener,
+                tls,
+                app,
+                mlguard_server::webhook::shutdown_signal(),
+            )
             .await
             .expect("serve");
         } else {
-            mlguard_server::webhook::serve(listener, tls, app, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
+            mlguard_server::webhook::serve(
+                listener,
+                tls,
+                app,
+                mlguard_server::webhook::shutdown_signal(),
+            )
             .await
             .expect("serve");
         }

@@ -403,6 +403,22 @@ pub fn serve_per_thread(
     result
 }
 
+/// SIGTERM (the kubelet) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        () = term => {},
+    }
+}
+
 /// [`serve_per_thread`] on one thread per core, from async code: serves until `shutdown`
 /// resolves, then drains; returns early, with the error, if a serving thread fails.
 pub async fn serve_per_core(

@@ -2,13 +2,14 @@
 
 use crate::cli_receive::{AppendArgs, ReceiveCommand};
 use crate::cmd_trail::store_url;
-use crate::cmd_webhook::{shutdown_signal, AbortOnDrop};
+use crate::cmd_webhook::AbortOnDrop;
 use crate::exit;
 use anyhow::{bail, Context, Result};
 use mlguard_audit::store::{CheckpointPolicy, OpenOptions, Store};
 use mlguard_audit::trail::normalize::ModelMap;
 use mlguard_server::audit::auth::{Auth, Tokens};
 use mlguard_server::audit::{ingest_file, Receiver, Settings};
+use mlguard_server::webhook::shutdown_signal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -173,9 +173,21 @@ fn serve(
         };
         let app = mlguard_server::webhook::router(state);
         if per_core {
-            mlguard_server::webhook::serve_per_core(listener, tls, app, shutdown_signal()).await?;
+            mlguard_server::webhook::serve_per_core(
+                listener,
+                tls,
+                app,
+                mlguard_server::webhook::shutdown_signal(),
+            )
+            .await?;
         } else {
-            mlguard_server::webhook::serve(listener, tls, app, shutdown_signal()).await?;
+            mlguard_server::webhook::serve(
+                listener,
+                tls,
+                app,
+                mlguard_server::webhook::shutdown_signal(),
+            )
+            .await?;
         }
         eprintln!("mlguard webhook stopped");
         Ok(exit::CLEAN)
@@ -188,21 +200,5 @@ pub(crate) struct AbortOnDrop(pub(crate) tokio::task::JoinHandle<()>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
-    }
-}
-
-/// SIGTERM (the kubelet) or Ctrl-C.
-pub(crate) async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        () = term => {},
     }
 }
