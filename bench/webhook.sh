@@ -27,8 +27,9 @@
 #                         [--namespaces N] [--compare MLGUARD_BINARY] [--calibrate US,...]
 #                         [--pgo] [--pin]
 # MLGUARD_BIN=PATH (environment) measures that mlguard binary instead of this tree's build.
-# MLGUARD_WEBHOOK_THREADS=per-core (environment) serves both the webhook and the baseline with
-# one single-threaded runtime per core (`mlguard webhook serve --threads per-core`).
+# MLGUARD_WEBHOOK_THREADS=pool (environment) serves both the webhook and the baseline with
+# decisions on a pool of judging threads (`mlguard webhook serve --threads pool`) instead of
+# the default, one single-threaded runtime per core (`--threads per-core`).
 # --compare runs a second mlguard build as a third server in the same rounds ("other" rows:
 # an A/B of two commits in one run; the targets are judged on this tree's build only).
 # --pgo measures the profile-guided builds of both the webhook and the baseline that
@@ -63,7 +64,7 @@ while [ $# -gt 0 ]; do
         --calibrate) CALIBRATE=$2; shift 2 ;;
         --pgo) PGO=1; shift ;;
         --pin) PIN=1; shift ;;
-        -h|--help) sed -n "2,38p" "$0"; exit 0 ;;
+        -h|--help) sed -n "2,39p" "$0"; exit 0 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -172,7 +173,7 @@ for r in $(seq "$ROUNDS"); do
         done
     done
 done
-echo "servers: $BUILD; threads: ${MLGUARD_WEBHOOK_THREADS:-pool}; $PLACEMENT"
+echo "servers: $BUILD; threads: ${MLGUARD_WEBHOOK_THREADS:-per-core}; $PLACEMENT"
 python3 - "$WORK" "$(getconf CLK_TCK)" "$ROUNDS" "$DURATION" "$SETTLE" $EXTRA <<'PY'
 import sqlite3, sys
 work, hz, rounds, duration = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]

@@ -6,9 +6,9 @@
 //! answering: a stand-in for a decision of that CPU cost, which `bench/webhook.sh --calibrate`
 //! uses to show what a decision may cost on the machine for the webhook to meet its p99 ratio.
 //!
-//! With `MLGUARD_WEBHOOK_THREADS=per-core` in its environment it serves as `mlguard webhook
-//! serve --threads per-core` does (one single-threaded runtime per core), so that the bench
-//! compares the two servers in the same mode.
+//! It serves as `mlguard webhook serve` does by default, one single-threaded runtime per core;
+//! with `MLGUARD_WEBHOOK_THREADS=pool` in its environment, as `--threads pool` does (the same
+//! variable sets the webhook's mode), so that the bench compares the two servers in one mode.
 //!
 //! On SIGTERM or Ctrl-C it drains and exits 0, as the webhook does (scripts/build-pgo needs
 //! that: a profile-generating build writes its profile at a normal exit).
@@ -65,8 +65,8 @@ fn main() {
             .expect("listen");
         eprintln!("noop webhook listening on https://{}", listener.local_addr().expect("addr"));
         let per_core = match std::env::var("MLGUARD_WEBHOOK_THREADS").as_deref() {
-            Err(_) | Ok("pool") => false,
-            Ok("per-core") => true,
+            Ok("pool") => false,
+            Err(_) | Ok("per-core") => true,
             Ok(other) => {
                 eprintln!("MLGUARD_WEBHOOK_THREADS: expected pool or per-core, not `{other}`");
                 std::process::exit(2);

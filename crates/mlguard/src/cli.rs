@@ -763,15 +763,16 @@ are documented in docs/webhook.md. Exit codes: 0 after SIGTERM, 2 on a usage, fi
         /// readonly-models, or all (default: none; /mutate then allows without a patch).
         #[arg(long, value_name = "LIST", default_value = "", env = "MLGUARD_MUTATE")]
         mutate: String,
-        /// How requests are served. `pool`: connections on the async runtime, decisions on a
-        /// pool of judging threads, so a slow decision holds up no other connection.
-        /// `per-core`: one thread per core reads, judges and answers the connections it
-        /// accepted (about a third less CPU a request in bench/webhook.sh; a slow decision
-        /// delays the other requests of its thread). See docs/webhook.md.
+        /// How requests are served. `per-core`: one thread per core reads, judges and
+        /// answers the connections it accepted (a quarter to a third less CPU a request in
+        /// bench/webhook.sh, and shorter tails; a slow decision delays the other requests of
+        /// its thread). `pool`: connections on the async runtime, decisions on a pool of
+        /// judging threads, so a slow decision holds up no other connection. See
+        /// docs/webhook.md.
         #[arg(
             long,
             value_name = "MODE",
-            default_value = "pool",
+            default_value = "per-core",
             value_parser = ["pool", "per-core"],
             env = "MLGUARD_WEBHOOK_THREADS"
         )]

@@ -110,19 +110,20 @@ fn privileged_pod_review(uid: &str) -> String {
     .to_string()
 }
 
+/// The contract in the default mode: one serving thread per core, decisions inline on them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certs_then_serve_then_sigterm() {
-    certs_serve_sigterm("serve", &[], "mlguard-judge-", "mlguard-serve-").await;
+    certs_serve_sigterm("serve", &[], "mlguard-serve-", "mlguard-judge-").await;
 }
 
-/// The same contract with one serving thread per core (decisions inline on them).
+/// The same contract with connections on the async runtime and decisions on the judging pool.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn certs_then_serve_per_core_then_sigterm() {
+async fn certs_then_serve_pool_then_sigterm() {
     certs_serve_sigterm(
-        "serve-per-core",
-        &["--threads".as_ref(), "per-core".as_ref()],
-        "mlguard-serve-",
+        "serve-pool",
+        &["--threads".as_ref(), "pool".as_ref()],
         "mlguard-judge-",
+        "mlguard-serve-",
     )
     .await;
 }
