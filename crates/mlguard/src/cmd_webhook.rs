@@ -5,6 +5,7 @@ use crate::exit;
 use anyhow::{bail, Context, Result};
 use mlguard_controls::{Date, Severity};
 use mlguard_server::admission::{Context as JudgeContext, Judge};
+use mlguard_server::webhook::shutdown_signal;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -173,21 +174,9 @@ fn serve(
         };
         let app = mlguard_server::webhook::router(state);
         if per_core {
-            mlguard_server::webhook::serve_per_core(
-                listener,
-                tls,
-                app,
-                mlguard_server::webhook::shutdown_signal(),
-            )
-            .await?;
+            mlguard_server::webhook::serve_per_core(listener, tls, app, shutdown_signal()).await?;
         } else {
-            mlguard_server::webhook::serve(
-                listener,
-                tls,
-                app,
-                mlguard_server::webhook::shutdown_signal(),
-            )
-            .await?;
+            mlguard_server::webhook::serve(listener, tls, app, shutdown_signal()).await?;
         }
         eprintln!("mlguard webhook stopped");
         Ok(exit::CLEAN)
