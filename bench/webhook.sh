@@ -85,6 +85,9 @@ if [ -n "$PGO" ]; then
     [ "$(head -1 "$ROOT/target/pgo/COMMIT")" = "$(git rev-parse HEAD)" ] \
         || echo "warning: target/pgo was built from another commit than HEAD" >&2
 fi
+# The serving mode, given to both servers explicitly: a build from before per-core became the
+# default (2026-11-30) would otherwise serve in pool mode under a per-core header.
+export MLGUARD_WEBHOOK_THREADS=${MLGUARD_WEBHOOK_THREADS:-per-core}
 # Where servers and load run: with --pin, the servers on the last CPU, oha on the others.
 SERVE_ON=()
 LOAD_ON=()
@@ -173,7 +176,7 @@ for r in $(seq "$ROUNDS"); do
         done
     done
 done
-echo "servers: $BUILD; threads: ${MLGUARD_WEBHOOK_THREADS:-per-core}; $PLACEMENT"
+echo "servers: $BUILD; threads: $MLGUARD_WEBHOOK_THREADS; $PLACEMENT"
 python3 - "$WORK" "$(getconf CLK_TCK)" "$ROUNDS" "$DURATION" "$SETTLE" $EXTRA <<'PY'
 import sqlite3, sys
 work, hz, rounds, duration = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
