@@ -17,6 +17,7 @@
 
 use axum::routing::post;
 use mlguard_server::tls::{server_config, ReloadingCert};
+use mlguard_server::webhook::{serve, serve_per_core, shutdown_signal};
 use std::sync::Arc;
 
 fn main() {
@@ -72,24 +73,11 @@ fn main() {
                 std::process::exit(2);
             }
         };
-        if per_core {
-            mlguard_server::webhook::serve_per_core(
-                listener,
-                tls,
-                app,
-                mlguard_server::webhook::shutdown_signal(),
-            )
-            .await
-            .expect("serve");
+        let served = if per_core {
+            serve_per_core(listener, tls, app, shutdown_signal()).await
         } else {
-            mlguard_server::webhook::serve(
-                listener,
-                tls,
-                app,
-                mlguard_server::webhook::shutdown_signal(),
-            )
-            .await
-            .expect("serve");
-        }
+            serve(listener, tls, app, shutdown_signal()).await
+        };
+        served.expect("serve");
     });
 }
