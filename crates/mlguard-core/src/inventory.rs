@@ -149,7 +149,7 @@ pub struct PodTemplate<'a> {
     pub containers: Vec<Container<'a>>,
     /// [`Inventory::pod_labels`], computed on first use (the network and namespace checks
     /// both read them).
-    labels: std::sync::OnceLock<BTreeMap<String, String>>,
+    labels: std::sync::OnceLock<Arc<BTreeMap<String, String>>>,
 }
 
 impl PodTemplate<'_> {
@@ -808,7 +808,16 @@ impl Inventory {
     /// `t` must be a template of this Inventory (from [`Inventory::pod_templates`] or
     /// [`Inventory::all_pod_templates`]): the labels are kept in the template on first use.
     pub fn pod_labels<'t>(&self, t: &'t PodTemplate<'_>) -> &'t BTreeMap<String, String> {
-        t.labels.get_or_init(|| self.compute_pod_labels(t))
+        self.pod_labels_shared(t)
+    }
+
+    /// [`Inventory::pod_labels`], as the shared map (a copy costs a reference count).
+    pub fn pod_labels_shared<'t>(
+        &self,
+        t: &'t PodTemplate<'_>,
+    ) -> &'t Arc<BTreeMap<String, String>> {
+        t.labels
+            .get_or_init(|| Arc::new(self.compute_pod_labels(t)))
     }
 
     fn compute_pod_labels(&self, t: &PodTemplate<'_>) -> BTreeMap<String, String> {

@@ -91,7 +91,8 @@ pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
 pub struct Pod {
     pub ns: String,
     pub name: String,
-    pub labels: BTreeMap<String, String>,
+    /// Shared with the inventory's pod template (a network is built for every decision).
+    pub labels: Arc<BTreeMap<String, String>>,
     pub named_ports: Vec<NamedPort>,
     pub ips: Vec<IpAddr>,
     pub host_network: bool,
@@ -219,7 +220,10 @@ impl Network {
         self.pods.push(Pod {
             ns: "kube-system".to_owned(),
             name: "kube-dns".to_owned(),
-            labels: BTreeMap::from([("k8s-app".to_owned(), "kube-dns".to_owned())]),
+            labels: Arc::new(BTreeMap::from([(
+                "k8s-app".to_owned(),
+                "kube-dns".to_owned(),
+            )])),
             named_ports: vec![
                 NamedPort {
                     name: "dns".to_owned(),
@@ -382,7 +386,7 @@ impl Network {
                 name: o.name.clone(),
                 named_ports: spec.as_ref().map(named_ports).unwrap_or_default(),
                 local_port_range: spec.as_ref().and_then(local_port_range),
-                labels,
+                labels: Arc::new(labels),
                 ips,
                 host_network,
                 workload: w,
@@ -444,7 +448,7 @@ impl Network {
                 net.pods.push(Pod {
                     ns: ns.clone(),
                     name,
-                    labels: inv.pod_labels(t).clone(),
+                    labels: inv.pod_labels_shared(t).clone(),
                     named_ports: named_ports(&t.spec),
                     ips: Vec::new(),
                     host_network: t.spec_bool("hostNetwork") == Some(true),

@@ -1,5 +1,6 @@
 //! Sets of ports per protocol, and their printed form (`All Connections`, `TCP 1-79,81-65535`).
 
+use smallvec::{smallvec, SmallVec};
 use std::fmt;
 
 /// The transport protocols NetworkPolicy knows. SCTP never opens TCP and vice versa.
@@ -41,16 +42,28 @@ pub const MIN_PORT: u16 = 1;
 pub const MAX_PORT: u16 = 65535;
 
 /// A set of ports of one protocol: sorted, disjoint, non-adjacent inclusive ranges in 1..=65535.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct PortSet(Vec<(u16, u16)>);
+/// Up to two ranges (all ports, one port, all but one) are held inline: the sets an analysis
+/// builds and combines for every pair of peers are almost all of this size, and are then
+/// copied rather than allocated.
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct PortSet(Ranges);
+
+impl Clone for PortSet {
+    /// A copy of the ranges (SmallVec's own `clone` pushes them one by one).
+    fn clone(&self) -> Self {
+        PortSet(Ranges::from_slice(&self.0))
+    }
+}
+
+type Ranges = SmallVec<[(u16, u16); 2]>;
 
 impl PortSet {
     pub fn empty() -> Self {
-        PortSet(Vec::new())
+        PortSet(SmallVec::new())
     }
 
     pub fn all() -> Self {
-        PortSet(vec![(MIN_PORT, MAX_PORT)])
+        PortSet(smallvec![(MIN_PORT, MAX_PORT)])
     }
 
     /// `lo..=hi`; empty when `lo > hi`.
@@ -59,7 +72,7 @@ impl PortSet {
         if lo > hi {
             Self::empty()
         } else {
-            PortSet(vec![(lo, hi)])
+            PortSet(smallvec![(lo, hi)])
         }
     }
 
@@ -72,7 +85,7 @@ impl PortSet {
     }
 
     pub fn is_all(&self) -> bool {
-        self.0 == [(MIN_PORT, MAX_PORT)]
+        self.0[..] == [(MIN_PORT, MAX_PORT)]
     }
 
     pub fn ranges(&self) -> &[(u16, u16)] {
@@ -95,9 +108,9 @@ impl PortSet {
         if self.0.is_empty() || other.is_all() {
             return other.clone();
         }
-        let mut v: Vec<(u16, u16)> = self.0.iter().chain(other.0.iter()).copied().collect();
+        let mut v: Ranges = self.0.iter().chain(other.0.iter()).copied().collect();
         v.sort_unstable();
-        let mut out: Vec<(u16, u16)> = Vec::with_capacity(v.len());
+        let mut out = Ranges::with_capacity(v.len());
         for (a, b) in v {
             match out.last_mut() {
                 Some(last) if u32::from(a) <= u32::from(last.1) + 1 => last.1 = last.1.max(b),
@@ -114,7 +127,7 @@ impl PortSet {
         if other.is_all() {
             return self.clone();
         }
-        let mut out = Vec::new();
+        let mut out = Ranges::new();
         let (mut i, mut j) = (0, 0);
         while i < self.0.len() && j < other.0.len() {
             let (a1, b1) = self.0[i];
@@ -140,7 +153,7 @@ impl PortSet {
         if other.is_all() {
             return Self::empty();
         }
-        let mut out = Vec::new();
+        let mut out = Ranges::new();
         for &(a, b) in &self.0 {
             let mut lo = u32::from(a);
             let hi = u32::from(b);
