@@ -487,22 +487,35 @@ struct Slice {
     inv: Inventory,
     rbac: Rbac,
     prepared: Prepared,
-    /// The same without RBAC objects, for an object that is not one (see [`lean`]).
+    /// The same without what a decision on an object of most kinds never reads (see [`lean`]).
     lean: Option<Box<Slice>>,
 }
 
-/// The slice of namespace `key` without its RBAC objects (Roles, ClusterRoles and their
-/// bindings; a cluster's ClusterRoles are many and large), for judging an object that is not
-/// one: RBAC checks run only on RBAC objects, and no other check reads them. Only when the
-/// slice holds the Namespace object: namespace-level findings land on it, where without it
-/// they would land on the namespace's first object, which could be an RBAC object. None when
-/// there is nothing to leave out, or for the slice of every object (`*`).
+/// The slice of namespace `key` without what judging one object of another kind than those
+/// of [`reads_the_whole_slice`] never reads, which a decision would otherwise copy and walk:
+/// - its RBAC objects (Roles, ClusterRoles and their bindings; a cluster's ClusterRoles are
+///   many and large): RBAC checks run only on RBAC objects, and no other check reads them;
+/// - the Namespace objects of other namespaces than `key` and kube-system (a cluster has
+///   hundreds): their labels matter only to pods in them, and a slice holds no pods of other
+///   namespaces; only NetworkPolicy peers (MLG-NET-008: a namespaceSelector that matches no
+///   namespace) and Namespace objects themselves are judged against them. kube-system stays
+///   for the DNS pod every network has.
+///
+/// Only when the slice holds the Namespace object: namespace-level findings land on it, where
+/// without it they would land on the namespace's first object, which could be an RBAC object.
+/// None when there is nothing to leave out, or for the slice of every object (`*`). The test
+/// `prepared_facts_change_no_decision` requires the same decisions as with the whole slice,
+/// for every object of examples/ and of the shared corpus.
 fn lean(key: &str, inv: &Inventory) -> Option<Box<Slice>> {
-    let rbac_object = |o: &mlguard_core::Object| {
-        o.group() == "rbac.authorization.k8s.io" && is_rbac_kind(&o.kind)
+    let left_out = |o: &mlguard_core::Object| {
+        (o.group() == "rbac.authorization.k8s.io" && is_rbac_kind(&o.kind))
+            || (o.kind == "Namespace"
+                && o.api_version == "v1"
+                && o.name != key
+                && o.name != "kube-system")
     };
     if key == "*"
-        || !inv.objects.iter().any(rbac_object)
+        || !inv.objects.iter().any(left_out)
         || !inv
             .objects
             .iter()
@@ -513,22 +526,42 @@ fn lean(key: &str, inv: &Inventory) -> Option<Box<Slice>> {
     let objects = inv
         .objects
         .iter()
-        .filter(|o| !rbac_object(o))
+        .filter(|o| !left_out(o))
         .cloned()
         .collect();
-    let loaded = Loaded {
-        files: inv.files.clone(),
-        objects,
-        errors: Vec::new(),
-        notes: Vec::new(),
-    };
-    let inv = Inventory::new(loaded, "default");
+    let inv = Inventory::new(with_their_files(objects, &inv.files), "default");
     Some(Box::new(Slice {
         rbac: Rbac::new(&inv),
         prepared: Prepared::new(&inv),
         inv,
         lean: None,
     }))
+}
+
+/// `objects` with only the files they come from, in their order (a decision copies them),
+/// each object's `file` renumbered.
+fn with_their_files(
+    mut objects: Vec<mlguard_core::Object>,
+    files: &[mlguard_core::load::SourceFile],
+) -> Loaded {
+    let mut used: Vec<usize> = objects.iter().map(|o| o.file).collect();
+    used.sort_unstable();
+    used.dedup();
+    for o in &mut objects {
+        o.file = used.partition_point(|&f| f < o.file);
+    }
+    Loaded {
+        files: used.iter().map(|&f| files[f].clone()).collect(),
+        objects,
+        errors: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
+/// Kinds whose decisions read what a lean slice leaves out (see [`lean`]): RBAC objects, and
+/// the checks on a NetworkPolicy or a Namespace that look at other namespaces.
+fn reads_the_whole_slice(kind: &str) -> bool {
+    is_rbac_kind(kind) || matches!(kind, "NetworkPolicy" | "Namespace")
 }
 
 /// Kinds whose objects make the RBAC model: replacing one of them rebuilds it.
@@ -598,7 +631,7 @@ impl Context {
         if let Some(s) = slices.get(key) {
             return s.clone();
         }
-        let mut objects: Vec<mlguard_core::Object> = if key == "*" {
+        let objects: Vec<mlguard_core::Object> = if key == "*" {
             let mut all: Vec<usize> = self.shared.clone();
             all.extend(self.by_namespace.values().flatten());
             all.sort_unstable();
@@ -617,20 +650,7 @@ impl Context {
                 .map(|&i| self.loaded.objects[i].clone())
                 .collect()
         };
-        // Only the files its objects come from, in their order: a decision copies them.
-        let mut used: Vec<usize> = objects.iter().map(|o| o.file).collect();
-        used.sort_unstable();
-        used.dedup();
-        for o in &mut objects {
-            o.file = used.partition_point(|&f| f < o.file);
-        }
-        let loaded = Loaded {
-            files: used.iter().map(|&f| self.loaded.files[f].clone()).collect(),
-            objects,
-            errors: Vec::new(),
-            notes: Vec::new(),
-        };
-        let inv = Inventory::new(loaded, "default");
+        let inv = Inventory::new(with_their_files(objects, &self.loaded.files), "default");
         let rbac = Rbac::new(&inv);
         let prepared = Prepared::new(&inv);
         let lean = lean(key, &inv);
@@ -772,14 +792,18 @@ impl Judge {
             .context
             .slice(&req.kind.kind, req.namespace.as_deref(), name);
         let object = load_object(req, obj);
-        // An object of an RBAC kind (of any group: the RBAC checks go by kind) needs the
-        // RBAC objects; one other object is judged without them when the slice allows it.
+        // An object of an RBAC kind (of any group: the RBAC checks go by kind), a
+        // NetworkPolicy or a Namespace needs the whole slice; one other object is judged on
+        // the lean slice when there is one.
         let slice: &Slice = match &full.lean {
             Some(lean)
                 if use_prepared
-                    && !is_rbac_kind(&req.kind.kind)
+                    && !reads_the_whole_slice(&req.kind.kind)
                     && object.objects.len() == 1
-                    && !object.objects.iter().any(|o| is_rbac_kind(&o.kind)) =>
+                    && !object
+                        .objects
+                        .iter()
+                        .any(|o| reads_the_whole_slice(&o.kind)) =>
             {
                 lean
             }

@@ -211,3 +211,117 @@ fn prepared_facts_change_no_decision() {
         differ.join("\n")
     );
 }
+
+/// A cluster of a few namespaces where a NetworkPolicy's peers select other namespaces by
+/// label, for [`lean_slices_change_no_decision`].
+const NAMESPACES: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: team-a, labels: {mlguard.io/tenant: a, team: a}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: team-b, labels: {mlguard.io/tenant: b, team: b}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: monitoring, labels: {purpose: monitoring}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: kube-system, labels: {dns: "yes"}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: team-a}
+spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: from-b-and-monitoring, namespace: team-a}
+spec:
+  podSelector: {matchLabels: {mlguard.io/workload: training}}
+  policyTypes: [Ingress, Egress]
+  ingress:
+  - from:
+    - namespaceSelector: {matchLabels: {team: b}}
+    - namespaceSelector: {matchLabels: {purpose: monitoring}}
+  egress:
+  - to:
+    - namespaceSelector: {matchLabels: {dns: "yes"}}
+    ports: [{protocol: UDP, port: 53}]
+---
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: gpu, namespace: team-a}
+spec: {hard: {requests.nvidia.com/gpu: "8"}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: team-a-edit, namespace: team-a}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}
+subjects: [{kind: Group, name: team-a}]
+---
+apiVersion: kubeflow.org/v1
+kind: PyTorchJob
+metadata: {name: llama, namespace: team-a}
+spec:
+  pytorchReplicaSpecs:
+    Worker:
+      replicas: 2
+      template:
+        metadata: {labels: {mlguard.io/workload: training, mlguard.io/job: llama}}
+        spec:
+          containers:
+          - name: pytorch
+            image: registry.example.com/pytorch@sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1
+            resources: {limits: {nvidia.com/gpu: "1"}}
+"#;
+
+/// A lean slice leaves out the Namespace objects of other namespaces than the object's and
+/// kube-system (`admission::lean`), so a decision on one namespace's object does not copy a
+/// cluster's hundreds of namespaces. No decision may change for it: every object of a cluster
+/// where policies select other namespaces by label is judged with the lean slice (`decide`)
+/// and with the whole one (`decide_unprepared`), and the decisions must be the same. Judging
+/// the NetworkPolicy on the lean slice would report its peers as matching no namespace
+/// (MLG-NET-008).
+#[test]
+fn lean_slices_change_no_decision() {
+    let dir = std::env::temp_dir().join(format!("mlguard-lean-slices-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("cluster.yaml"), NAMESPACES).expect("write");
+    let loaded = mlguard_core::load(&[dir.display().to_string()], &LoadOptions::default());
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    let judge = Judge {
+        context: Context::new(loaded.clone()),
+        ..Judge::default()
+    };
+    let mut differ = Vec::new();
+    for o in &loaded.objects {
+        let (group, version) = o
+            .api_version
+            .rsplit_once('/')
+            .unwrap_or(("", &o.api_version));
+        let body = serde_json::to_vec(&json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {
+                "uid": "0000", "kind": {"group": group, "version": version, "kind": o.kind},
+                "resource": {"group": group, "version": version, "resource": "x"},
+                "name": o.name, "namespace": o.namespace, "operation": "UPDATE",
+                "userInfo": {"username": "test"}, "object": o.root.to_json(),
+            }
+        }))
+        .expect("json");
+        let req = decode(&body).expect("an AdmissionReview");
+        let (lean, whole) = (judge.decide(&req), judge.decide_unprepared(&req));
+        if lean != whole {
+            differ.push(format!(
+                "{} {}:\n  lean:  {lean:?}\n  whole: {whole:?}",
+                o.kind, o.name
+            ));
+        }
+    }
+    assert_eq!(loaded.objects.len(), 9);
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+}
