@@ -7,11 +7,30 @@
 
 use mlguard_controls::{scan, FindingStatus, ScanOptions};
 use mlguard_core::{Inventory, LoadOptions};
-use mlguard_server::admission::{decode, Context, Judge, CROSS_NAMESPACE};
+use mlguard_server::admission::{decode, Admission, Context, Judge, CROSS_NAMESPACE};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 
 type Key = (String, String, Option<String>, String);
+
+/// The AdmissionReview request of `operation` on object `o`, decoded.
+fn review(o: &mlguard_core::Object, operation: &str) -> Admission {
+    let (group, version) = o
+        .api_version
+        .rsplit_once('/')
+        .unwrap_or(("", &o.api_version));
+    let body = serde_json::to_vec(&json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {
+            "uid": "0000", "kind": {"group": group, "version": version, "kind": o.kind},
+            "resource": {"group": group, "version": version, "resource": "x"},
+            "name": o.name, "namespace": o.namespace, "operation": operation,
+            "userInfo": {"username": "test"}, "object": o.root.to_json(),
+        }
+    }))
+    .expect("json");
+    decode(&body).expect("an AdmissionReview")
+}
 
 fn check_folder(dir: &str) -> (usize, Vec<String>) {
     let loaded = mlguard_core::load(&[dir.to_owned()], &LoadOptions::default());
@@ -63,22 +82,7 @@ fn check_folder(dir: &str) -> (usize, Vec<String>) {
         if count[&key] > 1 || (o.kind == "Policy" && o.group() == "audit.k8s.io") {
             continue;
         }
-        let (group, version) = o
-            .api_version
-            .rsplit_once('/')
-            .unwrap_or(("", &o.api_version));
-        let body = serde_json::to_vec(&json!({
-            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-            "request": {
-                "uid": "0000", "kind": {"group": group, "version": version, "kind": o.kind},
-                "resource": {"group": group, "version": version, "resource": "x"},
-                "name": o.name, "namespace": o.namespace, "operation": "CREATE",
-                "userInfo": {"username": "test"}, "object": o.root.to_json(),
-            }
-        }))
-        .expect("json");
-        let req = decode(&body).expect("an AdmissionReview");
-        let d = judge.decide(&req);
+        let d = judge.decide(&review(o, "CREATE"));
         judged += 1;
         let mut got: Vec<(String, String)> = d
             .findings
@@ -169,22 +173,8 @@ fn prepared_facts_change_no_decision() {
                 if o.kind == "Policy" && o.group() == "audit.k8s.io" {
                     continue;
                 }
-                let (group, version) = o
-                    .api_version
-                    .rsplit_once('/')
-                    .unwrap_or(("", &o.api_version));
                 for operation in ["CREATE", "UPDATE"] {
-                    let body = serde_json::to_vec(&json!({
-                        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-                        "request": {
-                            "uid": "0000", "kind": {"group": group, "version": version, "kind": o.kind},
-                            "resource": {"group": group, "version": version, "resource": "x"},
-                            "name": o.name, "namespace": o.namespace, "operation": operation,
-                            "userInfo": {"username": "test"}, "object": o.root.to_json(),
-                        }
-                    }))
-                    .expect("json");
-                    let req = decode(&body).expect("an AdmissionReview");
+                    let req = review(o, operation);
                     let fast = judge.decide(&req);
                     let full = judge.decide_unprepared(&req);
                     judged += 1;
@@ -299,21 +289,7 @@ fn lean_slices_change_no_decision() {
     };
     let mut differ = Vec::new();
     for o in &loaded.objects {
-        let (group, version) = o
-            .api_version
-            .rsplit_once('/')
-            .unwrap_or(("", &o.api_version));
-        let body = serde_json::to_vec(&json!({
-            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-            "request": {
-                "uid": "0000", "kind": {"group": group, "version": version, "kind": o.kind},
-                "resource": {"group": group, "version": version, "resource": "x"},
-                "name": o.name, "namespace": o.namespace, "operation": "UPDATE",
-                "userInfo": {"username": "test"}, "object": o.root.to_json(),
-            }
-        }))
-        .expect("json");
-        let req = decode(&body).expect("an AdmissionReview");
+        let req = review(o, "UPDATE");
         let (lean, whole) = (judge.decide(&req), judge.decide_unprepared(&req));
         if lean != whole {
             differ.push(format!(
