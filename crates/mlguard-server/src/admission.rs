@@ -503,9 +503,10 @@ struct Slice {
 ///
 /// Only when the slice holds the Namespace object: namespace-level findings land on it, where
 /// without it they would land on the namespace's first object, which could be an RBAC object.
-/// None when there is nothing to leave out, or for the slice of every object (`*`). The test
-/// `prepared_facts_change_no_decision` requires the same decisions as with the whole slice,
-/// for every object of examples/ and of the shared corpus.
+/// None when there is nothing to leave out, or for the slice of every object (`*`). The tests
+/// `prepared_facts_change_no_decision` (every object of examples/ and of the shared corpus)
+/// and `lean_slices_change_no_decision` (a cluster whose NetworkPolicy selects other
+/// namespaces by label) require the same decisions as with the whole slice.
 fn lean(key: &str, inv: &Inventory) -> Option<Box<Slice>> {
     let left_out = |o: &mlguard_core::Object| {
         (o.group() == "rbac.authorization.k8s.io" && is_rbac_kind(&o.kind))
