@@ -12,6 +12,7 @@ stall of oha or of the machine).
 Usage: bench/webhook-tail.py [WORK] [--settle S]
 WORK defaults to $TMPDIR/mlguard-webhook-bench (where bench/webhook.sh leaves its files).
 """
+import argparse
 import collections
 import os
 import sqlite3
@@ -22,25 +23,25 @@ BIG = 6  # a burst of at least this many requests is a catch-up
 
 
 def main(argv):
-    args = [a for a in argv if not a.startswith("--")]
-    settle = 1.0
-    if "--settle" in argv:
-        settle = float(argv[argv.index("--settle") + 1])
-        args.remove(argv[argv.index("--settle") + 1])
-    if any(a in ("-h", "--help") for a in argv):
-        print(__doc__.strip())
-        return 0
-    work = args[0] if args else os.path.join(os.environ.get("TMPDIR", "/tmp"), "mlguard-webhook-bench")
+    parser = argparse.ArgumentParser(
+        description=__doc__.strip().splitlines()[0],
+        epilog="WORK defaults to $TMPDIR/mlguard-webhook-bench (where bench/webhook.sh leaves its files).",
+    )
+    parser.add_argument("work", nargs="?", metavar="WORK",
+                        default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "mlguard-webhook-bench"))
+    parser.add_argument("--settle", type=float, default=1.0, metavar="S",
+                        help="seconds at the start of each round left out, as the bench does (default 1)")
+    args = parser.parse_args(argv)
     found = False
     for body in ("pod", "pytorchjob", "isvc"):
         for server in ("webhook", "baseline"):
-            path = os.path.join(work, f"{body}-{server}.db")
+            path = os.path.join(args.work, f"{body}-{server}.db")
             if not os.path.exists(path):
                 continue
             found = True
-            report(body, server, sqlite3.connect(path), settle)
+            report(body, server, sqlite3.connect(path), args.settle)
     if not found:
-        print(f"no <object>-<server>.db files in {work}: run bench/webhook.sh first", file=sys.stderr)
+        print(f"no <object>-<server>.db files in {args.work}: run bench/webhook.sh first", file=sys.stderr)
         return 2
     return 0
 
@@ -89,4 +90,8 @@ def report(body, server, db, settle):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except BrokenPipeError:  # a closed pipe (`| head`) is not an error
+        sys.stderr.close()
+        sys.exit(0)

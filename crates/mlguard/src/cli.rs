@@ -765,9 +765,9 @@ are documented in docs/webhook.md. Exit codes: 0 after SIGTERM, 2 on a usage, fi
         mutate: String,
         /// How requests are served. `per-core`: one thread per core reads, judges and
         /// answers the connections it accepted (a quarter to a third less CPU a request in
-        /// bench/webhook.sh; a slow decision delays the other requests of its thread). `pool`: connections on the async runtime, decisions on a pool of
-        /// judging threads, so a slow decision holds up no other connection. See
-        /// docs/webhook.md.
+        /// bench/webhook.sh; a slow decision delays the other requests of its thread).
+        /// `pool`: connections on the async runtime, decisions on a pool of judging threads,
+        /// so a slow decision holds up no other connection. See docs/webhook.md.
         #[arg(
             long,
             value_name = "MODE",
