@@ -2,11 +2,11 @@
 //! /validate; rewriting the certificate files (as cert-manager rotates them) makes new
 //! handshakes present the new certificate without a restart, and a half-written pair keeps
 //! the old one; on shutdown a request already sent is still answered, then serve returns
-//! (`serve_per_thread` too, on every thread).
+//! (`serve_per_thread` too, on every thread), whose threads get the connections evenly.
 
 use mlguard_server::admission::Judge;
 use mlguard_server::tls::{generate, server_config, ReloadingCert};
-use mlguard_server::webhook::{router, serve, AppState};
+use mlguard_server::webhook::{router, serve, AppState, Balance};
 use rustls::pki_types::ServerName;
 use std::path::Path;
 use std::sync::Arc;
@@ -167,18 +167,99 @@ fn bad_files_name_the_file() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `serve_per_thread`: every thread answers (a few connections at once), a request in flight
-/// when shutdown starts is still answered (its decision made on the serving thread), and the
-/// call returns once every thread has drained.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn per_thread_serving_answers_and_drains() {
-    let dir = std::env::temp_dir().join(format!("mlguard-tls-pt-{}", std::process::id()));
+/// A serving certificate for HOST in a fresh directory named after `tag`: the directory, the
+/// generated CA and pair, and the server's TLS configuration.
+fn serving_config(
+    tag: &str,
+) -> (
+    std::path::PathBuf,
+    mlguard_server::tls::Generated,
+    Arc<rustls::ServerConfig>,
+) {
+    let dir = std::env::temp_dir().join(format!("mlguard-tls-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp");
     let g = generate(&[HOST.to_owned()]).expect("generate");
     write_pair(&dir, &g);
     let certs =
         Arc::new(ReloadingCert::new(&dir.join("tls.crt"), &dir.join("tls.key")).expect("load"));
     let cfg = server_config(certs).expect("config");
+    (dir, g, cfg)
+}
+
+/// Wait (at most 10 s) until the balance counts `total` open connections; the counts.
+async fn open_connections(balance: &Balance, total: usize) -> Vec<usize> {
+    for _ in 0..500 {
+        let open = balance.open();
+        if open.iter().sum::<usize>() == total {
+            return open;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!(
+        "expected {total} open connections, counted {:?}",
+        balance.open()
+    );
+}
+
+/// `serve_per_thread` spreads connections over its threads by how many each has open, not by
+/// which thread wakes first: 6 connections opened at once are 3 and 3; once they close, the
+/// counts fall back to 0; 3 more are 2 and 1. Every connection is served (TLS and a request).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_thread_serving_balances_connections() {
+    let (dir, g, cfg) = serving_config("bal");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let app = router(Arc::new(AppState::new(Judge::default())));
+    let balance = Balance::new(2);
+    let b = balance.clone();
+    let server = std::thread::spawn(move || {
+        mlguard_server::webhook::serve_balanced(listener, b, cfg, app, stopped)
+    });
+    let connect = |n: usize| {
+        let ca = g.ca_cert.clone();
+        async move {
+            let mut open = Vec::new();
+            for _ in 0..n {
+                let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+                let mut tls = client(&ca)
+                    .connect(ServerName::try_from(HOST).expect("name"), tcp)
+                    .await
+                    .expect("handshake");
+                tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                    .await
+                    .expect("send");
+                let mut buf = [0u8; 12];
+                tls.read_exact(&mut buf).await.expect("answer");
+                assert_eq!(&buf, b"HTTP/1.1 200");
+                open.push(tls);
+            }
+            open
+        }
+    };
+    let six = connect(6).await;
+    assert_eq!(open_connections(&balance, 6).await, vec![3, 3]);
+    drop(six);
+    assert_eq!(open_connections(&balance, 0).await, vec![0, 0]);
+    let three = connect(3).await;
+    let mut open = open_connections(&balance, 3).await;
+    open.sort_unstable();
+    assert_eq!(open, vec![1, 2]);
+    drop(three);
+    stop.send(true).expect("stop");
+    let joined = tokio::task::spawn_blocking(move || server.join())
+        .await
+        .expect("join task");
+    joined.expect("no serving thread panicked").expect("serve");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `serve_per_thread`: every thread answers (a few connections at once), a request in flight
+/// when shutdown starts is still answered (its decision made on the serving thread), and the
+/// call returns once every thread has drained.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_thread_serving_answers_and_drains() {
+    let (dir, g, cfg) = serving_config("pt");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -10,8 +10,14 @@ use mlguard_core::inventory::{
 use mlguard_core::node::{At, Node};
 use mlguard_core::selector::Selector;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 type Labels = BTreeMap<String, String>;
+/// Pod labels of every template per namespace, with the template's class and object: the
+/// template's shared label map (a copy costs a reference count).
+type PodsByNs = BTreeMap<String, Vec<PodOf>>;
+/// A template's pod labels, class and object.
+type PodOf = (Arc<Labels>, WorkloadClass, usize);
 
 pub fn run(ctx: &mut Ctx<'_>) {
     let pods = pod_labels_by_ns(ctx);
@@ -28,22 +34,22 @@ pub fn run(ctx: &mut Ctx<'_>) {
 }
 
 /// Pod labels of every template, per namespace, with the template's class.
-fn pod_labels_by_ns(ctx: &Ctx<'_>) -> BTreeMap<String, Vec<(Labels, WorkloadClass, usize)>> {
+fn pod_labels_by_ns(ctx: &Ctx<'_>) -> PodsByNs {
     use rayon::prelude::*;
     let label = |t: &PodTemplate<'_>| {
         let ns = ctx.ns_of(t.object)?;
         Some((
             ns.to_owned(),
-            (ctx.inv.pod_labels(t).clone(), t.class, t.object),
+            (ctx.inv.pod_labels_shared(t).clone(), t.class, t.object),
         ))
     };
-    let labelled: Vec<(String, (Labels, WorkloadClass, usize))> =
+    let labelled: Vec<(String, PodOf)> =
         if ctx.templates.len() < mlguard_core::PAR_MIN {
             ctx.templates.iter().filter_map(label).collect()
         } else {
             ctx.templates.par_iter().filter_map(label).collect()
         };
-    let mut out: BTreeMap<String, Vec<(Labels, WorkloadClass, usize)>> = BTreeMap::new();
+    let mut out = PodsByNs::new();
     for (ns, v) in labelled {
         out.entry(ns).or_default().push(v);
     }
@@ -161,7 +167,7 @@ fn default_deny(ctx: &mut Ctx<'_>) {
     }
 }
 
-fn dead_policies(ctx: &mut Ctx<'_>, pods: &BTreeMap<String, Vec<(Labels, WorkloadClass, usize)>>) {
+fn dead_policies(ctx: &mut Ctx<'_>, pods: &PodsByNs) {
     let empty = Vec::new();
     let policies: Vec<usize> = ctx
         .inv
@@ -217,12 +223,7 @@ fn dead_policies(ctx: &mut Ctx<'_>, pods: &BTreeMap<String, Vec<(Labels, Workloa
 }
 
 /// Why a peer can match nothing, when the inputs allow that conclusion.
-fn dead_peer(
-    ctx: &Ctx<'_>,
-    ns: &str,
-    peer: &At<'_>,
-    pods: &BTreeMap<String, Vec<(Labels, WorkloadClass, usize)>>,
-) -> Option<String> {
+fn dead_peer(ctx: &Ctx<'_>, ns: &str, peer: &At<'_>, pods: &PodsByNs) -> Option<String> {
     if peer.get("ipBlock").is_some() {
         return None;
     }
@@ -649,10 +650,7 @@ fn mtls_mode(ctx: &Ctx<'_>, ns: &str, labels: &Labels) -> Option<String> {
     None
 }
 
-fn transport_security(
-    ctx: &mut Ctx<'_>,
-    pods: &BTreeMap<String, Vec<(Labels, WorkloadClass, usize)>>,
-) {
+fn transport_security(ctx: &mut Ctx<'_>, pods: &PodsByNs) {
     for idx in wanted(ctx, serving_objects(ctx)) {
         let o = &ctx.inv.objects[idx];
         let Some(ns) = o.namespace.clone() else {
@@ -667,7 +665,7 @@ fn transport_security(
             .map(|v| {
                 v.iter()
                     .filter(|(_, _, i)| *i == idx)
-                    .map(|(l, _, _)| l)
+                    .map(|(l, _, _)| &**l)
                     .collect()
             })
             .unwrap_or_default();
@@ -717,10 +715,7 @@ fn transport_security(
     }
 }
 
-fn exposed_endpoints(
-    ctx: &mut Ctx<'_>,
-    pods: &BTreeMap<String, Vec<(Labels, WorkloadClass, usize)>>,
-) {
+fn exposed_endpoints(ctx: &mut Ctx<'_>, pods: &PodsByNs) {
     let empty = Vec::new();
     let services: Vec<usize> = wanted(ctx, ctx.objects_in_ml("Service"));
     for idx in services {
@@ -734,7 +729,7 @@ fn exposed_endpoints(
         if labels.is_empty() {
             continue;
         }
-        let targets: Vec<&(Labels, WorkloadClass, usize)> = pods
+        let targets: Vec<&PodOf> = pods
             .get(&ns)
             .unwrap_or(&empty)
             .iter()
