@@ -764,7 +764,8 @@ are documented in docs/webhook.md. Exit codes: 0 after SIGTERM, 2 on a usage, fi
         #[arg(long, value_name = "LIST", default_value = "", env = "MLGUARD_MUTATE")]
         mutate: String,
         /// How requests are served. `per-core`: one thread per core reads, judges and
-        /// answers the connections it accepted (a quarter to a third less CPU a request in
+        /// answers the connections it is given, each new connection going to the thread
+        /// with the fewest open (a quarter to a third less CPU a request in
         /// bench/webhook.sh; a slow decision delays the other requests of its thread).
         /// `pool`: connections on the async runtime, decisions on a pool of judging threads,
         /// so a slow decision holds up no other connection. See docs/webhook.md.
