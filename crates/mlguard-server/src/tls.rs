@@ -144,6 +144,29 @@ pub fn server_config(certs: Arc<ReloadingCert>) -> Result<Arc<rustls::ServerConf
     Ok(Arc::new(cfg))
 }
 
+/// How long a TLS handshake may take.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The server side of a TLS handshake on `tcp`, at most [`HANDSHAKE_TIMEOUT`]; None (logged at
+/// debug level, naming `peer`) when it fails or times out.
+pub async fn handshake(
+    acceptor: &tokio_rustls::TlsAcceptor,
+    tcp: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+) -> Option<tokio_rustls::server::TlsStream<tokio::net::TcpStream>> {
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+        Ok(Ok(s)) => Some(s),
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake timed out");
+            None
+        }
+    }
+}
+
 /// A rustls client configuration trusting only the CA certificates in `ca_pem` (what the API
 /// server does with a webhook's `caBundle`); for probes and tests.
 pub fn client_config(ca_pem: &[u8]) -> Result<Arc<rustls::ClientConfig>, TlsError> {

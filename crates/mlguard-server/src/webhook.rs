@@ -646,8 +646,6 @@ async fn validate(State(s): State<Arc<AppState>>, req: Request) -> Response {
     .await
 }
 
-/// How long a TLS handshake may take.
-const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// How long in-flight requests may take to finish after shutdown starts.
 pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(25);
 
@@ -783,16 +781,8 @@ fn connection<H: Send + 'static>(
     let watcher = graceful.watcher();
     tokio::spawn(async move {
         let _hold = hold;
-        let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
-                tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                return;
-            }
-            Err(_) => {
-                tracing::debug!(%peer, "TLS handshake timed out");
-                return;
-            }
+        let Some(tls) = crate::tls::handshake(&acceptor, tcp, peer).await else {
+            return;
         };
         let service = hyper_util::service::TowerToHyperService::new(app);
         let conn = hyper::server::conn::http1::Builder::new()

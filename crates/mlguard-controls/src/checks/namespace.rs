@@ -43,12 +43,11 @@ fn pod_labels_by_ns(ctx: &Ctx<'_>) -> PodsByNs {
             (ctx.inv.pod_labels_shared(t).clone(), t.class, t.object),
         ))
     };
-    let labelled: Vec<(String, PodOf)> =
-        if ctx.templates.len() < mlguard_core::PAR_MIN {
-            ctx.templates.iter().filter_map(label).collect()
-        } else {
-            ctx.templates.par_iter().filter_map(label).collect()
-        };
+    let labelled: Vec<(String, PodOf)> = if ctx.templates.len() < mlguard_core::PAR_MIN {
+        ctx.templates.iter().filter_map(label).collect()
+    } else {
+        ctx.templates.par_iter().filter_map(label).collect()
+    };
     let mut out = PodsByNs::new();
     for (ns, v) in labelled {
         out.entry(ns).or_default().push(v);

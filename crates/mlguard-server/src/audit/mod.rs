@@ -384,8 +384,6 @@ pub async fn retention(log: Arc<dyn mlguard_audit::store::Log>, keep_ns: i64) {
     }
 }
 
-/// How long a TLS handshake may take.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a request's headers may take to arrive.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long in-flight requests may take to finish after shutdown starts.
@@ -425,16 +423,8 @@ pub async fn serve(
                 serve_connection(tcp, app, auth::Peer::default(), watcher, peer).await;
                 return;
             };
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!(%peer, "TLS handshake timed out");
-                    return;
-                }
+            let Some(tls) = crate::tls::handshake(&acceptor, tcp, peer).await else {
+                return;
             };
             let client_cert = tls
                 .get_ref()
