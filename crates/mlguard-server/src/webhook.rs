@@ -2,8 +2,11 @@
 //! `POST /mutate` (the opt-in mutations of [`crate::mutate`] as a JSON patch; never denies),
 //! `GET /healthz`, `GET /readyz`, `GET /metrics`. Errors are uniform JSON,
 //! `{"error": {"code": N, "message": "..."}}`; a body that is not an AdmissionReview request
-//! (too large, not JSON, wrong type, no request) is a 400 with the reason. Judging runs on the
-//! judging threads, off the async runtime (or inline with `MLGUARD_WEBHOOK_JUDGE=inline`).
+//! (too large, not JSON, wrong type, no request) is a 400 with the reason. Served on a
+//! multi-threaded runtime ([`serve`]), judging runs on the judging threads, off the async
+//! runtime (or inline with `MLGUARD_WEBHOOK_JUDGE=inline`); served per core
+//! ([`serve_per_thread`]), each thread judges its own connections' requests inline, and
+//! [`Balance`] spreads new connections over the threads.
 
 use crate::admission::{decode, respond, Decision, Judge, MAX_BODY};
 use axum::body::{Body, Bytes};
