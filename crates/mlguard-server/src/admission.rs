@@ -139,7 +139,7 @@ impl ObjectTree {
         }
     }
 
-    /// The object's tree (see [`ObjectTree::new`]).
+    /// The object's tree (built as `ObjectTree::new` says).
     pub fn document(&self) -> &Node {
         &self.document
     }
