@@ -467,7 +467,7 @@ impl Balance {
 
     /// The thread for a new connection, counted open on it until the guard is dropped.
     /// Called by the one accepting task; closes are counted from any thread.
-    pub fn assign(self: &Arc<Self>) -> OpenConnection {
+    fn assign(self: &Arc<Self>) -> OpenConnection {
         use std::sync::atomic::Ordering::Relaxed;
         let n = self.open.len();
         let after = self.last.load(Relaxed);
@@ -486,15 +486,9 @@ impl Balance {
 
 /// A connection counted open on its thread in a [`Balance`] while this lives.
 #[derive(Debug)]
-pub struct OpenConnection {
+struct OpenConnection {
     balance: Arc<Balance>,
     thread: usize,
-}
-
-impl OpenConnection {
-    pub fn thread(&self) -> usize {
-        self.thread
-    }
 }
 
 impl Drop for OpenConnection {
@@ -518,12 +512,11 @@ type HandOff =
 /// socket closes when this ends. A connection is registered with the accepting thread's
 /// reactor, then moved to its thread's as a std stream.
 async fn accept_for_all(
-    listener: tokio::net::TcpListener,
+    mut listener: tokio::net::TcpListener,
     balance: Arc<Balance>,
     threads: Vec<HandOff>,
     stop: impl std::future::Future<Output = ()>,
 ) {
-    let mut listener = listener;
     let mut stop = std::pin::pin!(stop);
     loop {
         let (tcp, peer) = tokio::select! {
@@ -543,7 +536,7 @@ async fn accept_for_all(
         };
         let open = balance.assign();
         // A thread that has stopped takes no more; the connection is then closed.
-        let _ = threads[open.thread()].send((tcp, peer, open));
+        let _ = threads[open.thread].send((tcp, peer, open));
     }
 }
 

@@ -201,21 +201,56 @@ async fn open_connections(balance: &Balance, total: usize) -> Vec<usize> {
     );
 }
 
+/// A server of `serve_per_thread`'s kind on a free loopback port, run by `serve` on its own
+/// thread until `stop` holds `true`.
+struct PerThread {
+    addr: std::net::SocketAddr,
+    stop: tokio::sync::watch::Sender<bool>,
+    server: std::thread::JoinHandle<std::io::Result<()>>,
+}
+
+impl PerThread {
+    fn start(
+        cfg: Arc<rustls::ServerConfig>,
+        serve: impl FnOnce(
+                std::net::TcpListener,
+                Arc<rustls::ServerConfig>,
+                axum::Router,
+                tokio::sync::watch::Receiver<bool>,
+            ) -> std::io::Result<()>
+            + Send
+            + 'static,
+    ) -> PerThread {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let app = router(Arc::new(AppState::new(Judge::default())));
+        let server = std::thread::spawn(move || serve(listener, cfg, app, stopped));
+        PerThread { addr, stop, server }
+    }
+
+    /// Wait for the server to return (after `stop`); it must not have failed or panicked.
+    async fn joined(self) {
+        let server = self.server;
+        let joined = tokio::task::spawn_blocking(move || server.join())
+            .await
+            .expect("join task");
+        joined.expect("no serving thread panicked").expect("serve");
+    }
+}
+
 /// `serve_per_thread` spreads connections over its threads by how many each has open, not by
 /// which thread wakes first: 6 connections opened at once are 3 and 3; once they close, the
 /// counts fall back to 0; 3 more are 2 and 1. Every connection is served (TLS and a request).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_thread_serving_balances_connections() {
     let (dir, g, cfg) = serving_config("bal");
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let app = router(Arc::new(AppState::new(Judge::default())));
     let balance = Balance::new(2);
     let b = balance.clone();
-    let server = std::thread::spawn(move || {
+    let server = PerThread::start(cfg, move |listener, cfg, app, stopped| {
         mlguard_server::webhook::serve_balanced(listener, b, cfg, app, stopped)
     });
+    let addr = server.addr;
     let connect = |n: usize| {
         let ca = g.ca_cert.clone();
         async move {
@@ -246,11 +281,8 @@ async fn per_thread_serving_balances_connections() {
     open.sort_unstable();
     assert_eq!(open, vec![1, 2]);
     drop(three);
-    stop.send(true).expect("stop");
-    let joined = tokio::task::spawn_blocking(move || server.join())
-        .await
-        .expect("join task");
-    joined.expect("no serving thread panicked").expect("serve");
+    server.stop.send(true).expect("stop");
+    server.joined().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -260,13 +292,10 @@ async fn per_thread_serving_balances_connections() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_thread_serving_answers_and_drains() {
     let (dir, g, cfg) = serving_config("pt");
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let app = router(Arc::new(AppState::new(Judge::default())));
-    let server = std::thread::spawn(move || {
+    let server = PerThread::start(cfg, |listener, cfg, app, stopped| {
         mlguard_server::webhook::serve_per_thread(listener, 2, cfg, app, stopped)
     });
+    let addr = server.addr;
 
     let mut health = tokio::task::JoinSet::new();
     for _ in 0..8 {
@@ -290,15 +319,12 @@ async fn per_thread_serving_answers_and_drains() {
     })
     .to_string();
     let out = post_across_shutdown(addr, &g.ca_cert, &body, || {
-        stop.send(true).expect("stop");
+        server.stop.send(true).expect("stop");
     })
     .await;
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     assert!(out.contains("u-pt") && out.contains("MLG-POD-001"), "{out}");
-    let joined = tokio::task::spawn_blocking(move || server.join())
-        .await
-        .expect("join task");
-    joined.expect("no serving thread panicked").expect("serve");
+    server.joined().await;
     assert!(
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "no longer listening"
