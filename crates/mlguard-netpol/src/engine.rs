@@ -19,13 +19,13 @@ thread_local! {
     static SLOTS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// A fixed-size bit set.
+/// A fixed-size bit set; up to 128 targets (a decision's few classes and ranges) inline.
 #[derive(Debug, Clone)]
-pub(crate) struct Bits(Vec<u64>);
+pub(crate) struct Bits(smallvec::SmallVec<[u64; 2]>);
 
 impl Bits {
     fn new(n: usize) -> Self {
-        Bits(vec![0; n.div_ceil(64)])
+        Bits(smallvec::smallvec![0; n.div_ceil(64)])
     }
     fn set(&mut self, i: usize) {
         self.0[i / 64] |= 1 << (i % 64);
@@ -238,30 +238,29 @@ impl<'n> Analysis<'n> {
         &self.net.pods[self.classes[c].rep]
     }
 
-    /// Classes of the namespaces a namespace selector picks.
-    fn classes_in(&self, by_ns: &ByNs<'_>, ns: &NsSel) -> Vec<u32> {
-        match ns {
-            NsSel::Named(n) => by_ns
-                .get(n.as_str())
-                .map(|(_, cs)| cs.clone())
-                .unwrap_or_default(),
-            NsSel::Matching(sel) => {
-                let mut out = Vec::new();
-                for (labels, cs) in by_ns.values() {
-                    if sel.matches(labels) {
-                        out.extend_from_slice(cs);
-                    }
-                }
-                out
-            }
-        }
+    /// Classes of the namespaces a namespace selector picks, one namespace's at a time.
+    fn classes_in<'b>(by_ns: &'b ByNs<'_>, ns: &'b NsSel) -> impl Iterator<Item = &'b [u32]> + 'b {
+        let named = match ns {
+            NsSel::Named(n) => by_ns.get(n.as_str()).map(|(_, cs)| cs.as_slice()),
+            NsSel::Matching(_) => None,
+        };
+        let matching = match ns {
+            NsSel::Matching(sel) => Some(
+                by_ns
+                    .values()
+                    .filter(move |(labels, _)| sel.matches(labels))
+                    .map(|(_, cs)| cs.as_slice()),
+            ),
+            NsSel::Named(_) => None,
+        };
+        named.into_iter().chain(matching.into_iter().flatten())
     }
 
     fn peer_bits(&self, by_ns: &ByNs<'_>, peer: &Peer) -> Bits {
         let mut b = Bits::new(self.n_targets());
         match peer {
             Peer::Pods { ns, pods } => {
-                for c in self.classes_in(by_ns, ns) {
+                for c in Self::classes_in(by_ns, ns).flatten().copied() {
                     // hostNetwork pods are outside NetworkPolicy: no selector picks them,
                     // as subject or as peer (their traffic carries the node's address).
                     if self.rep(c as usize).host_network
@@ -313,8 +312,15 @@ impl<'n> Analysis<'n> {
         let mut selected_by: Vec<[Vec<u32>; 2]> =
             vec![[Vec::new(), Vec::new()]; self.classes.len()];
         for (pi, p) in self.net.policies.iter().enumerate() {
+            let subj = self.peer_bits(&by_ns, &p.subject);
             let mut sets: [Vec<Matched>; 2] = [Vec::new(), Vec::new()];
-            for d in [Direction::Ingress, Direction::Egress] {
+            // Rule sets are read only through `selected_by`: a policy that selects no class
+            // (another namespace's, in a decision) needs none resolved.
+            let selects = subj.iter().any(|c| c < self.classes.len());
+            for d in [Direction::Ingress, Direction::Egress]
+                .into_iter()
+                .filter(|_| selects)
+            {
                 for r in p.rules(d).unwrap_or_default() {
                     sets[dir_idx(d)].push(match &r.peers {
                         None => Matched::All,
@@ -329,7 +335,6 @@ impl<'n> Analysis<'n> {
                 }
             }
             rule_sets.push(sets);
-            let subj = self.peer_bits(&by_ns, &p.subject);
             for c in subj.iter().filter(|&c| c < self.classes.len()) {
                 for d in [Direction::Ingress, Direction::Egress] {
                     if p.rules(d).is_some() {
