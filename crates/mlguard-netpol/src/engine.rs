@@ -124,7 +124,8 @@ pub struct Analysis<'n> {
     /// sources (split at ingress ipBlocks), `ranges[n_in..]` as destinations (egress).
     pub ranges: Vec<IpRange>,
     pub n_in: usize,
-    /// Matched targets of every rule: `rule_sets[policy][dir][rule]`.
+    /// Matched targets of every rule of the policies that select a class:
+    /// `rule_sets[policy][dir][rule]` (empty for a policy that selects none).
     rule_sets: Vec<[Vec<Matched>; 2]>,
     /// Policies selecting each class, by direction, in evaluation order (tier, priority, name).
     selected_by: Vec<[Vec<u32>; 2]>,
@@ -314,24 +315,22 @@ impl<'n> Analysis<'n> {
         for (pi, p) in self.net.policies.iter().enumerate() {
             let subj = self.peer_bits(&by_ns, &p.subject);
             let mut sets: [Vec<Matched>; 2] = [Vec::new(), Vec::new()];
-            // Rule sets are read only through `selected_by`: a policy that selects no class
-            // (another namespace's, in a decision) needs none resolved.
-            let selects = subj.iter().any(|c| c < self.classes.len());
-            for d in [Direction::Ingress, Direction::Egress]
-                .into_iter()
-                .filter(|_| selects)
-            {
-                for r in p.rules(d).unwrap_or_default() {
-                    sets[dir_idx(d)].push(match &r.peers {
-                        None => Matched::All,
-                        Some(peers) => {
-                            let mut b = Bits::new(self.n_targets());
-                            for peer in peers {
-                                b.or(&self.peer_bits(&by_ns, peer));
+            // Rule sets are read only for the policies in `selected_by`: one that selects no
+            // class (a serving policy, when the network holds only a training job) needs none.
+            if subj.iter().any(|c| c < self.classes.len()) {
+                for d in [Direction::Ingress, Direction::Egress] {
+                    for r in p.rules(d).unwrap_or_default() {
+                        sets[dir_idx(d)].push(match &r.peers {
+                            None => Matched::All,
+                            Some(peers) => {
+                                let mut b = Bits::new(self.n_targets());
+                                for peer in peers {
+                                    b.or(&self.peer_bits(&by_ns, peer));
+                                }
+                                Matched::Some(b)
                             }
-                            Matched::Some(b)
-                        }
-                    });
+                        });
+                    }
                 }
             }
             rule_sets.push(sets);
