@@ -4,7 +4,8 @@
 #
 # Builds this commit with bench/webhook-idle.patch applied (in a temporary git worktree; the
 # patch times each /validate request in the handler with the thread's CPU clock and the wall
-# clock, and notes the thread's idle time before it), serves the benchmark's context
+# clock, and notes the thread's idle time before it and the CPU time of decoding and
+# deciding), serves the benchmark's context
 # (bench/webhook-inputs.sh) in the default per-core mode, drives it with oha at RATE
 # requests/s over CONNS keep-alive connections for DURATION, and prints the CPU per request
 # by idle time before it. The instrumented build is a diagnostic: it is never shipped (the
@@ -81,11 +82,17 @@ cpu = sorted(r[1] for r in rows)
 print(f"{len(rows)} requests (the first {sys.argv[2]} left out); handler time, decode to answer bytes:")
 for q in (0.5, 0.9, 0.99):
     print(f"  p{q * 100:g}: cpu {pct(cpu, q):7.1f} us, wall {pct(wall, q):7.1f} us")
-print("CPU per request by the serving thread's idle time before it:")
-print(f"  {'idle':>16} {'requests':>9} {'p50 us':>8} {'p90 us':>8} {'p99 us':>8}")
+print("CPU per request by the serving thread's idle time before it (p50 of each part: decoding")
+print("the review, the decision, the rest: metrics, answer, bookkeeping):")
+print(f"  {'idle':>16} {'requests':>9} {'p50 us':>8} {'p90 us':>8} {'p99 us':>8} {'decode':>7} {'decide':>7} {'rest':>6}")
 for lo, hi in ((0, 20), (20, 100), (100, 300), (300, 700), (700, 1500), (1500, None)):
-    cs = sorted(r[1] for r in rows if r[2] > 0 and r[2] >= lo * 1000 and (hi is None or r[2] < hi * 1000))
-    if cs:
+    sel = [r for r in rows if r[2] > 0 and r[2] >= lo * 1000 and (hi is None or r[2] < hi * 1000)]
+    if sel:
+        cs = sorted(r[1] for r in sel)
+        dec = sorted(r[3] for r in sel)
+        dcd = sorted(r[4] for r in sel)
+        rest = sorted(r[1] - r[3] - r[4] for r in sel)
         span = f"{lo}-{hi} us" if hi else f"over {lo} us"
-        print(f"  {span:>16} {len(cs):9d} {pct(cs, .5):8.1f} {pct(cs, .9):8.1f} {pct(cs, .99):8.1f}")
+        print(f"  {span:>16} {len(cs):9d} {pct(cs, .5):8.1f} {pct(cs, .9):8.1f} {pct(cs, .99):8.1f}"
+              f" {pct(dec, .5):7.1f} {pct(dcd, .5):7.1f} {pct(rest, .5):6.1f}")
 PY
