@@ -241,18 +241,17 @@ impl<'n> Analysis<'n> {
 
     /// Classes of the namespaces a namespace selector picks, one namespace's at a time.
     fn classes_in<'b>(by_ns: &'b ByNs<'_>, ns: &'b NsSel) -> impl Iterator<Item = &'b [u32]> + 'b {
-        let named = match ns {
-            NsSel::Named(n) => by_ns.get(n.as_str()).map(|(_, cs)| cs.as_slice()),
-            NsSel::Matching(_) => None,
-        };
-        let matching = match ns {
-            NsSel::Matching(sel) => Some(
-                by_ns
-                    .values()
-                    .filter(move |(labels, _)| sel.matches(labels))
-                    .map(|(_, cs)| cs.as_slice()),
+        let (named, matching) = match ns {
+            NsSel::Named(n) => (by_ns.get(n.as_str()).map(|(_, cs)| cs.as_slice()), None),
+            NsSel::Matching(sel) => (
+                None,
+                Some(
+                    by_ns
+                        .values()
+                        .filter(move |(labels, _)| sel.matches(labels))
+                        .map(|(_, cs)| cs.as_slice()),
+                ),
             ),
-            NsSel::Named(_) => None,
         };
         named.into_iter().chain(matching.into_iter().flatten())
     }
